@@ -1,0 +1,49 @@
+/**
+ * Crash-safe file writes: write to a temp file in the same folder, fsync, then rename over the target.
+ * A reader (or a resumed run) therefore sees either the old complete file or the new complete file.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DiffiqaError } from './errors.js';
+
+function tempPathFor(target: string): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${Date.now()}`);
+}
+
+/** Atomically replaces `target` with `data`. Throws a DiffiqaError naming the file on any I/O failure. */
+export function writeFileAtomic(target: string, data: string | Uint8Array): void {
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  const tmp = tempPathFor(target);
+  try {
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      fs.writeFileSync(fd, data);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, target);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    const e = err as NodeJS.ErrnoException;
+    throw new DiffiqaError(`cannot write ${target}: ${e.code ?? ''} ${e.message}`.trim(), 'E_WRITE');
+  }
+}
+
+/** Appends whole lines to `file` with one write call and an fsync, so a kill never leaves half a batch. */
+export function appendLinesDurable(file: string, lines: readonly string[]): void {
+  if (lines.length === 0) return;
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  try {
+    const fd = fs.openSync(file, 'a');
+    try {
+      fs.writeFileSync(fd, lines.map((l) => `${l}\n`).join(''));
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new DiffiqaError(`cannot write ${file}: ${e.code ?? ''} ${e.message}`.trim(), 'E_WRITE');
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * A tiny typed schema builder for configs. A schema both validates a parsed YAML/JSON value and gives the
+ * TypeScript type (`Infer<typeof schema>`), so type and validation cannot drift. Errors name the file and
+ * the dotted path: `configs/diffusion/cpu-small.yaml: unet.dimMults[2]: expected a positive integer, got "4x"`.
+ */
+import * as fs from 'node:fs';
+import yaml from 'js-yaml';
+import { ConfigError } from './errors.js';
+
+/** Validates `value` at dotted `path`; returns the typed, defaulted value or throws ConfigError. */
+export interface Schema<T> {
+  parse(value: unknown, path: string, file: string): T;
+  /** Human description of what is expected, used in error messages. */
+  readonly expected: string;
+  /** Whether a missing value is allowed (a default exists or the field is optional). */
+  readonly hasDefault?: boolean;
+}
+
+export type Infer<S> = S extends Schema<infer T> ? T : never;
+
+function show(value: unknown): string {
+  return value === undefined ? 'nothing' : JSON.stringify(value);
+}
+
+function fail(file: string, path: string, expected: string, value: unknown): never {
+  throw new ConfigError(file, path, `expected ${expected}, got ${show(value)}`);
+}
+
+function withDefault<T>(inner: Schema<T>, def: T): Schema<T> {
+  return {
+    expected: inner.expected,
+    hasDefault: true,
+    parse: (v, p, f) => (v === undefined ? def : inner.parse(v, p, f)),
+  };
+}
+
+interface NumberOpts {
+  min?: number;
+  max?: number;
+  int?: boolean;
+  positive?: boolean;
+}
+
+function numberSchema(opts: NumberOpts = {}): Schema<number> {
+  const parts = [opts.int ? 'an integer' : 'a number'];
+  if (opts.positive) parts[0] = opts.int ? 'a positive integer' : 'a positive number';
+  if (opts.min !== undefined) parts.push(`>= ${opts.min}`);
+  if (opts.max !== undefined) parts.push(`<= ${opts.max}`);
+  const expected = parts.join(' ');
+  return {
+    expected,
+    parse(v, p, f) {
+      if (typeof v !== 'number' || !Number.isFinite(v)) fail(f, p, expected, v);
+      if (opts.int && !Number.isInteger(v)) fail(f, p, expected, v);
+      if (opts.positive && v <= 0) fail(f, p, expected, v);
+      if (opts.min !== undefined && v < opts.min) fail(f, p, expected, v);
+      if (opts.max !== undefined && v > opts.max) fail(f, p, expected, v);
+      return v;
+    },
+  };
+}
+
+/** Schema builders. Each returns a Schema; `.default(x)` variants via `s.opt`. */
+export const s = {
+  number: (opts?: NumberOpts) => numberSchema(opts),
+  int: (opts: Omit<NumberOpts, 'int'> = {}) => numberSchema({ ...opts, int: true }),
+  string: (): Schema<string> => ({
+    expected: 'a string',
+    parse: (v, p, f) => (typeof v === 'string' ? v : fail(f, p, 'a string', v)),
+  }),
+  boolean: (): Schema<boolean> => ({
+    expected: 'true or false',
+    parse: (v, p, f) => (typeof v === 'boolean' ? v : fail(f, p, 'true or false', v)),
+  }),
+  enum: <const T extends string>(values: readonly T[]): Schema<T> => {
+    const expected = `one of ${values.map((x) => `"${x}"`).join(', ')}`;
+    return {
+      expected,
+      parse: (v, p, f) => (values.includes(v as T) ? (v as T) : fail(f, p, expected, v)),
+    };
+  },
+  array: <T>(item: Schema<T>, opts: { minLength?: number; length?: number } = {}): Schema<T[]> => {
+    const expected = `a list of ${item.expected}${opts.length !== undefined ? ` with ${opts.length} items` : ''}`;
+    return {
+      expected,
+      parse(v, p, f) {
+        if (!Array.isArray(v)) fail(f, p, expected, v);
+        if (opts.length !== undefined && v.length !== opts.length) fail(f, p, expected, v);
+        if (opts.minLength !== undefined && v.length < opts.minLength)
+          fail(f, p, `${expected} (at least ${opts.minLength})`, v);
+        return v.map((x, i) => item.parse(x, `${p}[${i}]`, f));
+      },
+    };
+  },
+  /** A nullable value: `null` stays null. */
+  nullable: <T>(inner: Schema<T>): Schema<T | null> => ({
+    expected: `${inner.expected} or null`,
+    parse: (v, p, f) => (v === null ? null : inner.parse(v, p, f)),
+  }),
+  /** The field may be omitted; then it takes `def`. */
+  opt: withDefault,
+  /** A fixed-key object; unknown keys are an error naming them. */
+  object: <Shape extends Record<string, Schema<unknown>>>(
+    shape: Shape,
+  ): Schema<{ [K in keyof Shape]: Infer<Shape[K]> }> => ({
+    expected: 'a mapping',
+    hasDefault: Object.values(shape).every((x) => x.hasDefault),
+    parse(v, p, f) {
+      const obj = v === undefined && Object.values(shape).every((x) => x.hasDefault) ? {} : v;
+      if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) fail(f, p, 'a mapping', v);
+      const src = obj as Record<string, unknown>;
+      for (const key of Object.keys(src)) {
+        if (!(key in shape)) {
+          throw new ConfigError(f, join(p, key), `unknown field; expected one of: ${Object.keys(shape).join(', ')}`);
+        }
+      }
+      const out: Record<string, unknown> = {};
+      for (const [key, schema] of Object.entries(shape)) {
+        const fieldPath = join(p, key);
+        if (src[key] === undefined && !schema.hasDefault) {
+          throw new ConfigError(f, fieldPath, `missing required field (${schema.expected})`);
+        }
+        out[key] = schema.parse(src[key], fieldPath, f);
+      }
+      return out as { [K in keyof Shape]: Infer<Shape[K]> };
+    },
+  }),
+};
+
+function join(prefix: string, key: string): string {
+  return prefix ? `${prefix}.${key}` : key;
+}
+
+/** Deep merge for `extends:` bases and CLI overrides: objects merge, everything else replaces. */
+export function deepMerge(base: unknown, over: unknown): unknown {
+  if (isPlainObject(base) && isPlainObject(over)) {
+    const out: Record<string, unknown> = { ...base };
+    for (const [k, v] of Object.entries(over)) out[k] = deepMerge(base[k], v);
+    return out;
+  }
+  return over === undefined ? base : over;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Reads a YAML file, follows `extends:` (relative to the file), merges `overrides`, and validates with
+ * `schema`. Every failure is a ConfigError naming the file.
+ */
+export function loadConfigFile<T>(schema: Schema<T>, file: string, overrides: unknown = {}): T {
+  const raw = readYamlWithExtends(file, new Set());
+  return schema.parse(deepMerge(raw, overrides), '', file);
+}
+
+function readYamlWithExtends(file: string, seen: Set<string>): unknown {
+  if (seen.has(file)) throw new ConfigError(file, 'extends', 'circular extends');
+  seen.add(file);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, '', `cannot read config: ${(err as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = yaml.load(text) ?? {};
+  } catch (err) {
+    throw new ConfigError(file, '', `invalid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (!isPlainObject(doc)) throw new ConfigError(file, '', `expected a mapping at the top level`);
+  const { extends: parent, ...rest } = doc;
+  if (parent === undefined) return rest;
+  if (typeof parent !== 'string') throw new ConfigError(file, 'extends', `expected a file path, got ${show(parent)}`);
+  const parentPath = new URL(parent, `file://${fs.realpathSync(file)}`).pathname;
+  return deepMerge(readYamlWithExtends(parentPath, seen), rest);
+}
