@@ -9,12 +9,12 @@ export type RngState = object;
 
 /** A seeded generator of uniform, integer and Gaussian draws with savable state. */
 export class Rng {
-  private prng: seedrandom.PRNG;
+  private prng: seedrandom.StatefulPRNG<seedrandom.State.Arc4>;
   private spareNormal: number | null = null;
 
   constructor(seed: string | number, state?: RngState) {
     this.prng = state
-      ? seedrandom('', { state: state as seedrandom.State })
+      ? seedrandom('', { state: state as seedrandom.State.Arc4 })
       : seedrandom(String(seed), { state: true });
   }
 
