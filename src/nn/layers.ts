@@ -1,0 +1,106 @@
+/**
+ * Stateless layer functions shared by every network (tensors in, tensors out, NHWC). Weights come from a
+ * ParamStore by name; callers own tf.tidy. Padding follows PyTorch semantics: an explicit symmetric pad
+ * (e.g. 1 for a stride-2 3x3 conv) is NOT the same as TF 'same' on even inputs (METHOD §9).
+ */
+import { tf } from '../backend/tf.js';
+import type { ParamStore } from './params.js';
+
+/** PyTorch-style padding: a number (all sides), [top,bottom,left,right], or 'valid'. */
+export type Padding = number | readonly [number, number, number, number] | 'valid';
+
+export interface ConvOptions {
+  stride?: number;
+  padding?: Padding;
+  dilation?: number;
+}
+
+/** Converts PyTorch-style padding into what tf.conv2d accepts. */
+export function tfPadding(p: Padding | undefined): 'valid' | [[number, number], [number, number], [number, number], [number, number]] {
+  if (p === undefined || p === 'valid' || p === 0) return 'valid';
+  const [t, b, l, r] = typeof p === 'number' ? [p, p, p, p] : p;
+  return [
+    [0, 0],
+    [t, b],
+    [l, r],
+    [0, 0],
+  ];
+}
+
+/** 2-D convolution with weight [kh,kw,cin,cout] and optional bias [cout]. */
+export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D | null, opts: ConvOptions = {}): tf.Tensor4D {
+  const stride = opts.stride ?? 1;
+  const dilation = opts.dilation ?? 1;
+  const pad = tfPadding(opts.padding);
+  if (b) {
+    return tf.fused.conv2d({ x, filter: w, strides: stride, pad, dilations: dilation, bias: b });
+  }
+  return tf.conv2d(x, w, stride, pad, 'NHWC', dilation);
+}
+
+/** Conv with the weights `${prefix}.weight` (+ `${prefix}.bias` when registered). */
+export function convNamed(p: ParamStore, prefix: string, x: tf.Tensor4D, opts: ConvOptions = {}): tf.Tensor4D {
+  const b = p.has(`${prefix}.bias`) ? (p.get(`${prefix}.bias`) as tf.Tensor1D) : null;
+  return conv2d(x, p.get(`${prefix}.weight`) as tf.Tensor4D, b, opts);
+}
+
+/** Depthwise conv with weight [kh,kw,c,1] named `${prefix}.weight`. */
+export function depthwiseNamed(p: ParamStore, prefix: string, x: tf.Tensor4D, opts: ConvOptions = {}): tf.Tensor4D {
+  const w = p.get(`${prefix}.weight`) as tf.Tensor4D;
+  const bias = p.has(`${prefix}.bias`) ? (p.get(`${prefix}.bias`) as tf.Tensor1D) : undefined;
+  const pad = tfPadding(opts.padding);
+  // tf.fused.depthwiseConv2d takes no explicit padding, so pad first and run 'valid'.
+  const xp = pad === 'valid' ? x : tf.pad(x, pad);
+  return tf.fused.depthwiseConv2d({
+    x: xp,
+    filter: w,
+    strides: opts.stride ?? 1,
+    pad: 'valid',
+    dilations: opts.dilation ?? 1,
+    bias,
+  });
+}
+
+/** Dense layer over the last axis: x [..., in] @ w [in,out] + b. */
+export function linearNamed(p: ParamStore, prefix: string, x: tf.Tensor2D): tf.Tensor2D {
+  const w = p.get(`${prefix}.weight`) as tf.Tensor2D;
+  const bias = p.has(`${prefix}.bias`) ? (p.get(`${prefix}.bias`) as tf.Tensor1D) : undefined;
+  return tf.fused.matMul({ a: x, b: w, bias }) as tf.Tensor2D;
+}
+
+/**
+ * BatchNorm over the last axis. In training mode it normalises with batch statistics and updates the
+ * running buffers in place (momentum 0.1, unbiased running variance, as PyTorch); in eval mode it uses them.
+ */
+export function batchNormNamed(p: ParamStore, prefix: string, x: tf.Tensor, training: boolean, eps = 1e-5): tf.Tensor {
+  const runMean = p.get(`${prefix}.running_mean`);
+  const runVar = p.get(`${prefix}.running_var`);
+  const gamma = p.has(`${prefix}.weight`) ? p.get(`${prefix}.weight`) : undefined;
+  const beta = p.has(`${prefix}.bias`) ? p.get(`${prefix}.bias`) : undefined;
+  if (!training) return tf.batchNorm(x, runMean, runVar, beta, gamma, eps);
+  const axes = [...Array(x.rank - 1).keys()];
+  const { mean, variance } = tf.moments(x, axes);
+  const n = x.size / (x.shape[x.rank - 1] as number);
+  tf.tidy(() => {
+    const unbiased = variance.mul(n / Math.max(n - 1, 1));
+    // Buffer updates are assignments, so no gradient flows through them.
+    runMean.assign(runMean.mul(0.9).add(mean.mul(0.1)));
+    runVar.assign(runVar.mul(0.9).add(unbiased.mul(0.1)));
+  });
+  return tf.batchNorm(x, mean, variance, beta, gamma, eps);
+}
+
+/** Per-channel PReLU with slopes `${prefix}.weight` [c]. */
+export function preluNamed(p: ParamStore, prefix: string, x: tf.Tensor): tf.Tensor {
+  return tf.prelu(x, p.get(`${prefix}.weight`));
+}
+
+/** SiLU (x * sigmoid(x)). */
+export function silu(x: tf.Tensor): tf.Tensor {
+  return tf.mul(x, tf.sigmoid(x));
+}
+
+/** Exact (erf) GELU, as torch.nn.GELU() default. */
+export function gelu(x: tf.Tensor): tf.Tensor {
+  return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+}
