@@ -1,0 +1,37 @@
+/** Shared CLI plumbing: global options, backend start-up line, and one-line error reporting. */
+import type { Argv } from 'yargs';
+import { initBackend } from '../backend/index.js';
+import { DiffiqaError } from '../util/errors.js';
+
+/** Options every command accepts. */
+export interface GlobalArgs {
+  backend?: string;
+  verbose?: boolean;
+}
+
+/** Adds the global options to a yargs instance. */
+export function withGlobalOptions<T>(y: Argv<T>): Argv<T & GlobalArgs> {
+  return y
+    .option('backend', {
+      type: 'string',
+      describe: 'Force a compute backend: tensorflow, native or cpu (also DIFFIQA_BACKEND)',
+    })
+    .option('verbose', { type: 'boolean', default: false, describe: 'Print stack traces on errors' }) as Argv<T & GlobalArgs>;
+}
+
+/** Starts the backend (forced by --backend or DIFFIQA_BACKEND) and prints which one runs. */
+export async function startBackend(args: GlobalArgs): Promise<string> {
+  const name = await initBackend(args.backend ?? process.env.DIFFIQA_BACKEND);
+  process.stderr.write(`diffiqa: backend ${name}\n`);
+  return name;
+}
+
+/** Prints an error as one line (stack only with --verbose) and returns the exit code. */
+export function reportError(err: unknown, verbose: boolean): number {
+  const known = err instanceof DiffiqaError;
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`diffiqa: error: ${verbose ? message : (message.split('\n')[0] ?? message)}\n`);
+  if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  else if (!known) process.stderr.write('diffiqa: (run with --verbose for the stack trace)\n');
+  return known ? 1 : 2;
+}

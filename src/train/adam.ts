@@ -1,0 +1,131 @@
+/**
+ * Adam with parameter groups, PyTorch semantics (bias-corrected, eps added after the square root), optional
+ * global gradient-norm clipping, and savable moments. Parameter groups serve the regressor's two learning rates
+ * (head 1e-3, last K backbone tensors 1e-4, the rest frozen; METHOD §3); the diffusion model uses one group.
+ */
+import { tf } from '../backend/tf.js';
+import type { HostTensor } from '../nn/params.js';
+import { CheckpointError } from '../util/errors.js';
+
+export interface AdamOptions {
+  beta1: number;
+  beta2: number;
+  eps?: number;
+  /** Clip the global L2 norm of all gradients to this value (torch.nn.utils.clip_grad_norm_); off when absent. */
+  clipGradNorm?: number;
+}
+
+/** A set of variables sharing one learning rate. */
+export interface ParamGroup {
+  lr: number;
+  params: readonly tf.Variable[];
+}
+
+interface Slot {
+  m: tf.Variable;
+  v: tf.Variable;
+}
+
+/** Adam over named variables; `step(grads)` applies one update from a name->gradient map. */
+export class Adam {
+  private readonly slots = new Map<string, Slot>();
+  private readonly lrOf = new Map<string, number>();
+  private readonly vars = new Map<string, tf.Variable>();
+  /** Number of updates applied so far (PyTorch's per-parameter `step`, shared here). */
+  t = 0;
+
+  constructor(
+    groups: readonly ParamGroup[],
+    private readonly opts: AdamOptions,
+  ) {
+    for (const g of groups) {
+      for (const p of g.params) {
+        if (this.vars.has(p.name)) throw new Error(`variable '${p.name}' is in two parameter groups`);
+        this.vars.set(p.name, p);
+        this.lrOf.set(p.name, g.lr);
+        this.slots.set(p.name, {
+          m: tf.variable(tf.zerosLike(p), false, `adam.m.${p.name}`),
+          v: tf.variable(tf.zerosLike(p), false, `adam.v.${p.name}`),
+        });
+      }
+    }
+  }
+
+  /** The variables this optimiser updates, in group order. */
+  variables(): tf.Variable[] {
+    return [...this.vars.values()];
+  }
+
+  /**
+   * Applies one update. `grads` maps variable name -> gradient (same as tf.variableGrads' output); it is not
+   * disposed here. Returns the global gradient norm before clipping.
+   */
+  step(grads: Readonly<Record<string, tf.Tensor>>): number {
+    const names = [...this.vars.keys()].filter((n) => grads[n] !== undefined);
+    const norm = globalNorm(names.map((n) => grads[n] as tf.Tensor));
+    const clip = this.opts.clipGradNorm;
+    // torch clip_grad_norm_: scale by max_norm / (norm + 1e-6) when that factor is below 1.
+    const scale = clip !== undefined && norm > clip ? clip / (norm + 1e-6) : 1;
+    this.t += 1;
+    const { beta1, beta2 } = this.opts;
+    const eps = this.opts.eps ?? 1e-8;
+    const bc1 = 1 - beta1 ** this.t;
+    const bc2 = Math.sqrt(1 - beta2 ** this.t);
+    for (const name of names) {
+      const slot = this.slots.get(name) as Slot;
+      const p = this.vars.get(name) as tf.Variable;
+      const lr = this.lrOf.get(name) as number;
+      tf.tidy(() => {
+        const g = scale === 1 ? (grads[name] as tf.Tensor) : (grads[name] as tf.Tensor).mul(scale);
+        const m = slot.m.mul(beta1).add(g.mul(1 - beta1));
+        const v = slot.v.mul(beta2).add(g.square().mul(1 - beta2));
+        slot.m.assign(m);
+        slot.v.assign(v);
+        const denom = v.sqrt().div(bc2).add(eps);
+        p.assign(p.sub(m.div(denom).mul(lr / bc1)));
+      });
+    }
+    return norm;
+  }
+
+  /** Host copies of the moments, named `adam.m.<param>` / `adam.v.<param>`. */
+  snapshot(): Map<string, HostTensor> {
+    const out = new Map<string, HostTensor>();
+    for (const [name, slot] of this.slots) {
+      out.set(`adam.m.${name}`, { shape: [...slot.m.shape], data: slot.m.dataSync() as Float32Array });
+      out.set(`adam.v.${name}`, { shape: [...slot.v.shape], data: slot.v.dataSync() as Float32Array });
+    }
+    return out;
+  }
+
+  /** Restores moments saved by `snapshot()`; `t` is restored separately by the caller. */
+  restore(values: ReadonlyMap<string, HostTensor>, source: string): void {
+    for (const [name, slot] of this.slots) {
+      for (const [key, variable] of [
+        [`adam.m.${name}`, slot.m],
+        [`adam.v.${name}`, slot.v],
+      ] as const) {
+        const v = values.get(key);
+        if (!v) throw new CheckpointError(source, key, 'missing optimizer moment');
+        variable.assign(tf.tensor(v.data, v.shape, 'float32'));
+      }
+    }
+  }
+
+  dispose(): void {
+    for (const s of this.slots.values()) {
+      s.m.dispose();
+      s.v.dispose();
+    }
+    this.slots.clear();
+  }
+}
+
+/** L2 norm over all tensors together, as a JS number. */
+export function globalNorm(tensors: readonly tf.Tensor[]): number {
+  if (tensors.length === 0) return 0;
+  const sq = tf.tidy(() => tf.addN(tensors.map((t) => t.square().sum())));
+  const value = Math.sqrt(sq.dataSync()[0] as number);
+  sq.dispose();
+  return value;
+}
