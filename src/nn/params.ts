@@ -28,14 +28,17 @@ export interface HostTensor {
 
 /** An ordered collection of named tf.Variables with PyTorch-compatible names. Call dispose() when done. */
 export class ParamStore {
+  private static nextId = 0;
   private readonly entries = new Map<string, ParamEntry>();
+  /** tfjs variable names are global, so each store prefixes its own (two UNets, or a model and its EMA, coexist). */
+  private readonly scope = `ps${ParamStore.nextId++}/`;
 
   constructor(private readonly rng: Rng) {}
 
   /** Registers a variable initialised from `values` (length must match shape). */
   add(name: string, shape: number[], values: Float32Array, kind: ParamKind = 'plain', trainable = true): tf.Variable {
     if (this.entries.has(name)) throw new Error(`parameter '${name}' registered twice`);
-    const variable = tf.variable(tf.tensor(values, shape, 'float32'), trainable, name);
+    const variable = tf.variable(tf.tensor(values, shape, 'float32'), trainable, this.scope + name);
     this.entries.set(name, { variable, kind, trainable });
     return variable;
   }
@@ -108,6 +111,11 @@ export class ParamStore {
   /** Trainable variables in registration order. */
   trainable(): tf.Variable[] {
     return [...this.entries.values()].filter((e) => e.trainable).map((e) => e.variable);
+  }
+
+  /** Trainable [name, variable] pairs in registration order (names without the store's scope). */
+  trainableNamed(): [string, tf.Variable][] {
+    return [...this.entries].filter(([, e]) => e.trainable).map(([n, e]) => [n, e.variable]);
   }
 
   /** Number of trainable scalars. */

@@ -15,10 +15,10 @@ export interface AdamOptions {
   clipGradNorm?: number;
 }
 
-/** A set of variables sharing one learning rate. */
+/** A set of named variables sharing one learning rate (names are the stable checkpoint names). */
 export interface ParamGroup {
   lr: number;
-  params: readonly tf.Variable[];
+  params: ReadonlyArray<readonly [string, tf.Variable]>;
 }
 
 interface Slot {
@@ -31,6 +31,8 @@ export class Adam {
   private readonly slots = new Map<string, Slot>();
   private readonly lrOf = new Map<string, number>();
   private readonly vars = new Map<string, tf.Variable>();
+  /** tfjs variable name -> stable name, to read tf.variableGrads' output. */
+  private readonly stableName = new Map<string, string>();
   /** Number of updates applied so far (PyTorch's per-parameter `step`, shared here). */
   t = 0;
 
@@ -39,14 +41,12 @@ export class Adam {
     private readonly opts: AdamOptions,
   ) {
     for (const g of groups) {
-      for (const p of g.params) {
-        if (this.vars.has(p.name)) throw new Error(`variable '${p.name}' is in two parameter groups`);
-        this.vars.set(p.name, p);
-        this.lrOf.set(p.name, g.lr);
-        this.slots.set(p.name, {
-          m: tf.variable(tf.zerosLike(p), false, `adam.m.${p.name}`),
-          v: tf.variable(tf.zerosLike(p), false, `adam.v.${p.name}`),
-        });
+      for (const [name, p] of g.params) {
+        if (this.vars.has(name)) throw new Error(`variable '${name}' is in two parameter groups`);
+        this.vars.set(name, p);
+        this.stableName.set(p.name, name);
+        this.lrOf.set(name, g.lr);
+        this.slots.set(name, { m: tf.variable(tf.zerosLike(p), false), v: tf.variable(tf.zerosLike(p), false) });
       }
     }
   }
@@ -57,10 +57,15 @@ export class Adam {
   }
 
   /**
-   * Applies one update. `grads` maps variable name -> gradient (same as tf.variableGrads' output); it is not
+   * Applies one update. `grads` maps tfjs variable name -> gradient (tf.variableGrads' output); it is not
    * disposed here. Returns the global gradient norm before clipping.
    */
-  step(grads: Readonly<Record<string, tf.Tensor>>): number {
+  step(variableGrads: Readonly<Record<string, tf.Tensor>>): number {
+    const grads: Record<string, tf.Tensor> = {};
+    for (const [varName, g] of Object.entries(variableGrads)) {
+      const name = this.stableName.get(varName);
+      if (name !== undefined) grads[name] = g;
+    }
     const names = [...this.vars.keys()].filter((n) => grads[n] !== undefined);
     const norm = globalNorm(names.map((n) => grads[n] as tf.Tensor));
     const clip = this.opts.clipGradNorm;

@@ -29,7 +29,7 @@ export class Ema {
   ) {
     for (const name of params.names()) {
       const v = params.get(name);
-      this.shadow.set(name, tf.variable(v.clone(), false, `ema.${name}`));
+      this.shadow.set(name, tf.variable(v.clone(), false));
     }
   }
 

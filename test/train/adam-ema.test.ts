@@ -31,7 +31,7 @@ describe('Adam', () => {
       [0.05, 0.05, -0.7, 2],
     ];
     const w = tf.variable(tf.tensor1d(p0), true, 'w');
-    const opt = new Adam([{ lr: 1e-2, params: [w] }], { beta1: 0.9, beta2: 0.99 });
+    const opt = new Adam([{ lr: 1e-2, params: [['w', w]] }], { beta1: 0.9, beta2: 0.99 });
     for (const g of grads) {
       const gt = tf.tensor1d(g);
       opt.step({ w: gt });
@@ -47,7 +47,7 @@ describe('Adam', () => {
   it('clips the global gradient norm like clip_grad_norm_ and leaves frozen variables alone', () => {
     const a = tf.variable(tf.tensor1d([0, 0]), true, 'a');
     const frozen = tf.variable(tf.tensor1d([1, 1]), true, 'frozen');
-    const opt = new Adam([{ lr: 1, params: [a] }], { beta1: 0, beta2: 0, eps: 0, clipGradNorm: 1 });
+    const opt = new Adam([{ lr: 1, params: [['a', a]] }], { beta1: 0, beta2: 0, eps: 0, clipGradNorm: 1 });
     const g = tf.tensor1d([3, 4]); // norm 5 -> scaled to ~1
     const norm = opt.step({ a: g, frozen: g });
     expect(norm).toBeCloseTo(5, 6);
