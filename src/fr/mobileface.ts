@@ -74,7 +74,7 @@ function checkGraphConstants(w: ReadonlyMap<string, HostTensor>, source: string)
 function dwPrelu(p: ParamStore, x: tf.Tensor4D, conv: string, prelu: string, stride: number): tf.Tensor4D {
   const xp = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]);
   const y = tf.depthwiseConv2d(xp, p.get(`${conv}.weight`) as tf.Tensor4D, stride, 'valid');
-  return tf.prelu(y, p.get(`${prelu}.weight`));
+  return tf.prelu(y, p.get(`${prelu}.weight`) as tf.Tensor4D);
 }
 
 function stage(p: ParamStore, x: tf.Tensor4D, s: number): tf.Tensor4D {
@@ -91,7 +91,7 @@ export function mobilefaceForward(p: ParamStore, x: tf.Tensor4D): tf.Tensor2D {
     // The graph computes (255x - 127.5) * 0.0078125.
     let h = tf.mul(tf.sub(tf.mul(x, 255), 127.5), 0.0078125) as tf.Tensor4D;
     h = tf.pad(h, [[0, 0], [1, 1], [1, 1], [0, 0]]);
-    h = tf.prelu(tf.conv2d(h, p.get('conv1.weight') as tf.Tensor4D, 2, 'valid'), p.get('prelu1.weight'));
+    h = tf.prelu(tf.conv2d(h, p.get('conv1.weight') as tf.Tensor4D, 2, 'valid'), p.get('prelu1.weight') as tf.Tensor4D);
     for (let s = 1; s <= STAGE_CHANNELS.length; s++) h = stage(p, h, s);
     const flat = tf.reshape(h, [h.shape[0], -1]) as tf.Tensor2D;
     const e = tf.matMul(flat, p.get('dense.weight') as tf.Tensor2D);
