@@ -1,0 +1,172 @@
+/**
+ * Resumable per-image result files, shared by the labeller and the scorer. Results go to CSV or JSONL (chosen by
+ * the extension), one row per image, appended and fsynced once per batch, so a killed run loses at most the batch
+ * in flight and never leaves half a row that counts. Failures go to a sibling `<out>.errors.jsonl` with the path
+ * and reason. A rerun reads both files and skips every image already done (succeeded or failed).
+ */
+import * as fs from 'node:fs';
+import { appendLinesDurable, writeFileAtomic } from '../util/atomic.js';
+import { DataError } from '../util/errors.js';
+import { escapeCsvField, parseCsv } from '../eval/csv.js';
+
+/** One result row: the image key (dataset-relative path) and named numeric columns. */
+export interface ResultRow {
+  path: string;
+  values: Record<string, number>;
+}
+
+/** A failed image. */
+export interface ErrorRow {
+  path: string;
+  error: string;
+}
+
+/** The file holding errors for a result file. */
+export function errorFileFor(out: string): string {
+  return `${out}.errors.jsonl`;
+}
+
+function isJsonl(file: string): boolean {
+  return /\.(jsonl|ndjson)$/i.test(file);
+}
+
+/** An append-only result file with a fixed column order. */
+export class ResultWriter {
+  private readonly jsonl: boolean;
+
+  constructor(
+    readonly file: string,
+    readonly columns: readonly string[],
+  ) {
+    this.jsonl = isJsonl(file);
+    if (!this.jsonl && !/\.csv$/i.test(file)) throw new DataError(file, 'output must end in .csv, .jsonl or .ndjson');
+    this.repairTail();
+    if (!this.jsonl && !fs.existsSync(file)) appendLinesDurable(file, [['path', ...columns].join(',')]);
+  }
+
+  /** Appends a batch of rows and errors durably (one write + fsync per file). */
+  append(rows: readonly ResultRow[], errors: readonly ErrorRow[] = []): void {
+    appendLinesDurable(this.file, rows.map((r) => this.format(r)));
+    appendLinesDurable(
+      errorFileFor(this.file),
+      errors.map((e) => JSON.stringify({ path: e.path, error: e.error })),
+    );
+  }
+
+  private format(r: ResultRow): string {
+    if (this.jsonl) {
+      const obj: Record<string, unknown> = { path: r.path };
+      for (const c of this.columns) obj[c] = r.values[c];
+      return JSON.stringify(obj);
+    }
+    return [escapeCsvField(r.path), ...this.columns.map((c) => formatNumber(r.values[c]))].join(',');
+  }
+
+  /** Drops a partial last line (from a kill mid-write on a filesystem without atomic appends). */
+  private repairTail(): void {
+    for (const file of [this.file, errorFileFor(this.file)]) {
+      if (!fs.existsSync(file)) continue;
+      const text = fs.readFileSync(file, 'utf8');
+      if (text.length > 0 && !text.endsWith('\n')) writeFileAtomic(file, text.slice(0, text.lastIndexOf('\n') + 1));
+    }
+  }
+}
+
+function formatNumber(v: number | undefined): string {
+  return v === undefined || !Number.isFinite(v) ? '' : String(v);
+}
+
+/** Reads a result file (CSV or JSONL) written by ResultWriter; a missing file reads as empty. */
+export function readResults(file: string): ResultRow[] {
+  if (!fs.existsSync(file)) return [];
+  const text = fs.readFileSync(file, 'utf8');
+  if (isJsonl(file)) {
+    return text
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((line, i) => {
+        let obj: Record<string, unknown>;
+        try {
+          obj = JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          throw new DataError(`${file}:${i + 1}`, 'not valid JSON');
+        }
+        const { path, ...rest } = obj;
+        if (typeof path !== 'string') throw new DataError(`${file}:${i + 1}`, 'missing "path"');
+        return { path, values: rest as Record<string, number> };
+      });
+  }
+  const table = parseCsv(text, file);
+  const [first, ...cols] = table.header;
+  if (first !== 'path') throw new DataError(file, `first column must be 'path', got '${first}'`);
+  return table.rows.map(({ fields }) => ({
+    path: fields[0] as string,
+    values: Object.fromEntries(cols.map((c, i) => [c, Number(fields[i + 1])])),
+  }));
+}
+
+/** Reads the errors file of a result file. */
+export function readErrors(out: string): ErrorRow[] {
+  const file = errorFileFor(out);
+  if (!fs.existsSync(file)) return [];
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as ErrorRow);
+}
+
+/** Paths already handled (succeeded or failed) in a previous run of the same output. */
+export function finishedPaths(out: string): Set<string> {
+  return new Set([...readResults(out).map((r) => r.path), ...readErrors(out).map((e) => e.path)]);
+}
+
+/**
+ * Merges shard outputs into one file sorted by path. The same path in two parts with different values is an
+ * error naming both files; identical duplicates collapse. Errors files are merged alongside.
+ */
+export function mergeResults(parts: readonly string[], out: string): { rows: number; errors: number } {
+  const rows = new Map<string, { row: ResultRow; from: string }>();
+  let columns: string[] | null = null;
+  const errors = new Map<string, ErrorRow>();
+  for (const part of parts) {
+    if (!fs.existsSync(part)) throw new DataError(part, 'no such result file');
+    for (const row of readResults(part)) {
+      const cols = Object.keys(row.values);
+      columns ??= cols;
+      if (cols.join(',') !== columns.join(',')) throw new DataError(part, `columns ${cols} differ from ${columns}`);
+      const prev = rows.get(row.path);
+      if (prev && JSON.stringify(prev.row.values) !== JSON.stringify(row.values)) {
+        throw new DataError(part, `'${row.path}' also appears in ${prev.from} with different values`);
+      }
+      rows.set(row.path, { row, from: part });
+    }
+    for (const e of readErrors(part)) errors.set(e.path, e);
+  }
+  for (const p of rows.keys()) errors.delete(p);
+  const sorted = [...rows.values()].map((r) => r.row).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  // Build the merged pair under temporary names, then rename over the targets: a kill leaves the old output.
+  const tmp = `${out}.merge-${process.pid}${out.slice(out.lastIndexOf('.'))}`;
+  for (const f of [tmp, errorFileFor(tmp)]) fs.rmSync(f, { force: true });
+  new ResultWriter(tmp, columns ?? []).append(sorted, [...errors.values()]);
+  if (!fs.existsSync(errorFileFor(tmp))) fs.writeFileSync(errorFileFor(tmp), '');
+  fs.renameSync(errorFileFor(tmp), errorFileFor(out));
+  fs.renameSync(tmp, out);
+  return { rows: sorted.length, errors: errors.size };
+}
+
+/** Parses `K/N` (1-based shard K of N). */
+export function parseShard(spec: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(spec.trim());
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!m || count < 1 || index < 1 || index > count) {
+    throw new DataError('--shard', `expected K/N with 1 <= K <= N, got "${spec}"`);
+  }
+  return { index, count };
+}
+
+/** The items of shard K/N: every N-th item of the sorted list, starting at K-1. */
+export function selectShard<T>(sortedItems: readonly T[], shard: { index: number; count: number }): T[] {
+  return sortedItems.filter((_, i) => i % shard.count === shard.index - 1);
+}
