@@ -1,0 +1,139 @@
+/**
+ * Evaluation outputs: summary.json, edc.csv, one EDC plot (SVG + PNG) per (FR model, dataset), and pauc.md, a
+ * table like the papers' (METHOD.md §5.3: rows = methods, columns = datasets × FR models, normalised pAUC, plus the
+ * mean over columns). Every file is written atomically.
+ */
+import * as path from 'node:path';
+import sharp from 'sharp';
+import { writeFileAtomic } from '../util/atomic.js';
+import { DiffiqaError, describeError } from '../util/errors.js';
+import { escapeCsvField } from './csv.js';
+import type { EvalResult } from './evaluate.js';
+import { renderEdcSvg } from './plot.js';
+
+/** One record of summary.json (NaN values are written as null). */
+export interface SummaryRecord {
+  method: string;
+  fr: string;
+  dataset: string;
+  threshold_mode: string;
+  fmr: number;
+  discard_limit: number;
+  fnmr0: number;
+  pauc: number;
+  pauc_norm: number;
+}
+
+/** The summary.json records: one per result and discard limit. */
+export function buildSummary(results: readonly EvalResult[]): SummaryRecord[] {
+  return results.flatMap((r) =>
+    r.paucs.map((p) => ({
+      method: r.method,
+      fr: r.fr,
+      dataset: r.dataset,
+      threshold_mode: r.thresholdMode,
+      fmr: r.fmr,
+      discard_limit: p.limit,
+      fnmr0: r.fnmr0,
+      pauc: p.pauc,
+      pauc_norm: p.paucNorm,
+    })),
+  );
+}
+
+/** edc.csv: `method,fr,dataset,discard,fnmr,threshold,discard_actual`; discard is nominal (see edc.ts). */
+export function buildEdcCsv(results: readonly EvalResult[]): string {
+  const lines = ['method,fr,dataset,discard,fnmr,threshold,discard_actual'];
+  for (const r of results) {
+    for (const p of r.curve.points) {
+      lines.push(
+        [r.method, r.fr, r.dataset].map(escapeCsvField).concat([p.discard, p.fnmr, p.threshold, p.discardActual].map(String)).join(','),
+      );
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Groups results by (fr, dataset) in first-seen order. */
+function groupByColumn(results: readonly EvalResult[]): Map<string, EvalResult[]> {
+  const groups = new Map<string, EvalResult[]>();
+  for (const r of results) {
+    const key = JSON.stringify([r.fr, r.dataset]);
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  return groups;
+}
+
+function escapeMd(s: string): string {
+  return s.replace(/[|\\`*_]/g, (c) => `\\${c}`).replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** pauc.md: one table per discard limit; a missing or undefined (NaN) cell is "–" and left out of the mean. */
+export function buildPaucMarkdown(results: readonly EvalResult[]): string {
+  const columns = [...groupByColumn(results).keys()].map((k) => JSON.parse(k) as [string, string]);
+  const methods = [...new Set(results.map((r) => r.method))];
+  const limits = [...new Set(results.flatMap((r) => r.paucs.map((p) => p.limit)))];
+  const modes = [...new Set(results.map((r) => `${r.thresholdMode} threshold at FMR ${r.fmr}`))].join('; ');
+  const out: string[] = ['# Normalised pAUC of the EDC (lower is better)', '', `${modes}; pAUC / (FNMR(0)·limit).`, ''];
+  for (const limit of limits) {
+    out.push(`## Discard limit ${limit}`, '');
+    out.push(`| Method | ${columns.map(([fr, ds]) => `${escapeMd(ds)} / ${escapeMd(fr)}`).join(' | ')} | Mean |`);
+    out.push(`|---|${columns.map(() => '---:').join('|')}|---:|`);
+    for (const m of methods) {
+      const cells = columns.map(([fr, ds]) => {
+        const r = results.find((x) => x.method === m && x.fr === fr && x.dataset === ds);
+        return r?.paucs.find((p) => p.limit === limit)?.paucNorm ?? NaN;
+      });
+      const finite = cells.filter(Number.isFinite);
+      const mean = finite.length > 0 ? finite.reduce((a, b) => a + b, 0) / finite.length : NaN;
+      const fmt = (v: number): string => (Number.isFinite(v) ? v.toFixed(4) : '–');
+      out.push(`| ${escapeMd(m)} | ${cells.map(fmt).join(' | ')} | ${fmt(mean)} |`);
+    }
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+/** A file-name-safe name. */
+function safeName(s: string): string {
+  return s.replace(/[^A-Za-z0-9._-]+/g, '_');
+}
+
+/** Paths written by {@link writeEvalOutputs}. */
+export interface EvalOutputFiles {
+  summary: string;
+  edcCsv: string;
+  paucMd: string;
+  plots: Array<{ fr: string; dataset: string; svg: string; png: string }>;
+}
+
+/**
+ * Writes summary.json, edc.csv, pauc.md and `edc_<fr>_<dataset>.{svg,png}` into `outDir` (created if needed).
+ * @throws DiffiqaError naming the file if a write or the PNG rendering fails
+ */
+export async function writeEvalOutputs(outDir: string, results: readonly EvalResult[]): Promise<EvalOutputFiles> {
+  const files: EvalOutputFiles = {
+    summary: path.join(outDir, 'summary.json'),
+    edcCsv: path.join(outDir, 'edc.csv'),
+    paucMd: path.join(outDir, 'pauc.md'),
+    plots: [],
+  };
+  writeFileAtomic(files.summary, `${JSON.stringify(buildSummary(results), null, 2)}\n`);
+  writeFileAtomic(files.edcCsv, buildEdcCsv(results));
+  writeFileAtomic(files.paucMd, buildPaucMarkdown(results));
+  for (const group of groupByColumn(results).values()) {
+    const { fr, dataset, fmr, thresholdMode } = group[0] as EvalResult;
+    const base = path.join(outDir, `edc_${safeName(fr)}_${safeName(dataset)}`);
+    const svg = renderEdcSvg(group, `EDC: ${dataset}, FR ${fr}, FMR ${fmr} (${thresholdMode} threshold)`);
+    writeFileAtomic(`${base}.svg`, svg);
+    let png: Buffer;
+    try {
+      png = await sharp(Buffer.from(svg, 'utf8')).png().toBuffer();
+    } catch (err) {
+      throw new DiffiqaError(`cannot render ${base}.png from SVG: ${describeError(err)}`, 'E_WRITE');
+    }
+    writeFileAtomic(`${base}.png`, png);
+    files.plots.push({ fr, dataset, svg: `${base}.svg`, png: `${base}.png` });
+  }
+  return files;
+}
