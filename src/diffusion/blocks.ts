@@ -1,0 +1,71 @@
+/**
+ * UNet building blocks (METHOD §1.1), as functions over a ParamStore addressed by the reference module
+ * prefix. NHWC tensors; callers own tf.tidy.
+ */
+import { tf } from '../backend/tf.js';
+import { conv2d, convNamed, linearNamed, silu } from '../nn/layers.js';
+import { channelLayerNorm, groupNorm } from '../nn/norms.js';
+import type { ParamStore } from '../nn/params.js';
+
+/** eps of the reference's fp32 weight standardisation and channel LayerNorm. */
+const EPS = 1e-5;
+
+/**
+ * Weight standardisation per output channel: (w − mean)/√(var + eps) over (kh, kw, cin), biased variance.
+ * Computed in graph so gradients flow to the raw weight, as in training (METHOD §9).
+ */
+export function standardizeWeight(w: tf.Tensor4D): tf.Tensor4D {
+  const { mean, variance } = tf.moments(w, [0, 1, 2], true);
+  return tf.mul(tf.sub(w, mean), tf.rsqrt(tf.add(variance, EPS))) as tf.Tensor4D;
+}
+
+/** WeightStandardizedConv2d 3x3, padding 1, with bias, named `${prefix}.weight/.bias`. */
+export function wsConvNamed(p: ParamStore, prefix: string, x: tf.Tensor4D): tf.Tensor4D {
+  const w = standardizeWeight(p.get(`${prefix}.weight`) as tf.Tensor4D);
+  return conv2d(x, w, p.get(`${prefix}.bias`) as tf.Tensor1D, { padding: 1 });
+}
+
+/** The per-sample FiLM parameters (scale, shift) [B,1,1,C] a ResNet block derives from the time embedding. */
+export interface ScaleShift {
+  scale: tf.Tensor4D;
+  shift: tf.Tensor4D;
+}
+
+/** Block: WS conv → GroupNorm → optional FiLM (a·(scale+1)+shift) → SiLU. */
+export function block(p: ParamStore, prefix: string, x: tf.Tensor4D, groups: number, film?: ScaleShift): tf.Tensor4D {
+  let h = wsConvNamed(p, `${prefix}.proj`, x);
+  h = groupNorm(h, p.get(`${prefix}.norm.weight`) as tf.Tensor1D, p.get(`${prefix}.norm.bias`) as tf.Tensor1D, groups, EPS);
+  if (film) h = tf.add(tf.mul(h, tf.add(film.scale, 1)), film.shift);
+  return silu(h) as tf.Tensor4D;
+}
+
+/**
+ * ResnetBlock: FiLM from SiLU(t) → Linear(time_dim → 2·C_out) split as (scale, shift); h = block2(block1(x, film));
+ * out = h + res_conv(x) (1x1 conv when C_in ≠ C_out, identity otherwise). x [B,H,W,Cin], tEmb [B,time_dim].
+ */
+export function resnetBlock(p: ParamStore, prefix: string, x: tf.Tensor4D, tEmb: tf.Tensor2D, groups: number): tf.Tensor4D {
+  const ss = linearNamed(p, `${prefix}.mlp.1`, silu(tEmb) as tf.Tensor2D);
+  const cout = ss.shape[1] / 2;
+  const [scale, shift] = tf.split(tf.reshape(ss, [ss.shape[0], 1, 1, 2 * cout]), 2, 3) as [tf.Tensor4D, tf.Tensor4D];
+  const h = block(p, `${prefix}.block2`, block(p, `${prefix}.block1`, x, groups, { scale, shift }), groups);
+  const res = p.has(`${prefix}.res_conv.weight`) ? convNamed(p, `${prefix}.res_conv`, x) : x;
+  return tf.add(h, res);
+}
+
+/** The reference's channel LayerNorm with its [1,C,1,1] gain `${name}`. */
+export function layerNormNamed(p: ParamStore, name: string, x: tf.Tensor4D): tf.Tensor4D {
+  const g = p.get(name);
+  return channelLayerNorm(x, tf.reshape(g, [g.size]) as tf.Tensor1D, EPS);
+}
+
+/** Downsample: 4x4 conv, stride 2, explicit padding 1 (METHOD §9: not 'same'). */
+export function downsample(p: ParamStore, prefix: string, x: tf.Tensor4D): tf.Tensor4D {
+  return convNamed(p, prefix, x, { stride: 2, padding: 1 });
+}
+
+/** Upsample: nearest ×2 (no align corners, no half-pixel centres, as nn.Upsample) then 3x3 conv pad 1. */
+export function upsample(p: ParamStore, prefix: string, x: tf.Tensor4D): tf.Tensor4D {
+  const [, h, w] = x.shape;
+  const up = tf.image.resizeNearestNeighbor(x, [h * 2, w * 2], false, false);
+  return convNamed(p, prefix, up, { padding: 1 });
+}
