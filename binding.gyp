@@ -1,0 +1,40 @@
+{
+  "targets": [
+    {
+      "target_name": "diffiqa_native",
+      "sources": [
+        "src/backend/native/addon.cc",
+        "src/backend/native/napi_util.cc",
+        "src/backend/native/thread_pool.cc",
+        "src/backend/native/gemm_impl.cc",
+        "src/backend/native/conv_impl.cc",
+        "src/backend/native/depthwise_impl.cc",
+        "src/backend/native/epilogue_impl.cc",
+        "src/backend/native/matmul_impl.cc",
+        "src/backend/native/group_norm_impl.cc",
+        "src/backend/native/kernels/Conv2D.cc",
+        "src/backend/native/kernels/FusedConv2D.cc",
+        "src/backend/native/kernels/Conv2DBackpropInput.cc",
+        "src/backend/native/kernels/Conv2DBackpropFilter.cc",
+        "src/backend/native/kernels/DepthwiseConv2dNative.cc",
+        "src/backend/native/kernels/FusedDepthwiseConv2D.cc",
+        "src/backend/native/kernels/DepthwiseConv2dNativeBackpropInput.cc",
+        "src/backend/native/kernels/DepthwiseConv2dNativeBackpropFilter.cc",
+        "src/backend/native/kernels/BatchMatMul.cc",
+        "src/backend/native/kernels/GroupNorm.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+      "cflags!": ["-fno-exceptions", "-O2", "-O0"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-O2", "-O0"],
+      "cflags": ["-O3"],
+      "cflags_cc": ["-O3", "-std=c++17", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "ldflags": ["-pthread"],
+      "xcode_settings": {
+        "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
+        "OTHER_CPLUSPLUSFLAGS": ["-O3", "-std=c++17"]
+      },
+      "msvs_settings": { "VCCLCompilerTool": { "ExceptionHandling": 1 } }
+    }
+  ]
+}

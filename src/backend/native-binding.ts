@@ -1,0 +1,91 @@
+/**
+ * The native addon's interface and its one-time loader (STYLE.md §2.6). The addon is built by
+ * scripts/build-native.mjs into build/Release/diffiqa_native.node; every entry takes Float32Arrays that tfjs's cpu
+ * data storage owns (inputs) or that the TS kernel allocated (outputs), so nothing is copied.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BackendError, describeError } from '../util/errors.js';
+
+/** 15 integers: batch, inH, inW, inC, outH, outW, outC, fH, fW, strideH, strideW, dilH, dilW, padTop, padLeft. */
+export type ConvGeometry = readonly number[];
+/** m, n, k, transposeA (0/1), transposeB (0/1). */
+export type MatMulDims = readonly number[];
+/** batch, pixels (H*W), channels, groups. */
+export type GroupNormDims = readonly number[];
+type F32 = Float32Array;
+type OptF32 = Float32Array | null;
+
+/** Exports of build/Release/diffiqa_native.node (src/backend/native/addon.cc). Errors are thrown as JS Errors. */
+export interface NativeAddon {
+  info(): { threads: number; isa: string };
+  /** Forces the GEMM micro-kernel ('avx512' | 'avx2' | 'scalar' | 'auto'); returns the one now in use. */
+  setIsa(isa: string): string;
+  conv2d(x: F32, filter: F32, out: F32, geom: ConvGeometry): void;
+  fusedConv2d(x: F32, filter: F32, out: F32, geom: ConvGeometry, bias: OptF32, act: number, alpha: OptF32, leaky: number): void;
+  conv2dBackpropInput(dy: F32, filter: F32, dx: F32, geom: ConvGeometry): void;
+  conv2dBackpropFilter(x: F32, dy: F32, dw: F32, geom: ConvGeometry): void;
+  depthwiseConv2d(x: F32, filter: F32, out: F32, geom: ConvGeometry): void;
+  fusedDepthwiseConv2d(x: F32, filter: F32, out: F32, geom: ConvGeometry, bias: OptF32, act: number, alpha: OptF32, leaky: number): void;
+  depthwiseConv2dBackpropInput(dy: F32, filter: F32, dx: F32, geom: ConvGeometry): void;
+  depthwiseConv2dBackpropFilter(x: F32, dy: F32, dw: F32, geom: ConvGeometry): void;
+  batchMatMul(a: F32, b: F32, out: F32, dims: MatMulDims, aIndex: Int32Array, bIndex: Int32Array): void;
+  fusedBatchMatMul(a: F32, b: F32, out: F32, dims: MatMulDims, aIndex: Int32Array, bIndex: Int32Array, bias: OptF32, act: number, alpha: OptF32, leaky: number): void;
+  groupNorm(x: F32, gamma: F32, beta: F32, y: F32, mean: F32, rstd: F32, dims: GroupNormDims, eps: number): void;
+  groupNormGrad(dy: F32, x: F32, gamma: F32, mean: F32, rstd: F32, dx: F32, dgamma: F32, dbeta: F32, dims: GroupNormDims, eps: number): void;
+}
+
+/** Activation codes understood by the addon (src/backend/native/epilogue.h). */
+export const ACTIVATION_CODES: Readonly<Record<string, number>> = {
+  linear: 0,
+  relu: 1,
+  relu6: 2,
+  elu: 3,
+  prelu: 4,
+  leakyrelu: 5,
+  sigmoid: 6,
+};
+
+const ADDON_FILE = join('build', 'Release', 'diffiqa_native.node');
+
+/** The package root: the nearest folder above this file holding binding.gyp (works from src/ and dist/src/). */
+function findPackageRoot(): string | undefined {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, 'binding.gyp'))) return dir;
+    const up = resolve(dir, '..');
+    if (up === dir) break;
+    dir = up;
+  }
+  return undefined;
+}
+
+let cached: { addon?: NativeAddon; error?: BackendError } | undefined;
+
+/**
+ * Loads the addon once (DIFFIQA_NATIVE_ADDON may name another .node file).
+ * @throws BackendError('native', reason) when the addon is missing or cannot be loaded.
+ */
+export function loadNativeAddon(): NativeAddon {
+  if (cached === undefined) cached = tryLoad();
+  if (cached.error) throw cached.error;
+  return cached.addon as NativeAddon;
+}
+
+function tryLoad(): { addon?: NativeAddon; error?: BackendError } {
+  const root = findPackageRoot();
+  const file = process.env['DIFFIQA_NATIVE_ADDON'] ?? (root ? join(root, ADDON_FILE) : undefined);
+  if (file === undefined || !existsSync(file)) {
+    const where = file ?? ADDON_FILE;
+    return { error: new BackendError('native', `addon ${where} not built (run 'npm run build:native')`) };
+  }
+  try {
+    const addon = createRequire(import.meta.url)(file) as NativeAddon;
+    addon.info();
+    return { addon };
+  } catch (err) {
+    return { error: new BackendError('native', `cannot load ${file}: ${describeError(err)}`) };
+  }
+}

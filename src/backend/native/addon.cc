@@ -1,0 +1,52 @@
+// The diffiqa native addon: registers one entry per kernel plus info()/setIsa() for diagnostics and tests.
+#include <napi.h>
+
+#include "gemm.h"
+#include "kernels/kernels.h"
+#include "napi_util.h"
+#include "thread_pool.h"
+
+namespace diffiqa {
+
+namespace {
+
+/// info() -> { threads, isa }
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("threads", Napi::Number::New(info.Env(), pool().size()));
+  o.Set("isa", Napi::String::New(info.Env(), activeIsa()));
+  return o;
+}
+
+/// setIsa(name) -> the micro-kernel now in use ("auto" restores the best one).
+Napi::Value SetIsa(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsString())
+    throw Napi::TypeError::New(info.Env(), "setIsa: expected 'avx512', 'avx2', 'scalar' or 'auto'");
+  return Napi::String::New(info.Env(), selectIsa(info[0].As<Napi::String>().Utf8Value()));
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("setIsa", Napi::Function::New(env, SetIsa));
+  exports.Set("conv2d", Napi::Function::New(env, Conv2D));
+  exports.Set("fusedConv2d", Napi::Function::New(env, FusedConv2D));
+  exports.Set("conv2dBackpropInput", Napi::Function::New(env, Conv2DBackpropInput));
+  exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Conv2DBackpropFilter));
+  exports.Set("depthwiseConv2d", Napi::Function::New(env, DepthwiseConv2dNative));
+  exports.Set("fusedDepthwiseConv2d", Napi::Function::New(env, FusedDepthwiseConv2D));
+  exports.Set("depthwiseConv2dBackpropInput", Napi::Function::New(env, DepthwiseConv2dNativeBackpropInput));
+  exports.Set("depthwiseConv2dBackpropFilter", Napi::Function::New(env, DepthwiseConv2dNativeBackpropFilter));
+  exports.Set("batchMatMul", Napi::Function::New(env, BatchMatMul));
+  exports.Set("fusedBatchMatMul", Napi::Function::New(env, FusedMatMul));
+  exports.Set("groupNorm", Napi::Function::New(env, GroupNorm));
+  exports.Set("groupNormGrad", Napi::Function::New(env, GroupNormGrad));
+  return exports;
+}
+
+}  // namespace
+
+}  // namespace diffiqa
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) { return diffiqa::Init(env, exports); }
+
+NODE_API_MODULE(diffiqa_native, InitAddon)

@@ -1,0 +1,37 @@
+// NHWC convolution geometry and the shared maths behind Conv2D / DepthwiseConv2dNative and their gradients.
+#pragma once
+#include <cstdint>
+
+namespace diffiqa {
+
+/// Geometry as tfjs's computeConv2DInfo describes it (padTop/padLeft resolved from 'same'/'valid'/explicit).
+/// For depthwise convolutions outC = inC * channel multiplier.
+struct ConvGeom {
+  int64_t batch, inH, inW, inC, outH, outW, outC, fH, fW, strideH, strideW, dilH, dilW, padTop, padLeft;
+  int64_t inSize() const { return batch * inH * inW * inC; }
+  int64_t outSize() const { return batch * outH * outW * outC; }
+  /// Rows of the im2col matrix (output pixels) and its width (filter taps x input channels).
+  int64_t rows() const { return batch * outH * outW; }
+  int64_t taps() const { return fH * fW * inC; }
+  bool isPointwise() const {
+    return fH == 1 && fW == 1 && strideH == 1 && strideW == 1 && padTop == 0 && padLeft == 0 && outH == inH &&
+           outW == inW;
+  }
+};
+
+/// Parses and validates 15 integers in ConvGeom order; throws std::invalid_argument on nonsense.
+ConvGeom makeGeom(const int64_t* v, bool depthwise);
+
+/// out[rows, outC] = im2col(x) * w, w in HWIO order ([fH*fW*inC, outC]).
+void conv2dForward(const ConvGeom& g, const float* x, const float* w, float* out);
+/// dx = col2im(dy * w^T).
+void conv2dBackpropInput(const ConvGeom& g, const float* dy, const float* w, float* dx);
+/// dw = im2col(x)^T * dy.
+void conv2dBackpropFilter(const ConvGeom& g, const float* x, const float* dy, float* dw);
+
+/// Depthwise: w is [fH, fW, inC, mult].
+void depthwiseForward(const ConvGeom& g, const float* x, const float* w, float* out);
+void depthwiseBackpropInput(const ConvGeom& g, const float* dy, const float* w, float* dx);
+void depthwiseBackpropFilter(const ConvGeom& g, const float* x, const float* dy, float* dw);
+
+}  // namespace diffiqa

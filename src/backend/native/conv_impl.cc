@@ -1,0 +1,160 @@
+// Conv2D and its gradients as GEMMs: the forward packs im2col rows straight from the input (implicit GEMM), the
+// input gradient multiplies by W^T into per-image column buffers and gathers them back (col2im without write races),
+// the filter gradient multiplies materialised columns^T by dY. A 1x1 stride-1 convolution is a plain GEMM.
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+#include "conv.h"
+#include "gemm.h"
+#include "thread_pool.h"
+
+namespace diffiqa {
+
+namespace {
+
+/// Writes the taps [k0, k0+kc) of im2col row `row` to dst[kk * stride].
+void im2colRow(const ConvGeom& g, const float* x, int64_t row, int64_t k0, int64_t kc, float* dst, int64_t stride) {
+  const int64_t ox = row % g.outW;
+  const int64_t oy = (row / g.outW) % g.outH;
+  const int64_t b = row / (g.outW * g.outH);
+  int64_t k = k0;
+  const int64_t kend = k0 + kc;
+  while (k < kend) {
+    const int64_t tap = k / g.inC, ci = k % g.inC;
+    const int64_t len = std::min(g.inC - ci, kend - k);
+    const int64_t kh = tap / g.fW, kw = tap % g.fW;
+    const int64_t iy = oy * g.strideH - g.padTop + kh * g.dilH;
+    const int64_t ix = ox * g.strideW - g.padLeft + kw * g.dilW;
+    float* out = dst + (k - k0) * stride;
+    if (iy < 0 || iy >= g.inH || ix < 0 || ix >= g.inW) {
+      for (int64_t j = 0; j < len; ++j) out[j * stride] = 0.f;
+    } else {
+      const float* src = x + ((b * g.inH + iy) * g.inW + ix) * g.inC + ci;
+      if (stride == 1) std::memcpy(out, src, sizeof(float) * len);
+      else
+        for (int64_t j = 0; j < len; ++j) out[j * stride] = src[j];
+    }
+    k += len;
+  }
+}
+
+class Im2colA final : public ASource {
+ public:
+  Im2colA(const ConvGeom& g, const float* x) : g_(g), x_(x) {}
+  void pack(int64_t i0, int rows, int64_t k0, int kc, float* dst, int mr) const override {
+    for (int r = 0; r < rows; ++r) im2colRow(g_, x_, i0 + r, k0, kc, dst + r, mr);
+    for (int r = rows; r < mr; ++r)
+      for (int k = 0; k < kc; ++k) dst[k * mr + r] = 0.f;
+  }
+
+ private:
+  const ConvGeom& g_;
+  const float* x_;
+};
+
+/// Images per chunk so that a chunk's column buffer stays near 32 MB (at least one image).
+int64_t imagesPerChunk(const ConvGeom& g) {
+  const int64_t perImage = std::max<int64_t>(1, g.outH * g.outW * g.taps());
+  return std::max<int64_t>(1, (int64_t{8} << 20) / perImage);
+}
+
+/// Axis helper for the gather: the output index o with o*stride - pad + t*dil == i, or -1.
+inline int64_t sourceIndex(int64_t i, int64_t t, int64_t stride, int64_t pad, int64_t dil, int64_t outLen) {
+  const int64_t v = i + pad - t * dil;
+  if (v < 0 || v % stride != 0) return -1;
+  const int64_t o = v / stride;
+  return o < outLen ? o : -1;
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void addInto(float* acc, const float* src,
+                                                                           int64_t n) {
+  for (int64_t j = 0; j < n; ++j) acc[j] += src[j];
+}
+
+/// dx rows of images [b0, b1) from their column gradients `cols` ([(b1-b0)*outH*outW, taps]).
+void col2imGather(const ConvGeom& g, const float* cols, int64_t b0, int64_t b1, float* dx) {
+  const int64_t taps = g.taps();
+  pool().parallelFor((b1 - b0) * g.inH, [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t bl = r / g.inH, iy = r % g.inH;
+      float* dxRow = dx + ((b0 + bl) * g.inH + iy) * g.inW * g.inC;
+      std::fill(dxRow, dxRow + g.inW * g.inC, 0.f);
+      for (int64_t kh = 0; kh < g.fH; ++kh) {
+        const int64_t oy = sourceIndex(iy, kh, g.strideH, g.padTop, g.dilH, g.outH);
+        if (oy < 0) continue;
+        for (int64_t ix = 0; ix < g.inW; ++ix) {
+          float* acc = dxRow + ix * g.inC;
+          for (int64_t kw = 0; kw < g.fW; ++kw) {
+            const int64_t ox = sourceIndex(ix, kw, g.strideW, g.padLeft, g.dilW, g.outW);
+            if (ox < 0) continue;
+            const float* src = cols + ((bl * g.outH + oy) * g.outW + ox) * taps + (kh * g.fW + kw) * g.inC;
+            addInto(acc, src, g.inC);
+          }
+        }
+      }
+    }
+  });
+}
+
+}  // namespace
+
+ConvGeom makeGeom(const int64_t* v, bool depthwise) {
+  ConvGeom g{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14]};
+  const bool ok = g.batch >= 0 && g.inH >= 0 && g.inW >= 0 && g.inC >= 1 && g.outH >= 0 && g.outW >= 0 &&
+                  g.outC >= 1 && g.fH >= 1 && g.fW >= 1 && g.strideH >= 1 && g.strideW >= 1 && g.dilH >= 1 &&
+                  g.dilW >= 1 && (!depthwise || g.outC % g.inC == 0);
+  if (!ok) throw std::invalid_argument("invalid convolution geometry");
+  return g;
+}
+
+void conv2dForward(const ConvGeom& g, const float* x, const float* w, float* out) {
+  const DenseB b{w, g.outC, false};
+  if (g.isPointwise()) {
+    sgemm(DenseA(x, g.inC, false), b, g.rows(), g.outC, g.inC, out, g.outC, false);
+    return;
+  }
+  sgemm(Im2colA(g, x), b, g.rows(), g.outC, g.taps(), out, g.outC, false);
+}
+
+void conv2dBackpropInput(const ConvGeom& g, const float* dy, const float* w, float* dx) {
+  const DenseB wt{w, g.outC, true};  // W^T: [outC, taps]
+  if (g.isPointwise()) {
+    sgemm(DenseA(dy, g.outC, false), wt, g.rows(), g.inC, g.outC, dx, g.inC, false);
+    return;
+  }
+  const int64_t per = imagesPerChunk(g), pixels = g.outH * g.outW, taps = g.taps();
+  std::vector<float> cols(static_cast<size_t>(std::min(per, g.batch) * pixels * taps));
+  for (int64_t b0 = 0; b0 < g.batch; b0 += per) {
+    const int64_t b1 = std::min(g.batch, b0 + per);
+    sgemm(DenseA(dy + b0 * pixels * g.outC, g.outC, false), wt, (b1 - b0) * pixels, taps, g.outC, cols.data(),
+          taps, false);
+    col2imGather(g, cols.data(), b0, b1, dx);
+  }
+}
+
+void conv2dBackpropFilter(const ConvGeom& g, const float* x, const float* dy, float* dw) {
+  const int64_t taps = g.taps();
+  if (g.rows() == 0) {
+    std::fill(dw, dw + taps * g.outC, 0.f);
+    return;
+  }
+  if (g.isPointwise()) {
+    sgemm(DenseA(x, g.inC, true), DenseB{dy, g.outC, false}, g.inC, g.outC, g.rows(), dw, g.outC, false);
+    return;
+  }
+  const int64_t per = imagesPerChunk(g), pixels = g.outH * g.outW;
+  std::vector<float> cols(static_cast<size_t>(std::min(per, g.batch) * pixels * taps));
+  for (int64_t b0 = 0; b0 < g.batch; b0 += per) {
+    const int64_t b1 = std::min(g.batch, b0 + per);
+    const int64_t rows = (b1 - b0) * pixels;
+    pool().parallelFor(rows, [&](int64_t r0, int64_t r1, int) {
+      for (int64_t r = r0; r < r1; ++r) im2colRow(g, x, b0 * pixels + r, 0, taps, cols.data() + r * taps, 1);
+    });
+    sgemm(DenseA(cols.data(), taps, true), DenseB{dy + b0 * pixels * g.outC, g.outC, false}, taps, g.outC, rows,
+          dw, g.outC, b0 > 0);
+  }
+}
+
+}  // namespace diffiqa

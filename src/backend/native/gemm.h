@@ -1,0 +1,49 @@
+// Blocked, packed single-precision GEMM with run-time ISA dispatch (AVX-512, AVX2+FMA, portable scalar).
+// C[M,N] (=|+=) A[M,K] * B[K,N], all row-major with leading dimensions. A comes from an ASource so that a
+// convolution can pack its im2col rows straight from the NHWC input (implicit GEMM) without materialising them.
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace diffiqa {
+
+/// Supplies rows of the left operand: writes dst[k * mr + r] = A(i0 + r, k0 + k) for r < rows, k < kc, and
+/// zeros for rows <= r < mr (the micro-kernel always computes full mr-row panels).
+class ASource {
+ public:
+  virtual ~ASource() = default;
+  virtual void pack(int64_t i0, int rows, int64_t k0, int kc, float* dst, int mr) const = 0;
+};
+
+/// A dense row-major matrix (or its transpose) as an ASource: A(i,k) = trans ? a[k*lda+i] : a[i*lda+k].
+class DenseA final : public ASource {
+ public:
+  DenseA(const float* a, int64_t lda, bool trans) : a_(a), lda_(lda), trans_(trans) {}
+  void pack(int64_t i0, int rows, int64_t k0, int kc, float* dst, int mr) const override;
+
+ private:
+  const float* a_;
+  int64_t lda_;
+  bool trans_;
+};
+
+/// B(k,j) = transB ? b[j*ldb+k] : b[k*ldb+j].
+struct DenseB {
+  const float* b;
+  int64_t ldb;
+  bool trans;
+};
+
+/// C = A*B (accumulate=false) or C += A*B. `parallel` false runs on the calling thread only (used when the
+/// caller already parallelises over independent GEMMs).
+void sgemm(const ASource& a, const DenseB& b, int64_t m, int64_t n, int64_t k, float* c, int64_t ldc,
+           bool accumulate, bool parallel = true);
+
+/// Name of the micro-kernel in use: "avx512", "avx2" or "scalar".
+std::string activeIsa();
+
+/// Forces a micro-kernel ("avx512", "avx2", "scalar", or "auto"); returns the one now active (a request the CPU
+/// cannot run falls back to the best it can).
+std::string selectIsa(const std::string& request);
+
+}  // namespace diffiqa

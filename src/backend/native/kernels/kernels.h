@@ -1,0 +1,25 @@
+// Thin Node-API entries, one per tfjs kernel: each unpacks and checks its arguments, then calls a shared *_impl.
+#pragma once
+#include <napi.h>
+
+#include "../conv.h"
+
+namespace diffiqa {
+
+/// Reads a 15-integer geometry argument (ConvGeom order) and validates it.
+ConvGeom argGeom(const Napi::CallbackInfo& info, size_t index, bool depthwise);
+
+Napi::Value Conv2D(const Napi::CallbackInfo& info);
+Napi::Value FusedConv2D(const Napi::CallbackInfo& info);
+Napi::Value Conv2DBackpropInput(const Napi::CallbackInfo& info);
+Napi::Value Conv2DBackpropFilter(const Napi::CallbackInfo& info);
+Napi::Value DepthwiseConv2dNative(const Napi::CallbackInfo& info);
+Napi::Value FusedDepthwiseConv2D(const Napi::CallbackInfo& info);
+Napi::Value DepthwiseConv2dNativeBackpropInput(const Napi::CallbackInfo& info);
+Napi::Value DepthwiseConv2dNativeBackpropFilter(const Napi::CallbackInfo& info);
+Napi::Value BatchMatMul(const Napi::CallbackInfo& info);
+Napi::Value FusedMatMul(const Napi::CallbackInfo& info);
+Napi::Value GroupNorm(const Napi::CallbackInfo& info);
+Napi::Value GroupNormGrad(const Napi::CallbackInfo& info);
+
+}  // namespace diffiqa

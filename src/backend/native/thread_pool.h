@@ -1,0 +1,54 @@
+// Persistent worker pool shared by every native kernel. Kernels are synchronous calls from the JS thread, so one
+// parallel region runs at a time; the calling thread works too, and a region started from a worker runs inline.
+#pragma once
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace diffiqa {
+
+class ThreadPool {
+ public:
+  /// Starts `threads - 1` workers (the caller is the last one); `threads` < 1 means 1.
+  explicit ThreadPool(int threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int size() const { return size_; }
+
+  /// Runs fn(task, thread) for task in [0, tasks), tasks claimed dynamically; `thread` in [0, size()) indexes
+  /// per-thread scratch. Rethrows the first exception a task threw, after every task has finished.
+  void run(int64_t tasks, const std::function<void(int64_t, int)>& fn);
+
+  /// Splits [0, n) into about `size() * chunksPerThread` contiguous ranges and runs fn(begin, end, thread) on each.
+  void parallelFor(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn, int chunksPerThread = 4,
+                   int64_t minChunk = 1);
+
+ private:
+  void workerLoop(int index);
+  void drain(int thread);
+
+  int size_;
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable done_;
+  uint64_t generation_ = 0;
+  bool stopping_ = false;
+  const std::function<void(int64_t, int)>* job_ = nullptr;
+  int64_t tasks_ = 0;
+  std::atomic<int64_t> next_{0};
+  int busy_ = 0;
+  std::exception_ptr error_;
+};
+
+/// The process-wide pool, created on first use with hardware_concurrency threads or DIFFIQA_NUM_THREADS.
+ThreadPool& pool();
+
+}  // namespace diffiqa

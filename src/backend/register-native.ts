@@ -1,0 +1,75 @@
+/**
+ * Registers the `native` backend when the addon loads: every cpu kernel is copied, then the overrides below
+ * replace the heavy ones (STYLE.md §2.6). Gradients are keyed by kernel name, so replaced forward kernels keep
+ * tfjs's gradients; the fused GroupNorm kernel brings its own GradConfig.
+ */
+import {
+  copyRegisteredKernels, findBackendFactory, getGradient, getKernel, registerBackend, registerGradient, registerKernel,
+  unregisterKernel,
+} from '@tensorflow/tfjs-core';
+import type { KernelConfig } from '@tensorflow/tfjs-core';
+import { describeError } from '../util/errors.js';
+import { groupNormGradConfig } from './gradients/group-norm-grad.js';
+import { batchMatMulConfig } from './kernels/BatchMatMul.js';
+import { conv2DConfig } from './kernels/Conv2D.js';
+import { conv2DBackpropFilterConfig } from './kernels/Conv2DBackpropFilter.js';
+import { conv2DBackpropInputConfig } from './kernels/Conv2DBackpropInput.js';
+import { depthwiseConv2dNativeConfig } from './kernels/DepthwiseConv2dNative.js';
+import { depthwiseConv2dNativeBackpropFilterConfig } from './kernels/DepthwiseConv2dNativeBackpropFilter.js';
+import { depthwiseConv2dNativeBackpropInputConfig } from './kernels/DepthwiseConv2dNativeBackpropInput.js';
+import { fusedConv2DConfig } from './kernels/FusedConv2D.js';
+import { fusedDepthwiseConv2DConfig } from './kernels/FusedDepthwiseConv2D.js';
+import { groupNormConfig } from './kernels/GroupNorm.js';
+import { groupNormGradConfig as groupNormGradKernelConfig } from './kernels/GroupNormGrad.js';
+import { fusedMatMulConfig } from './kernels/_FusedMatMul.js';
+import { loadNativeAddon } from './native-binding.js';
+import { NativeBackend } from './native-backend.js';
+
+/** Name of the backend registered here. */
+export const NATIVE_BACKEND = 'native';
+
+/** Native kernel overrides (and new fused kernels), in registration order. */
+export const NATIVE_KERNELS: readonly KernelConfig[] = [
+  conv2DConfig,
+  fusedConv2DConfig,
+  conv2DBackpropInputConfig,
+  conv2DBackpropFilterConfig,
+  depthwiseConv2dNativeConfig,
+  fusedDepthwiseConv2DConfig,
+  depthwiseConv2dNativeBackpropInputConfig,
+  depthwiseConv2dNativeBackpropFilterConfig,
+  batchMatMulConfig,
+  fusedMatMulConfig,
+  groupNormConfig,
+  groupNormGradKernelConfig,
+];
+
+let unavailable: string | undefined;
+
+/**
+ * Registers `native` (priority 0, below cpu, so plain tfjs code keeps cpu unless initBackend selects native).
+ * Returns false, remembering why, when the addon cannot be loaded.
+ */
+export function registerNativeBackend(): boolean {
+  if (findBackendFactory(NATIVE_BACKEND) !== null) return true;
+  try {
+    loadNativeAddon();
+  } catch (err) {
+    unavailable = describeError(err);
+    return false;
+  }
+  registerBackend(NATIVE_BACKEND, () => new NativeBackend(), 0);
+  copyRegisteredKernels('cpu', NATIVE_BACKEND);
+  for (const config of NATIVE_KERNELS) {
+    // Replace the copied cpu kernel quietly (registerKernel warns on duplicates).
+    if (getKernel(config.kernelName, NATIVE_BACKEND) !== undefined) unregisterKernel(config.kernelName, NATIVE_BACKEND);
+    registerKernel({ ...config, backendName: NATIVE_BACKEND });
+  }
+  if (getGradient(groupNormGradConfig.kernelName) === undefined) registerGradient(groupNormGradConfig);
+  return true;
+}
+
+/** Why `native` was not registered, or undefined when it was. */
+export function nativeUnavailableReason(): string | undefined {
+  return unavailable;
+}
