@@ -1,0 +1,61 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { tf } from '../../src/backend/tf.js';
+import { decodeImage } from '../../src/data/image-io.js';
+import { readErrors, readResults } from '../../src/pipelines/records.js';
+import { loadRegressor, scoreFiles } from '../../src/pipelines/score.js';
+import { writeSyntheticFaces } from './synthetic.js';
+
+const model = fileURLToPath(new URL('../fixtures/regressor/diffiqa_r_tiny.pth', import.meta.url));
+
+describe('scoreFiles', () => {
+  it('scores in batches (final batch of one), records bad files, resumes, and clips only on request', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'score-'));
+    await writeSyntheticFaces(root, 1, 5, 48);
+    fs.writeFileSync(path.join(root, 'id000', 'broken.png'), Buffer.from('not an image'));
+    const out = path.join(root, 'scores.csv');
+    const scorer = loadRegressor(model);
+    const first = path.join(root, 'id000', 'img0.png');
+    try {
+      // A first run over one file, then the folder: the second run must skip it (resume).
+      expect((await scoreFiles([first], { model: scorer, out, batchSize: 2, quiet: true })).scored).toBe(1);
+      const sum = await scoreFiles(root, { model: scorer, out, batchSize: 2, quiet: true });
+      expect(sum).toEqual({ scored: 4, failed: 1, skipped: 1, total: 6 });
+      const rows = readResults(out);
+      expect(rows.map((r) => path.basename(r.path)).sort()).toEqual(['img0.png', 'img1.png', 'img2.png', 'img3.png', 'img4.png']);
+      expect(readErrors(out).map((e) => path.basename(e.path))).toEqual(['broken.png']);
+      // Each batched score equals the image scored alone (independent forward pass, batch of one).
+      for (const r of rows) {
+        const img = await decodeImage(r.path, { size: { width: 48, height: 48 } });
+        const alone = scorer.score([img.data]);
+        expect(alone.length).toBe(1);
+        expect(r.values.quality).toBeCloseTo(alone[0]!, 4);
+      }
+      // Nothing left to do: a rerun writes nothing new.
+      expect((await scoreFiles(root, { model: scorer, out, quiet: true })).scored).toBe(0);
+      expect(readResults(out)).toHaveLength(5);
+      const clipped = path.join(root, 'clipped.jsonl');
+      await scoreFiles(root, { model: scorer, out: clipped, batchSize: 3, clip: true, quiet: true });
+      const raw = new Map(rows.map((r) => [r.path, r.values.quality!]));
+      for (const r of readResults(clipped)) expect(r.values.quality).toBeCloseTo(Math.min(1, Math.max(0, raw.get(r.path)!)), 5);
+    } finally {
+      scorer.dispose();
+    }
+  });
+
+  it('scores a tensor batch and an empty list without leaking tensors', () => {
+    const scorer = loadRegressor(model);
+    const before = tf.memory().numTensors;
+    const x = tf.randomUniform([3, 48, 48, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
+    const q = scorer.score(x);
+    expect(q.length).toBe(3);
+    expect(scorer.score([]).length).toBe(0);
+    expect(() => scorer.score([new Float32Array(10)])).toThrow(/48x48x3/);
+    x.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    scorer.dispose();
+  });
+});
