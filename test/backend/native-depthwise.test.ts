@@ -1,0 +1,124 @@
+/**
+ * Native DepthwiseConv2dNative (+ Fused, BackpropInput, BackpropFilter) against tfjs cpu: relative error
+ * max|native - cpu| / max|cpu| < 1e-5, channel multipliers 1 and 2, odd sizes, channel counts 3, 5, 13.
+ */
+import { describe, expect, it } from 'vitest';
+import { countCpuFallbacks } from '../../src/backend/kernels/native-kernel-util.js';
+import { tf } from '../../src/backend/tf.js';
+import { expectNativeMatchesCpu, randomValues } from './compare.js';
+
+type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+interface DwCase {
+  name: string;
+  x: [number, number, number, number];
+  f: [number, number, number, number];
+  stride: number;
+  pad: Pad;
+  dilation: number;
+}
+
+const CASES: DwCase[] = [
+  { name: '3x3 s1 same b1 c5 m1', x: [1, 7, 9, 5], f: [3, 3, 5, 1], stride: 1, pad: 'same', dilation: 1 },
+  { name: '3x3 s2 same b3 c13 m1', x: [3, 9, 7, 13], f: [3, 3, 13, 1], stride: 2, pad: 'same', dilation: 1 },
+  { name: '3x3 s2 valid b3 c3 m2', x: [3, 9, 8, 3], f: [3, 3, 3, 2], stride: 2, pad: 'valid', dilation: 1 },
+  { name: '2x3 s1 explicit b1 c5 m2', x: [1, 6, 7, 5], f: [2, 3, 5, 2], stride: 1, pad: [[0, 0], [1, 2], [2, 0], [0, 0]], dilation: 1 },
+  { name: '3x3 dilation 2 same b3 c13 m1', x: [3, 9, 9, 13], f: [3, 3, 13, 1], stride: 1, pad: 'same', dilation: 2 },
+  { name: '3x3 dilation 2 valid b1 c3 m3', x: [1, 9, 11, 3], f: [3, 3, 3, 3], stride: 1, pad: 'valid', dilation: 2 },
+];
+
+const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+function tensors(c: DwCase): { x: tf.Tensor4D; w: tf.Tensor4D } {
+  return {
+    x: tf.tensor4d(randomValues(`x-${c.name}`, size(c.x)), c.x),
+    w: tf.tensor4d(randomValues(`w-${c.name}`, size(c.f)), c.f),
+  };
+}
+
+function forward(c: DwCase, x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
+  return tf.depthwiseConv2d(x, w, c.stride, c.pad, 'NHWC', c.dilation);
+}
+
+describe('native depthwise kernels match tfjs cpu', () => {
+  for (const c of CASES) {
+    it(`DepthwiseConv2dNative ${c.name}`, () => {
+      const before = countCpuFallbacks();
+      expectNativeMatchesCpu(() => {
+        const { x, w } = tensors(c);
+        return forward(c, x, w);
+      });
+      expect(countCpuFallbacks()).toBe(before);
+    });
+
+    it(`DepthwiseConv2dNativeBackpropInput/Filter ${c.name}`, () => {
+      if (c.dilation !== 1) return; // tfjs cpu's backprop kernels ignore dilation; see the adjoint test below
+      const before = countCpuFallbacks();
+      expectNativeMatchesCpu(() => {
+        const { x, w } = tensors(c);
+        const shape = forward(c, tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.f) as tf.Tensor4D).shape;
+        const dy = tf.tensor4d(randomValues(`dy-${c.name}`, size(shape)), shape);
+        const attrs = { strides: c.stride, pad: c.pad, dilations: c.dilation, dimRoundingMode: undefined };
+        const dx = tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter: w }, { ...attrs, inputShape: c.x } as never);
+        const dw = tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { ...attrs, filterShape: c.f } as never);
+        return [dx as tf.Tensor, dw as tf.Tensor];
+      });
+      expect(countCpuFallbacks()).toBe(before);
+    });
+
+    it(`gradients through tf.grads ${c.name}`, () => {
+      if (c.dilation !== 1) return; // tfjs's depthwise gradient rejects dilations > 1 on every backend
+      expectNativeMatchesCpu(() => {
+        const { x, w } = tensors(c);
+        const shape = forward(c, x, w).shape;
+        const r = tf.tensor4d(randomValues(`r-${c.name}`, size(shape)), shape);
+        return tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(forward(c, a as tf.Tensor4D, b as tf.Tensor4D), r)))([x, w]);
+      });
+    });
+  }
+
+  for (const c of CASES.filter((k) => k.dilation !== 1)) {
+    it(`dilated backprop kernels are the adjoint of the forward (float64 inner products) ${c.name}`, () => {
+      tf.setBackend('native');
+      tf.tidy(() => {
+        const { x, w } = tensors(c);
+        const y = forward(c, x, w);
+        const dy = tf.tensor4d(randomValues(`dy-${c.name}`, y.size), y.shape);
+        const attrs = { strides: c.stride, pad: c.pad, dilations: c.dilation, dimRoundingMode: undefined };
+        const dx = tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter: w }, { ...attrs, inputShape: c.x } as never) as tf.Tensor;
+        const dw = tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { ...attrs, filterShape: c.f } as never) as tf.Tensor;
+        // <y, dy> = <x, dx> = <w, dw> for the exact adjoint; compare relative to the sum of |terms|.
+        const dot = (a: tf.Tensor, b: tf.Tensor): [number, number] => {
+          const av = a.dataSync();
+          const bv = b.dataSync();
+          let s = 0;
+          let m = 0;
+          for (let i = 0; i < av.length; i++) {
+            s += (av[i] as number) * (bv[i] as number);
+            m += Math.abs((av[i] as number) * (bv[i] as number));
+          }
+          return [s, m];
+        };
+        const [ref, scale] = dot(y, dy);
+        expect(Math.abs(dot(x, dx)[0] - ref) / scale).toBeLessThan(1e-5);
+        expect(Math.abs(dot(w, dw)[0] - ref) / scale).toBeLessThan(1e-5);
+      });
+    });
+  }
+
+  for (const activation of ['linear', 'relu', 'relu6', 'elu', 'prelu', 'leakyrelu', 'sigmoid'] as const) {
+    it(`FusedDepthwiseConv2D with bias and ${activation}`, () => {
+      const c = CASES[2] as DwCase;
+      const before = countCpuFallbacks();
+      expectNativeMatchesCpu(() => {
+        const { x, w } = tensors(c);
+        const cout = c.f[2] * c.f[3];
+        return tf.fused.depthwiseConv2d({
+          x, filter: w, strides: c.stride, pad: c.pad, bias: tf.tensor1d(randomValues('b', cout)), activation,
+          preluActivationWeights: activation === 'prelu' ? tf.tensor1d(randomValues('a', cout)) : undefined,
+          leakyreluAlpha: 0.3,
+        });
+      });
+      expect(countCpuFallbacks()).toBe(before);
+    });
+  }
+});
