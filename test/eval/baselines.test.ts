@@ -1,4 +1,7 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { decodeImage } from '../../src/data/image-io.js';
 import {
   computeEmbeddingNorm,
   computeEmbeddingNormQualities,
@@ -84,5 +87,29 @@ describe('computeRandomQualities', () => {
     for (const limit of [0.2, 0.3]) {
       expect(Math.abs(normalisePauc(computePauc(curve.points, limit), fnmr0, limit) - 1)).toBeLessThan(0.03);
     }
+  });
+});
+
+const LFW_IMAGE = path.resolve(__dirname, '../../../shared/data/lfw-112/images/Abel_Pacheco/Abel_Pacheco_0001.jpg');
+
+describe.skipIf(!fs.existsSync(LFW_IMAGE))('sharpness on a real LFW image (shared/data/lfw-112)', () => {
+  it('drops when the image is blurred', async () => {
+    const img = await decodeImage(LFW_IMAGE);
+    // 3x3 box blur (reflect-101 borders) of every channel: a low-pass filter must lower the Laplacian variance.
+    const { width: w, height: h, data } = img;
+    const blurred = new Float32Array(data.length);
+    const r = (i: number, n: number): number => (i < 0 ? -i : i >= n ? 2 * n - 2 - i : i);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        for (let c = 0; c < 3; c++) {
+          let s = 0;
+          for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) s += data[3 * (r(y + dy, h) * w + r(x + dx, w)) + c] as number;
+          blurred[3 * (y * w + x) + c] = s / 9;
+        }
+      }
+    }
+    const sharp = computeLaplacianVariance(img);
+    expect(sharp).toBeGreaterThan(1e-4);
+    expect(computeLaplacianVariance({ width: w, height: h, data: blurred })).toBeLessThan(sharp * 0.5);
   });
 });
