@@ -117,6 +117,8 @@ function walk(
     skip({ path: dir, reason: `cannot read folder: ${describeError(err)}` });
     return;
   }
+  // Sorted, so that which of two links to one folder is walked (and named) does not depend on the file system.
+  names.sort(Buffer.compare);
   for (const raw of names) visitEntry(dir, raw, exts, skip, found, seen, accept);
 }
 

@@ -44,6 +44,7 @@ export async function decodeImage(source: string | Buffer, options: DecodeOption
   const limit = options.limitInputPixels ?? DEFAULT_LIMIT_PIXELS;
   const minSide = options.minSide ?? 8;
   const { width: w0, height: h0 } = await readSize(bytes, name, limit);
+  // minSide applies to the stored size; EXIF rotation only swaps the sides.
   if (Math.min(w0, h0) < minSide) {
     throw new DataError(name, `image too small: ${w0}x${h0}, need at least ${minSide} px on each side`);
   }
@@ -121,7 +122,8 @@ async function readBytes(path: string): Promise<Buffer> {
 async function readSize(bytes: Buffer, name: string, limit: number): Promise<{ width: number; height: number }> {
   let meta: sharp.Metadata;
   try {
-    meta = await sharp(bytes, { limitInputPixels: limit }).metadata();
+    // Header only; the pixel limit is checked below so that the error can say so plainly.
+    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch (err) {
     throw new DataError(name, `not a readable image: ${describeError(err)}`);
   }
