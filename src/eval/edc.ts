@@ -104,6 +104,11 @@ export function cosineSimilarity(a: ArrayLike<number>, b: ArrayLike<number>): nu
  * Computes the EDC of one quality measure (see the file comment for every convention).
  * @throws ConfigError on bad discard levels or FMR; DataError on misaligned inputs, non-finite qualities,
  *   or when there are no mated or no non-mated comparisons.
+ * @example
+ * // Mated scores 0.2 (quality 0.1) and 0.9 (quality 0.5); non-mated 0.3 and 0.0. FMR <= 0.25 needs t = 0.9,
+ * // so FNMR(0) = 1/2; discarding half the mated pairs drops the 0.2 pair and the error with it.
+ * computeEdc({ scores: [0.2, 0.9, 0.3, 0.0], mated: [true, true, false, false], pairQualities: [0.1, 0.5, 1, 1] },
+ *   { targetFmr: 0.25, discardLevels: [0, 0.5] }).points.map((p) => p.fnmr); // [0.5, 0]
  */
 export function computeEdc(input: EdcInput, options: EdcOptions): EdcCurve {
   const levels = options.discardLevels ?? makeDiscardLevels();
