@@ -14,22 +14,18 @@ import { getField, isTorchTensor, loadTorchFile, stateDictFrom } from '../io/tor
 import type { HostTensor } from '../nn/params.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { CheckpointError } from '../util/errors.js';
+import type { LabelRange } from './labels.js';
 import { createQualityRegressor, type QualityRegressor } from './model.js';
 import { inferSpecFromStateDict, type RegressorSpec } from './spec.js';
 
 /** File format tag in the safetensors metadata. */
 export const REGRESSOR_FORMAT = 'diffiqa-regressor';
 
-/** The min-max normalisation applied to the training labels (METHOD §3); informative for users of scores. */
-export interface LabelRange {
-  min: number;
-  max: number;
-}
 
 /** What a regressor file holds besides the weights. */
 export interface RegressorMeta {
   spec: RegressorSpec;
-  /** Label range of the training set, or null for reference weights. */
+  /** Min-max range of the training labels (METHOD §3), or null for reference weights. */
   labels: LabelRange | null;
   /** Free-form provenance (step, validation loss, config name). */
   info: Record<string, unknown>;
