@@ -199,6 +199,25 @@ describe('computeEdc fixed vs recompute', () => {
   });
 });
 
+describe('computeEdc recompute without non-mated pairs left', () => {
+  it('has no threshold and a NaN FNMR once the quality cut removes every non-mated pair', () => {
+    // Mated (0.8, q 0.5) (0.9, q 0.9); one non-mated (0.1, q 0.1). d = 0.5: k = 1, cut q = 0.5 removes the first
+    // mated pair and the non-mated pair (0.1 <= 0.5): one mated pair remains but no FMR can be measured.
+    const c = computeEdc(
+      rows([
+        [0.8, true, 0.5],
+        [0.9, true, 0.9],
+        [0.1, false, 0.1],
+      ]),
+      { targetFmr: 0.5, discardLevels: [0, 0.5], thresholdMode: 'recompute' },
+    );
+    expect(c.points[1]?.matedKept).toBe(1);
+    expect(c.points[1]?.nonMatedKept).toBe(0);
+    expect(Number.isNaN(c.points[1]?.threshold)).toBe(true);
+    expect(Number.isNaN(c.points[1]?.fnmr)).toBe(true);
+  });
+});
+
 describe('EDC helpers and validation', () => {
   it('builds the 0..0.95 grid with 20 clean levels', () => {
     const g = makeDiscardLevels();
