@@ -10,6 +10,8 @@ import '@tensorflow/tfjs-backend-cpu';
 // directory imports that Node cannot load. tfjs-layers' Node bundle registers all of tfjs-core's GradConfigs
 // into the shared (global) gradient registry, so importing it is what makes tf.grad work under Node and vitest.
 import '@tensorflow/tfjs-layers';
+// Type-only: brings tfjs's declarations of the chained methods (module augmentation); installChainedOps() adds them.
+import type {} from '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js';
 import { installChainedOps } from './chained-ops.js';
 import { registerNativeBackend } from './register-native.js';
 
