@@ -1,0 +1,128 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type PairBatch, PairDataset, type PairLoader, type SkippedSample } from '../../src/data/dataset.js';
+import { listImageFiles } from '../../src/data/files.js';
+import { loadTrainingPair } from '../../src/data/training-pair.js';
+import { DataError } from '../../src/util/errors.js';
+
+let dir: string;
+let files: string[];
+const SIZE = 24;
+
+function sameBits(a: Float32Array, b: Float32Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
+
+function expectSameBatch(a: PairBatch, b: PairBatch): void {
+  expect(b.paths).toEqual(a.paths);
+  expect(b.start).toEqual(a.start);
+  expect(b.next).toEqual(a.next);
+  expect(sameBits(a.hq, b.hq)).toBe(true);
+  expect(sameBits(a.lq, b.lq)).toBe(true);
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'diffiqa-ds-'));
+  mkdirSync(join(dir, 'sub'));
+  const pattern = (w: number, h: number): Buffer => {
+    const buf = Buffer.alloc(w * h * 3);
+    for (let i = 0; i < w * h; i++) buf.set([(i * 5) % 256, (i * 11) % 256, (i % w) * 4], i * 3);
+    return buf;
+  };
+  const raw = (w: number, h: number) => sharp(pattern(w, h), { raw: { width: w, height: h, channels: 3 } });
+  await raw(40, 48).jpeg({ quality: 90 }).toFile(join(dir, 'rgb.jpg'));
+  await raw(30, 30).toColourspace('b-w').png().toFile(join(dir, 'gray.png'));
+  await raw(36, 36).toColourspace('cmyk').jpeg().toFile(join(dir, 'sub/cmyk.jpg'));
+  await raw(32, 28).toColourspace('rgb16').png().toFile(join(dir, 'sub/deep.png'));
+  await raw(33, 33).ensureAlpha(0.5).png().toFile(join(dir, 'rgba.png'));
+  writeFileSync(join(dir, 'zero.jpg'), Buffer.alloc(0));
+  const jpg = await raw(120, 120).jpeg({ quality: 90 }).toBuffer();
+  writeFileSync(join(dir, 'truncated.jpg'), jpg.subarray(0, jpg.length >> 1));
+  files = listImageFiles(dir);
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('PairDataset', () => {
+  it('produces full [-1,1] batches, skips and records bad files (callback + JSONL), converts all formats', async () => {
+    const skips: SkippedSample[] = [];
+    const log = join(dir, 'skips.jsonl');
+    const ds = new PairDataset({
+      files, seed: 1, batchSize: 5, width: SIZE, height: SIZE, prefetchBatches: 1, skipLogPath: log, onSkip: (s) => skips.push(s),
+    });
+    const batch = await ds.nextBatch();
+    ds.dispose();
+    expect(batch.paths).toHaveLength(5);
+    expect(batch.hq).toHaveLength(5 * SIZE * SIZE * 3);
+    let outside = 0;
+    for (const arr of [batch.hq, batch.lq]) for (const v of arr) if (!(v >= -1 && v <= 1)) outside++;
+    expect(outside).toBe(0);
+    // The 7 files hold 5 good ones, so one batch of 5 crossed both bad files (in whatever order).
+    expect(new Set(batch.paths)).toEqual(new Set(files.filter((f) => !/zero|truncated/.test(f))));
+    expect(skips.map((s) => s.path).sort()).toEqual([join(dir, 'truncated.jpg'), join(dir, 'zero.jpg')]);
+    const lines = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as SkippedSample);
+    expect(lines.map((l) => l.path).sort()).toEqual([join(dir, 'truncated.jpg'), join(dir, 'zero.jpg')]);
+    expect(lines.find((l) => l.path.endsWith('zero.jpg'))!.reason).toMatch(/empty/);
+    // The grayscale file gives equal channels in the HQ target.
+    const g = batch.paths.indexOf(join(dir, 'gray.png'));
+    const hq = batch.hq.subarray(g * SIZE * SIZE * 3, (g + 1) * SIZE * SIZE * 3);
+    let unequal = 0;
+    for (let i = 0; i < hq.length; i += 3) if (hq[i] !== hq[i + 1] || hq[i] !== hq[i + 2]) unequal++;
+    expect(unequal).toBe(0);
+  });
+
+  it('is deterministic for a seed, differs for another, and a resumed run equals the straight run', async () => {
+    // Three good files and a bad one: 3 batches of 2 cross the first epoch end and a skip.
+    const some = [join(dir, 'rgb.jpg'), join(dir, 'gray.png'), join(dir, 'zero.jpg'), join(dir, 'sub/deep.png')];
+    const make = (seed: number) =>
+      new PairDataset({ files: some, seed, batchSize: 2, width: SIZE, height: SIZE, prefetchBatches: 1, concurrency: 2 });
+    const straight = make(7);
+    const run: PairBatch[] = [];
+    for (let k = 0; k < 3; k++) run.push(await straight.nextBatch());
+    straight.dispose();
+    expect(run[2].next.epoch).toBeGreaterThanOrEqual(1);
+    const again = make(7);
+    expectSameBatch(run[0], await again.nextBatch());
+    again.dispose();
+    const resumed = make(7);
+    resumed.seek(run[0].next);
+    expectSameBatch(run[1], await resumed.nextBatch());
+    expectSameBatch(run[2], await resumed.nextBatch());
+    resumed.dispose();
+    const other = make(8);
+    const o = await other.nextBatch();
+    other.dispose();
+    expect(sameBits(o.lq, run[0].lq)).toBe(false);
+  });
+
+  it('loads ahead of the consumer', async () => {
+    let started = 0;
+    const counting: PairLoader = (path, rng, options) => {
+      started++;
+      return loadTrainingPair(path, rng, options);
+    };
+    const good = files.filter((f) => !/zero|truncated/.test(f));
+    const ds = new PairDataset({ files: good, seed: 3, batchSize: 1, width: SIZE, height: SIZE, prefetchBatches: 3, loadPair: counting });
+    await ds.nextBatch();
+    await new Promise((r) => setTimeout(r, 50));
+    // Besides the sample consumed, the next batches' samples were started without being asked for.
+    expect(started).toBeGreaterThanOrEqual(3);
+    ds.dispose();
+  });
+
+  it('stateAt counts batches through epochs; errors for empty lists and all-bad data', async () => {
+    const fake: PairLoader = async (path) => {
+      throw new DataError(path, 'unreadable');
+    };
+    const ds = new PairDataset({ files: ['a.jpg', 'b.jpg', 'c.jpg'], seed: 0, batchSize: 2, loadPair: fake });
+    expect(ds.stateAt(0)).toEqual({ epoch: 0, cursor: 0 });
+    expect(ds.stateAt(2)).toEqual({ epoch: 1, cursor: 1 });
+    await expect(ds.nextBatch()).rejects.toThrow(/no decodable image/);
+    ds.dispose();
+    expect(() => new PairDataset({ files: [], seed: 0, batchSize: 2 })).toThrow(DataError);
+    expect(() => ds.seek({ epoch: 0, cursor: 3 })).toThrow(DataError);
+  });
+});
