@@ -31,6 +31,9 @@ export interface TrainTask<B> {
   loss(batch: B, rng: Rng): tf.Scalar;
   /** Frees a batch after use. */
   disposeBatch?(batch: B): void;
+  /** Extra task state saved in checkpoints (e.g. the data stream position) and restored on resume. */
+  saveState?(): unknown;
+  loadState?(state: unknown): void;
   /** Periodic hook (restoration grids, validation); may return extra metrics to log. */
   onEvaluate?(step: number, ctx: { ema: Ema | null }): Promise<Record<string, number> | void>;
 }
@@ -60,6 +63,7 @@ export interface TrainerOptions {
 }
 
 interface TrainerState {
+  task?: unknown;
   adamT: number;
   emaStep: number;
   rng: RngState;
@@ -94,6 +98,7 @@ export async function train<B>(task: TrainTask<B>, opts: TrainerOptions): Promis
       ema.step = ckpt.state.emaStep;
     }
     rng = Rng.fromState(ckpt.state.rng);
+    if (task.loadState) task.loadState(ckpt.state.task);
     step = ckpt.step;
   }
   const metricsPath = path.join(opts.runDir, 'metrics.jsonl');
@@ -108,7 +113,7 @@ export async function train<B>(task: TrainTask<B>, opts: TrainerOptions): Promis
       optim: optimizer.snapshot(),
     };
     if (ema) tensors.ema = ema.snapshot();
-    const state: TrainerState = { adamT: optimizer.t, emaStep: ema?.step ?? 0, rng: rng.state(), config: opts.config };
+    const state: TrainerState = { task: task.saveState?.(), adamT: optimizer.t, emaStep: ema?.step ?? 0, rng: rng.state(), config: opts.config };
     lastCheckpoint = saveCheckpoint(opts.runDir, { step, tensors, state });
   };
 
