@@ -1,6 +1,9 @@
-// Conv2D and its gradients as GEMMs: the forward packs im2col rows straight from the input (implicit GEMM), the
-// input gradient multiplies by W^T into per-image column buffers and gathers them back (col2im without write races),
-// the filter gradient multiplies materialised columns^T by dY. A 1x1 stride-1 convolution is a plain GEMM.
+// Conv2D and its gradients as GEMMs over implicit im2col matrices (never materialised when avoidable):
+// - forward: out = im2col(x) * W, im2col rows packed straight from the NHWC input;
+// - input gradient, stride 1: a forward convolution of dY with the spatially flipped, in/out-swapped filter;
+//   other strides: dCols = dY * W^T per chunk of images, then a gather-style col2im (no write races);
+// - filter gradient: dW^T = dY^T * im2col(x), im2col rows packed as B panels, then transposed.
+// A 1x1 stride-1 unpadded convolution is a plain GEMM in all three.
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
@@ -40,13 +43,29 @@ void im2colRow(const ConvGeom& g, const float* x, int64_t row, int64_t k0, int64
   }
 }
 
+/// im2col(x) as the right operand: B(k = output pixel, j = tap).
+class Im2colB final : public BSource {
+ public:
+  Im2colB(const ConvGeom& g, const float* x) : g_(g), x_(x) {}
+  void pack(int64_t k0, int kc, int64_t j0, int cols, int nr, float* dst) const override {
+    for (int k = 0; k < kc; ++k) {
+      float* out = dst + k * nr;
+      im2colRow(g_, x_, k0 + k, j0, cols, out, 1);
+      for (int j = cols; j < nr; ++j) out[j] = 0.f;
+    }
+  }
+
+ private:
+  const ConvGeom& g_;
+  const float* x_;
+};
+
 class Im2colA final : public ASource {
  public:
   Im2colA(const ConvGeom& g, const float* x) : g_(g), x_(x) {}
   void pack(int64_t i0, int rows, int64_t k0, int kc, float* dst, int mr) const override {
-    for (int r = 0; r < rows; ++r) im2colRow(g_, x_, i0 + r, k0, kc, dst + r, mr);
-    for (int r = rows; r < mr; ++r)
-      for (int k = 0; k < kc; ++k) dst[k * mr + r] = 0.f;
+    for (int r = 0; r < rows; ++r) im2colRow(g_, x_, i0 + r, k0, kc, dst + r * kc, 1);
+    std::fill(dst + rows * kc, dst + mr * kc, 0.f);
   }
 
  private:
@@ -110,7 +129,7 @@ ConvGeom makeGeom(const int64_t* v, bool depthwise) {
 }
 
 void conv2dForward(const ConvGeom& g, const float* x, const float* w, float* out) {
-  const DenseB b{w, g.outC, false};
+  const DenseB b(w, g.outC, false);
   if (g.isPointwise()) {
     sgemm(DenseA(x, g.inC, false), b, g.rows(), g.outC, g.inC, out, g.outC, false);
     return;
@@ -119,9 +138,24 @@ void conv2dForward(const ConvGeom& g, const float* x, const float* w, float* out
 }
 
 void conv2dBackpropInput(const ConvGeom& g, const float* dy, const float* w, float* dx) {
-  const DenseB wt{w, g.outC, true};  // W^T: [outC, taps]
+  const DenseB wt(w, g.outC, true);  // W^T: [outC, taps]
   if (g.isPointwise()) {
     sgemm(DenseA(dy, g.outC, false), wt, g.rows(), g.inC, g.outC, dx, g.inC, false);
+    return;
+  }
+  if (g.strideH == 1 && g.strideW == 1) {
+    // dx[b,iy,ix,ci] = sum dy[b, iy + padTop - kh*dil, ...] * w[kh,kw,ci,co]: with kh' = fH-1-kh this is a forward
+    // convolution of dy (padding (fH-1)*dil - padTop) with wf[kh',kw',co,ci] = w[fH-1-kh', fW-1-kw', ci, co].
+    std::vector<float> wf(static_cast<size_t>(g.fH * g.fW * g.inC * g.outC));
+    for (int64_t kh = 0; kh < g.fH; ++kh)
+      for (int64_t kw = 0; kw < g.fW; ++kw)
+        for (int64_t ci = 0; ci < g.inC; ++ci)
+          for (int64_t co = 0; co < g.outC; ++co)
+            wf[((kh * g.fW + kw) * g.outC + co) * g.inC + ci] =
+                w[(((g.fH - 1 - kh) * g.fW + (g.fW - 1 - kw)) * g.inC + ci) * g.outC + co];
+    const ConvGeom t{g.batch, g.outH, g.outW, g.outC, g.inH, g.inW, g.inC, g.fH, g.fW, 1, 1, g.dilH, g.dilW,
+                     (g.fH - 1) * g.dilH - g.padTop, (g.fW - 1) * g.dilW - g.padLeft};
+    sgemm(Im2colA(t, dy), DenseB(wf.data(), g.inC, false), t.rows(), g.inC, t.taps(), dx, g.inC, false);
     return;
   }
   const int64_t per = imagesPerChunk(g), pixels = g.outH * g.outW, taps = g.taps();
@@ -141,20 +175,13 @@ void conv2dBackpropFilter(const ConvGeom& g, const float* x, const float* dy, fl
     return;
   }
   if (g.isPointwise()) {
-    sgemm(DenseA(x, g.inC, true), DenseB{dy, g.outC, false}, g.inC, g.outC, g.rows(), dw, g.outC, false);
+    sgemm(DenseA(x, g.inC, true), DenseB(dy, g.outC, false), g.inC, g.outC, g.rows(), dw, g.outC, false);
     return;
   }
-  const int64_t per = imagesPerChunk(g), pixels = g.outH * g.outW;
-  std::vector<float> cols(static_cast<size_t>(std::min(per, g.batch) * pixels * taps));
-  for (int64_t b0 = 0; b0 < g.batch; b0 += per) {
-    const int64_t b1 = std::min(g.batch, b0 + per);
-    const int64_t rows = (b1 - b0) * pixels;
-    pool().parallelFor(rows, [&](int64_t r0, int64_t r1, int) {
-      for (int64_t r = r0; r < r1; ++r) im2colRow(g, x, b0 * pixels + r, 0, taps, cols.data() + r * taps, 1);
-    });
-    sgemm(DenseA(cols.data(), taps, true), DenseB{dy + b0 * pixels * g.outC, g.outC, false}, taps, g.outC, rows,
-          dw, g.outC, b0 > 0);
-  }
+  std::vector<float> dwt(static_cast<size_t>(g.outC * taps));  // dW^T [outC, taps]
+  sgemm(DenseA(dy, g.outC, true), Im2colB(g, x), g.outC, taps, g.rows(), dwt.data(), taps, false);
+  for (int64_t t = 0; t < taps; ++t)
+    for (int64_t co = 0; co < g.outC; ++co) dw[t * g.outC + co] = dwt[co * taps + t];
 }
 
 }  // namespace diffiqa

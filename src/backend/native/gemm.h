@@ -7,12 +7,15 @@
 
 namespace diffiqa {
 
-/// Supplies rows of the left operand: writes dst[k * mr + r] = A(i0 + r, k0 + k) for r < rows, k < kc, and
-/// zeros for rows <= r < mr (the micro-kernel always computes full mr-row panels).
+/// Supplies rows of the left operand as a row-major panel: writes dst[r * kc + k] = A(i0 + r, k0 + k) for
+/// r < rows, k < kc, and zeros for rows <= r < mr (the micro-kernel always computes full mr-row panels).
+/// A dense row-major source instead lends its rows in place (`direct`), so most GEMMs pack no A at all.
 class ASource {
  public:
   virtual ~ASource() = default;
   virtual void pack(int64_t i0, int rows, int64_t k0, int kc, float* dst, int mr) const = 0;
+  /// Pointer to A(i0, k0) and its row stride when rows can be read in place, else nullptr.
+  virtual const float* direct(int64_t /*i0*/, int64_t /*k0*/, int64_t* /*lda*/) const { return nullptr; }
 };
 
 /// A dense row-major matrix (or its transpose) as an ASource: A(i,k) = trans ? a[k*lda+i] : a[i*lda+k].
@@ -20,6 +23,11 @@ class DenseA final : public ASource {
  public:
   DenseA(const float* a, int64_t lda, bool trans) : a_(a), lda_(lda), trans_(trans) {}
   void pack(int64_t i0, int rows, int64_t k0, int kc, float* dst, int mr) const override;
+  const float* direct(int64_t i0, int64_t k0, int64_t* lda) const override {
+    if (trans_) return nullptr;
+    *lda = lda_;
+    return a_ + i0 * lda_ + k0;
+  }
 
  private:
   const float* a_;
@@ -27,16 +35,29 @@ class DenseA final : public ASource {
   bool trans_;
 };
 
-/// B(k,j) = transB ? b[j*ldb+k] : b[k*ldb+j].
-struct DenseB {
-  const float* b;
-  int64_t ldb;
-  bool trans;
+/// Supplies the right operand in NR-column panels: writes dst[k * nr + j] = B(k0 + k, j0 + j) for j < cols and
+/// zeros for cols <= j < nr.
+class BSource {
+ public:
+  virtual ~BSource() = default;
+  virtual void pack(int64_t k0, int kc, int64_t j0, int cols, int nr, float* dst) const = 0;
+};
+
+/// B(k,j) = trans ? b[j*ldb+k] : b[k*ldb+j].
+class DenseB final : public BSource {
+ public:
+  DenseB(const float* b, int64_t ldb, bool trans) : b_(b), ldb_(ldb), trans_(trans) {}
+  void pack(int64_t k0, int kc, int64_t j0, int cols, int nr, float* dst) const override;
+
+ private:
+  const float* b_;
+  int64_t ldb_;
+  bool trans_;
 };
 
 /// C = A*B (accumulate=false) or C += A*B. `parallel` false runs on the calling thread only (used when the
 /// caller already parallelises over independent GEMMs).
-void sgemm(const ASource& a, const DenseB& b, int64_t m, int64_t n, int64_t k, float* c, int64_t ldc,
+void sgemm(const ASource& a, const BSource& b, int64_t m, int64_t n, int64_t k, float* c, int64_t ldc,
            bool accumulate, bool parallel = true);
 
 /// Name of the micro-kernel in use: "avx512", "avx2" or "scalar".

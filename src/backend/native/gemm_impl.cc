@@ -13,7 +13,8 @@ namespace diffiqa {
 
 namespace {
 
-using MicroKernel = void (*)(int kc, const float* a, const float* b, float* c, int64_t ldc, bool add);
+/// C[MR x NR] (+)= A[MR x kc] (rows at a + r*lda) * Bpanel[kc x NR] (packed, NR-contiguous).
+using MicroKernel = void (*)(int kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc, bool add);
 
 struct KernelInfo {
   const char* name;
@@ -23,14 +24,13 @@ struct KernelInfo {
 };
 
 template <int MR, int NR>
-void kernelScalar(int kc, const float* a, const float* b, float* c, int64_t ldc, bool add) {
+void kernelScalar(int kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc, bool add) {
   float acc[MR][NR] = {};
   for (int k = 0; k < kc; ++k) {
     for (int r = 0; r < MR; ++r) {
-      const float av = a[r];
+      const float av = a[r * lda + k];
       for (int j = 0; j < NR; ++j) acc[r][j] += av * b[j];
     }
-    a += MR;
     b += NR;
   }
   for (int r = 0; r < MR; ++r) {
@@ -39,8 +39,8 @@ void kernelScalar(int kc, const float* a, const float* b, float* c, int64_t ldc,
   }
 }
 
-__attribute__((target("avx2,fma"))) void kernelAvx2(int kc, const float* a, const float* b, float* c,
-                                                     int64_t ldc, bool add) {
+__attribute__((target("avx2,fma"))) void kernelAvx2(int kc, const float* a, int64_t lda, const float* b,
+                                                     float* c, int64_t ldc, bool add) {
   constexpr int MR = 6;
   __m256 acc[MR][2];
 #pragma GCC unroll 6
@@ -50,11 +50,10 @@ __attribute__((target("avx2,fma"))) void kernelAvx2(int kc, const float* a, cons
     const __m256 b1 = _mm256_loadu_ps(b + 8);
 #pragma GCC unroll 6
     for (int r = 0; r < MR; ++r) {
-      const __m256 av = _mm256_broadcast_ss(a + r);
+      const __m256 av = _mm256_broadcast_ss(a + r * lda + k);
       acc[r][0] = _mm256_fmadd_ps(av, b0, acc[r][0]);
       acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);
     }
-    a += MR;
     b += 16;
   }
 #pragma GCC unroll 6
@@ -69,8 +68,8 @@ __attribute__((target("avx2,fma"))) void kernelAvx2(int kc, const float* a, cons
   }
 }
 
-__attribute__((target("avx512f"))) void kernelAvx512(int kc, const float* a, const float* b, float* c,
-                                                      int64_t ldc, bool add) {
+__attribute__((target("avx512f"))) void kernelAvx512(int kc, const float* a, int64_t lda, const float* b,
+                                                      float* c, int64_t ldc, bool add) {
   constexpr int MR = 12;
   __m512 acc[MR][2];
 #pragma GCC unroll 12
@@ -80,11 +79,10 @@ __attribute__((target("avx512f"))) void kernelAvx512(int kc, const float* a, con
     const __m512 b1 = _mm512_loadu_ps(b + 16);
 #pragma GCC unroll 12
     for (int r = 0; r < MR; ++r) {
-      const __m512 av = _mm512_set1_ps(a[r]);
+      const __m512 av = _mm512_set1_ps(a[r * lda + k]);
       acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
       acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
     }
-    a += MR;
     b += 32;
   }
 #pragma GCC unroll 12
@@ -119,12 +117,15 @@ const KernelInfo*& currentKernel() {
 
 constexpr int kKc = 256;
 constexpr int kMcTarget = 144;
+constexpr int kMaxPanels = 64;  // >= kMcTarget / smallest mr
 constexpr int64_t kNc = 2048;
 
-void packB(const DenseB& b, int64_t k0, int kc, int64_t j0, int cols, int nr, float* dst) {
-  if (!b.trans) {
+}  // namespace
+
+void DenseB::pack(int64_t k0, int kc, int64_t j0, int cols, int nr, float* dst) const {
+  if (!trans_) {
     for (int k = 0; k < kc; ++k) {
-      const float* src = b.b + (k0 + k) * b.ldb + j0;
+      const float* src = b_ + (k0 + k) * ldb_ + j0;
       float* out = dst + k * nr;
       std::memcpy(out, src, sizeof(float) * cols);
       for (int j = cols; j < nr; ++j) out[j] = 0.f;
@@ -132,7 +133,7 @@ void packB(const DenseB& b, int64_t k0, int kc, int64_t j0, int cols, int nr, fl
   } else {
     for (int j = 0; j < nr; ++j) {
       if (j < cols) {
-        const float* src = b.b + (j0 + j) * b.ldb + k0;
+        const float* src = b_ + (j0 + j) * ldb_ + k0;
         for (int k = 0; k < kc; ++k) dst[k * nr + j] = src[k];
       } else {
         for (int k = 0; k < kc; ++k) dst[k * nr + j] = 0.f;
@@ -141,15 +142,17 @@ void packB(const DenseB& b, int64_t k0, int kc, int64_t j0, int cols, int nr, fl
   }
 }
 
+namespace {
+
 /// Runs one MR x NR tile; partial tiles go through a small buffer so the micro-kernel never writes out of bounds.
-void runTile(const KernelInfo& ki, int kc, const float* ap, const float* bp, float* c, int64_t ldc, int rows,
-             int cols, bool add) {
+void runTile(const KernelInfo& ki, int kc, const float* ap, int64_t lda, const float* bp, float* c, int64_t ldc,
+             int rows, int cols, bool add) {
   if (rows == ki.mr && cols == ki.nr) {
-    ki.fn(kc, ap, bp, c, ldc, add);
+    ki.fn(kc, ap, lda, bp, c, ldc, add);
     return;
   }
   alignas(64) float tmp[12 * 32];
-  ki.fn(kc, ap, bp, tmp, ki.nr, false);
+  ki.fn(kc, ap, lda, bp, tmp, ki.nr, false);
   for (int r = 0; r < rows; ++r) {
     float* row = c + r * ldc;
     const float* t = tmp + r * ki.nr;
@@ -171,24 +174,17 @@ float* ensure(std::vector<float>& v, size_t n) {
 
 void DenseA::pack(int64_t i0, int rows, int64_t k0, int kc, float* dst, int mr) const {
   if (!trans_) {
-    for (int r = 0; r < rows; ++r) {
-      const float* src = a_ + (i0 + r) * lda_ + k0;
-      for (int k = 0; k < kc; ++k) dst[k * mr + r] = src[k];
-    }
+    for (int r = 0; r < rows; ++r) std::memcpy(dst + r * kc, a_ + (i0 + r) * lda_ + k0, sizeof(float) * kc);
   } else {
     for (int k = 0; k < kc; ++k) {
       const float* src = a_ + (k0 + k) * lda_ + i0;
-      float* out = dst + k * mr;
-      for (int r = 0; r < rows; ++r) out[r] = src[r];
+      for (int r = 0; r < rows; ++r) dst[r * kc + k] = src[r];
     }
   }
-  if (rows < mr) {
-    for (int k = 0; k < kc; ++k)
-      for (int r = rows; r < mr; ++r) dst[k * mr + r] = 0.f;
-  }
+  if (rows < mr) std::fill(dst + rows * kc, dst + mr * kc, 0.f);
 }
 
-void sgemm(const ASource& a, const DenseB& b, int64_t m, int64_t n, int64_t k, float* c, int64_t ldc,
+void sgemm(const ASource& a, const BSource& b, int64_t m, int64_t n, int64_t k, float* c, int64_t ldc,
            bool accumulate, bool parallel) {
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
@@ -213,7 +209,7 @@ void sgemm(const ASource& a, const DenseB& b, int64_t m, int64_t n, int64_t k, f
       auto packPanels = [&](int64_t p0, int64_t p1, int) {
         for (int64_t p = p0; p < p1; ++p) {
           const int cols = static_cast<int>(std::min<int64_t>(nr, nc - p * nr));
-          packB(b, pc, kc, jc + p * nr, cols, nr, bp + p * kc * nr);
+          b.pack(pc, kc, jc + p * nr, cols, nr, bp + p * kc * nr);
         }
       };
       if (parallel) tp.parallelFor(panels, packPanels, 2);
@@ -226,10 +222,22 @@ void sgemm(const ASource& a, const DenseB& b, int64_t m, int64_t n, int64_t k, f
         const int64_t i0 = ib * mc;
         const int64_t rows = std::min(mc, m - i0);
         const int64_t rpanels = (rows + mr - 1) / mr;
+        // Full panels of a dense A are read in place; others are packed row-major (zero-padded to mr rows).
         float* ap = ensure(threadScratch(1), static_cast<size_t>(mc) * kc);
+        const float* panelA[kMaxPanels];
+        int64_t panelLda[kMaxPanels];
         for (int64_t ip = 0; ip < rpanels; ++ip) {
           const int r = static_cast<int>(std::min<int64_t>(mr, rows - ip * mr));
-          a.pack(i0 + ip * mr, r, pc, kc, ap + ip * mr * kc, mr);
+          int64_t lda = 0;
+          const float* d = r == mr ? a.direct(i0 + ip * mr, pc, &lda) : nullptr;
+          if (d != nullptr) {
+            panelA[ip] = d;
+            panelLda[ip] = lda;
+          } else {
+            a.pack(i0 + ip * mr, r, pc, kc, ap + ip * mr * kc, mr);
+            panelA[ip] = ap + ip * mr * kc;
+            panelLda[ip] = kc;
+          }
         }
         const int64_t p0 = jcn * panels / chunks, p1 = (jcn + 1) * panels / chunks;
         for (int64_t p = p0; p < p1; ++p) {
@@ -238,7 +246,7 @@ void sgemm(const ASource& a, const DenseB& b, int64_t m, int64_t n, int64_t k, f
           for (int64_t ip = 0; ip < rpanels; ++ip) {
             const int r = static_cast<int>(std::min<int64_t>(mr, rows - ip * mr));
             float* ctile = c + (i0 + ip * mr) * ldc + jc + p * nr;
-            runTile(ki, kc, ap + ip * mr * kc, bpanel, ctile, ldc, r, cols, add);
+            runTile(ki, kc, panelA[ip], panelLda[ip], bpanel, ctile, ldc, r, cols, add);
           }
         }
       };

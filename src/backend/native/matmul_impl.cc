@@ -15,7 +15,7 @@ void batchMatMul(const MatMulGeom& g, const float* a, const float* b, float* out
   const int64_t aSize = g.m * g.k, bSize = g.k * g.n, cSize = g.m * g.n;
   auto one = [&](int64_t i, bool parallel) {
     const DenseA av(a + g.aIndex[i] * aSize, g.transA ? g.m : g.k, g.transA);
-    const DenseB bv{b + g.bIndex[i] * bSize, g.transB ? g.k : g.n, g.transB};
+    const DenseB bv(b + g.bIndex[i] * bSize, g.transB ? g.k : g.n, g.transB);
     sgemm(av, bv, g.m, g.n, g.k, out + i * cSize, g.n, false, parallel);
   };
   ThreadPool& tp = pool();
