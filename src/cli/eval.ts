@@ -6,6 +6,7 @@
  *   embedding cache, computing the missing ones with the injected `embedImages` (the only FR-dependent step).
  * Outputs go to --out (see src/eval/report.ts).
  */
+import { startBackend, type GlobalArgs } from './common.js';
 import * as path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { decodeImage } from '../data/image-io.js';
@@ -253,6 +254,7 @@ export function makeEvalCommand(deps: EvalCommandDeps = {}): CommandModule<objec
     describe: 'EDC curves and pAUC of quality scores for face recognition models',
     builder: buildEvalOptions,
     handler: async (args) => {
+      await startBackend(args as GlobalArgs);
       await runEval(args, deps);
     },
   };
