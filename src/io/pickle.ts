@@ -90,7 +90,7 @@ class Unpickler {
   }
   private bytes(n: number): Uint8Array {
     const at = this.need(n);
-    return this.data.slice(at, at + n);
+    return new Uint8Array(this.data.subarray(at, at + n)); // a plain copy, even when data is a Buffer
   }
   private text(n: number): string {
     const at = this.need(n);
