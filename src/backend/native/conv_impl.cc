@@ -46,11 +46,11 @@ void im2colRow(const ConvGeom& g, const float* x, int64_t row, int64_t k0, int64
 /// im2col(x) as the right operand: B(k = output pixel, j = tap).
 class Im2colB final : public BSource {
  public:
-  Im2colB(const ConvGeom& g, const float* x) : g_(g), x_(x) {}
+  Im2colB(const ConvGeom& g, const float* x, int64_t rowBase) : g_(g), x_(x), rowBase_(rowBase) {}
   void pack(int64_t k0, int kc, int64_t j0, int cols, int nr, float* dst) const override {
     for (int k = 0; k < kc; ++k) {
       float* out = dst + k * nr;
-      im2colRow(g_, x_, k0 + k, j0, cols, out, 1);
+      im2colRow(g_, x_, rowBase_ + k0 + k, j0, cols, out, 1);
       for (int j = cols; j < nr; ++j) out[j] = 0.f;
     }
   }
@@ -58,6 +58,7 @@ class Im2colB final : public BSource {
  private:
   const ConvGeom& g_;
   const float* x_;
+  int64_t rowBase_;
 };
 
 class Im2colA final : public ASource {
@@ -178,10 +179,22 @@ void conv2dBackpropFilter(const ConvGeom& g, const float* x, const float* dy, fl
     sgemm(DenseA(x, g.inC, true), DenseB(dy, g.outC, false), g.inC, g.outC, g.rows(), dw, g.outC, false);
     return;
   }
-  std::vector<float> dwt(static_cast<size_t>(g.outC * taps));  // dW^T [outC, taps]
-  sgemm(DenseA(dy, g.outC, true), Im2colB(g, x), g.outC, taps, g.rows(), dwt.data(), taps, false);
-  for (int64_t t = 0; t < taps; ++t)
-    for (int64_t co = 0; co < g.outC; ++co) dw[t * g.outC + co] = dwt[co * taps + t];
+  // The reduction dimension (output pixels) is split across threads, each running a serial GEMM into its own
+  // dW^T [outC, taps]: one parallel region instead of two per depth block, which matters on shared cores.
+  ThreadPool& tp = pool();
+  std::vector<std::vector<float>> part(tp.size());
+  tp.parallelFor(g.rows(), [&](int64_t r0, int64_t r1, int thread) {
+    std::vector<float>& acc = part[thread];
+    if (acc.empty()) acc.assign(static_cast<size_t>(g.outC * taps), 0.f);
+    sgemm(DenseA(dy + r0 * g.outC, g.outC, true), Im2colB(g, x, r0), g.outC, taps, r1 - r0, acc.data(), taps, true,
+          false);
+  }, 2, 256);
+  std::fill(dw, dw + taps * g.outC, 0.f);
+  for (const auto& p : part) {
+    if (p.empty()) continue;
+    for (int64_t t = 0; t < taps; ++t)
+      for (int64_t co = 0; co < g.outC; ++co) dw[t * g.outC + co] += p[co * taps + t];
+  }
 }
 
 }  // namespace diffiqa
