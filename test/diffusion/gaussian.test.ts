@@ -102,7 +102,7 @@ describe('DDIM reverse process', () => {
     const got = ddimReconstruct(fake, xT, 5, new Rng('r'));
     xT.dispose();
     const rng = new Rng('r');
-    let ref = Float64Array.from(x);
+    let ref: Float64Array = Float64Array.from(x);
     const times = [4, 3, 2, 1, 0, 0, -1];
     for (let i = 0; i + 1 < times.length; i++) {
       const z = times[i + 1]! >= 0 ? rng.normalArray(N) : null;
@@ -118,7 +118,7 @@ describe('DDIM reverse process', () => {
     const lq = tf.tensor4d(x, SHAPE);
     const got = restore(fake, lq, 3);
     const again = restore(fake, lq, 3);
-    let ref = Float64Array.from(x);
+    let ref: Float64Array = Float64Array.from(x);
     const times = ddimTimes(3);
     for (let i = 0; i + 1 < times.length; i++) ref = ddimStep64(ref, times[i]!, times[i + 1]!, 0, new Float32Array(N));
     expectClose(got, ref, 1e-4);

@@ -97,7 +97,7 @@ describe('createUnet', () => {
           expect(tf.tidy(() => tf.max(tf.abs(g!)).dataSync()[0]), name).toBeGreaterThan(0);
         }
       }
-      opt.applyGradients(grads);
+      opt.applyGradients(grads as Parameters<typeof opt.applyGradients>[0]);
       losses.push(value.dataSync()[0] as number);
       tf.dispose([value, ...Object.values(grads)]);
       if (step === 1) after = tf.memory().numTensors;
