@@ -5,7 +5,7 @@
  * these are ema-pytorch's documented defaults.
  */
 import { tf } from '../backend/tf.js';
-import type { HostTensor, ParamStore } from '../nn/params.js';
+import { fromTorchLayout, toTorchLayout, type HostTensor, type ParamStore } from '../nn/params.js';
 import { CheckpointError } from '../util/errors.js';
 
 export interface EmaOptions {
@@ -63,18 +63,27 @@ export class Ema {
     }
   }
 
-  /** Host copies named like the model's parameters. */
+  /** Host copies named like the model's parameters, in tfjs layouts (ParamStore.restore takes them). */
   snapshot(): Map<string, HostTensor> {
     const out = new Map<string, HostTensor>();
     for (const [name, v] of this.shadow) out.set(name, { shape: [...v.shape], data: v.dataSync() as Float32Array });
     return out;
   }
 
-  restore(values: ReadonlyMap<string, HostTensor>, source: string): void {
+  /** Host copies in PyTorch layouts under the reference names (the checkpoint format). */
+  snapshotTorch(): Map<string, HostTensor> {
+    const out = new Map<string, HostTensor>();
+    for (const [name, t] of this.snapshot()) out.set(name, toTorchLayout(t, this.params.entry(name)?.kind ?? 'plain'));
+    return out;
+  }
+
+  /** Restores from `snapshotTorch()` output. */
+  restoreTorch(values: ReadonlyMap<string, HostTensor>, source: string): void {
     for (const [name, v] of this.shadow) {
       const saved = values.get(name);
       if (!saved) throw new CheckpointError(source, `ema.${name}`, 'missing EMA weight');
-      v.assign(tf.tensor(saved.data, saved.shape, 'float32'));
+      const t = fromTorchLayout(saved, this.params.entry(name)?.kind ?? 'plain', name, source);
+      v.assign(tf.tensor(t.data, t.shape, 'float32'));
     }
   }
 

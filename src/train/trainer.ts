@@ -90,11 +90,11 @@ export async function train<B>(task: TrainTask<B>, opts: TrainerOptions): Promis
   const resumeDir = opts.resumeFrom ?? (opts.resume ? latestCheckpoint(opts.runDir) : null);
   if (resumeDir) {
     const ckpt = loadCheckpoint<TrainerState>(resumeDir);
-    task.params.restore(requireTensors(ckpt.tensors, 'model', resumeDir), resumeDir);
+    task.params.loadTorchStateDict(requireTensors(ckpt.tensors, 'model', resumeDir), resumeDir);
     optimizer.restore(requireTensors(ckpt.tensors, 'optim', resumeDir), resumeDir);
     optimizer.t = ckpt.state.adamT;
     if (ema) {
-      ema.restore(requireTensors(ckpt.tensors, 'ema', resumeDir), resumeDir);
+      ema.restoreTorch(requireTensors(ckpt.tensors, 'ema', resumeDir), resumeDir);
       ema.step = ckpt.state.emaStep;
     }
     rng = Rng.fromState(ckpt.state.rng);
@@ -109,10 +109,11 @@ export async function train<B>(task: TrainTask<B>, opts: TrainerOptions): Promis
 
   const save = (): void => {
     const tensors: Record<string, Map<string, HostTensor>> = {
-      model: task.params.snapshot(),
+      // Weights in PyTorch layouts under the reference names, so the reference code can read them too.
+      model: task.params.toTorchStateDict(),
       optim: optimizer.snapshot(),
     };
-    if (ema) tensors.ema = ema.snapshot();
+    if (ema) tensors.ema = ema.snapshotTorch();
     const state: TrainerState = { task: task.saveState?.(), adamT: optimizer.t, emaStep: ema?.step ?? 0, rng: rng.state(), config: opts.config };
     lastCheckpoint = saveCheckpoint(opts.runDir, { step, tensors, state });
   };
