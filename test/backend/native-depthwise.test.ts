@@ -113,7 +113,7 @@ describe('native depthwise kernels match tfjs cpu', () => {
         const { x, w } = tensors(c);
         const cout = c.f[2] * c.f[3];
         return tf.fused.depthwiseConv2d({
-          x, filter: w, strides: c.stride, pad: c.pad, bias: tf.tensor1d(randomValues('b', cout)), activation,
+          x, filter: w, strides: c.stride, pad: c.pad as 'valid', bias: tf.tensor1d(randomValues('b', cout)), activation,
           preluActivationWeights: activation === 'prelu' ? tf.tensor1d(randomValues('a', cout)) : undefined,
           leakyreluAlpha: 0.3,
         });
