@@ -6,6 +6,7 @@
 import { embedImages } from '../fr/embed.js';
 import { loadFrModel } from '../fr/registry.js';
 import { getEmbeddingCachePath, loadEmbeddingCache, saveEmbeddingCache } from '../eval/embedding-cache.js';
+import { ConfigError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
 import type { LabelledItem } from './labels.js';
 import { readTorchStateDict } from './weights.js';
@@ -22,7 +23,19 @@ export interface TeacherOptions {
   cacheDir: string;
   /** Dataset identity stored in the cache (the resolved data folder). */
   dataset: string;
+  /** The student's embedding size: the teacher must match it (checked before any image is embedded). */
+  expectedDim: number;
+  /** Config file named in the dimension error. */
+  configFile?: string;
   quiet?: boolean;
+}
+
+function dimensionError(opts: TeacherOptions, got: number): ConfigError {
+  return new ConfigError(
+    opts.configFile ?? 'config',
+    'ediffiqa.teacher',
+    `teacher '${opts.teacher}' gives ${got}-d embeddings but the student's backbone gives ${opts.expectedDim}-d (L_rc compares them directly)`,
+  );
 }
 
 /**
@@ -33,9 +46,17 @@ export async function loadTeacherEmbeddings(items: readonly LabelledItem[], opts
   const file = getEmbeddingCachePath(opts.cacheDir, opts.teacher, 'teacher');
   const cached = loadEmbeddingCache(file, opts.teacher, opts.dataset) ?? new Map<string, Float32Array>();
   const missing = items.filter((it) => !cached.has(it.rel));
-  if (missing.length === 0) return cached;
+  if (missing.length === 0) {
+    const got = cached.get((items[0] as LabelledItem).rel)?.length ?? opts.expectedDim;
+    if (got !== opts.expectedDim) throw dimensionError(opts, got);
+    return cached;
+  }
   const stateDict = opts.weights ? readTorchStateDict(opts.weights) : undefined;
   const fr = await loadFrModel(opts.teacher, { stateDict, prefix: opts.prefix, source: opts.weights ?? opts.teacher });
+  if (fr.embeddingDim !== opts.expectedDim) {
+    fr.dispose();
+    throw dimensionError(opts, fr.embeddingDim);
+  }
   const progress = new Progress(`teacher ${opts.teacher}`, missing.length, { unit: 'img', quiet: opts.quiet });
   try {
     const embedded = await embedImages(fr, missing.map((it) => it.file), {

@@ -19,7 +19,7 @@ import type { HostTensor } from '../nn/params.js';
 import type { ParamGroup } from '../train/adam.js';
 import { train, type TrainTask } from '../train/trainer.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { CheckpointError, ConfigError, DataError } from '../util/errors.js';
+import { CheckpointError, DataError } from '../util/errors.js';
 import { deriveSeed, Rng } from '../util/rng.js';
 import { resolveRegressorSpec, type RegressorConfig } from './config.js';
 import { computeLabelRange, normaliseLabel, readLabelledItems, splitByLabel, type LabelledItem, type LabelRange } from './labels.js';
@@ -131,12 +131,11 @@ async function prepareDataset(opts: TrainRegressorOptions, model: QualityRegress
     batchSize: e.teacherBatch,
     cacheDir: path.join(opts.runDir, 'teacher'),
     dataset: path.resolve(opts.data),
+    expectedDim: model.embeddingDim,
+    configFile: opts.configFile,
     quiet: opts.quiet,
   });
-  const d = teacherMap.get((items[0] as LabelledItem).rel)!.length;
-  if (d !== model.embeddingDim) {
-    throw new ConfigError(opts.configFile ?? 'config', 'ediffiqa.teacher', `teacher '${e.teacher}' gives ${d}-d embeddings but the student's backbone gives ${model.embeddingDim}-d`);
-  }
+  const d = model.embeddingDim;
   const embOf = (i: number): Float32Array => teacherMap.get((all[i] as LabelledItem).rel)!;
   const centres = computeCentres(sel.hqMembers, embOf);
   const teacher = new Float32Array(items.length * d);

@@ -1,0 +1,107 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tf } from '../../src/backend/tf.js';
+import { loadRegressor } from '../../src/pipelines/score.js';
+import { regressorConfigSchema, resolveRegressorSpec, type RegressorConfig } from '../../src/regressor/config.js';
+import { createQualityRegressor } from '../../src/regressor/model.js';
+import { selectParamGroups, trainRegressor } from '../../src/regressor/train.js';
+import { readRegressorFile } from '../../src/regressor/weights.js';
+import { ConfigError } from '../../src/util/errors.js';
+import { writeSyntheticFaces } from './synthetic.js';
+
+/** 3 identities x 8 images, labels 0.6 + 0.3 * quality (DifFIQA-like range), one label without an image. */
+async function makeData(): Promise<{ root: string; labels: string }> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'regtrain-'));
+  const data = path.join(root, 'faces');
+  const items = await writeSyntheticFaces(data, 3, 8, 32, 5);
+  const labels = path.join(root, 'labels.csv');
+  const lines = ['path,score', ...items.map((it) => `${it.rel},${0.6 + 0.3 * it.quality}`), 'missing/x.png,0.7'];
+  fs.writeFileSync(labels, `${lines.join('\n')}\n`);
+  return { root, labels };
+}
+
+function config(kind: 'diffiqa-r' | 'ediffiqa', embeddingDim: number, extra: Record<string, unknown> = {}): RegressorConfig {
+  return regressorConfigSchema.parse(
+    {
+      model: { kind, backbone: 'iresnet', iresnet: { layers: [1, 1, 1, 1], width: 4, embeddingDim, inputSize: 32 }, hidden: 32 },
+      train: { epochs: 8, batchSize: 24, headLr: 1e-2, backboneLr: 1e-3, trainableTensors: 12, checkpointEvery: 8, seed: 7 },
+      ediffiqa: { beta: 0.5, minHq: 3 },
+      ...extra,
+    },
+    '',
+    'test-config',
+  );
+}
+
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+describe('trainRegressor', () => {
+  it('DifFIQA(R): loss falls, best model saved atomically with its labels, BN stats move in frozen layers', async () => {
+    const { root, labels } = await makeData();
+    const runDir = path.join(root, 'run');
+    const cfg = config('diffiqa-r', 16);
+    const losses: number[] = [];
+    const counts = new Set<number>();
+    const r = await trainRegressor({ config: cfg, labels, data: path.join(root, 'faces'), runDir, quiet: true, onStep: (s, l) => {
+      losses.push(l);
+      if (s >= 2) counts.add(tf.memory().numTensors);
+    } });
+    expect([...counts]).toHaveLength(1); // no tensor leak across steps and validations
+    expect(r.trainItems + r.valItems).toBe(24);
+    expect(r.valItems).toBe(3);
+    expect(r.steps).toBe(8); // full-batch: one step per epoch, so the loss is comparable across steps
+    expect(r.validations).toHaveLength(8);
+    expect(mean(losses.slice(-3))).toBeLessThan(0.7 * mean(losses.slice(0, 3)));
+    expect(r.bestValLoss).toBe(Math.min(...r.validations.map((v) => v.valLoss)));
+    expect(r.labels.min).toBeGreaterThanOrEqual(0.6);
+    const { stateDict, meta } = readRegressorFile(r.bestFile!);
+    expect(meta.labels).toEqual(r.labels);
+    expect(JSON.parse(fs.readFileSync(path.join(runDir, 'best.json'), 'utf8')).valLoss).toBe(r.bestValLoss);
+    // Frozen early layer: weights untouched, but its BatchNorm running mean updated (PyTorch model.train()).
+    const init = createQualityRegressor(resolveRegressorSpec(cfg), { seed: cfg.train.seed });
+    const w0 = init.params.toTorchStateDict();
+    expect(Array.from(stateDict.get('base.conv1.weight')!.data)).toEqual(Array.from(w0.get('base.conv1.weight')!.data));
+    expect(Array.from(stateDict.get('base.bn1.running_mean')!.data).some((v) => v !== 0)).toBe(true);
+    expect(Array.from(stateDict.get('base.fc.weight')!.data)).not.toEqual(Array.from(w0.get('base.fc.weight')!.data));
+    init.dispose();
+    // The best model scores through the scoring pipeline.
+    const scorer = loadRegressor(runDir);
+    expect(scorer.score([new Float32Array(32 * 32 * 3).fill(0.5)]).length).toBe(1);
+    scorer.dispose();
+    // Resume continues from the last checkpoint to the new end.
+    const more = await trainRegressor({ config: { ...cfg, train: { ...cfg.train, epochs: 9 } }, labels, data: path.join(root, 'faces'), runDir, resume: true, quiet: true });
+    expect(more.steps).toBe(9);
+    expect(more.validations).toHaveLength(1);
+  });
+
+  it('eDifFIQA: teacher embeddings cached, identities filtered, loss falls, best saved', async () => {
+    const { root, labels } = await makeData();
+    const runDir = path.join(root, 'run');
+    // mobileface teacher: 256-d. A random student starts far from the teacher (L_rc ~ 1), so a lower lr.
+    const base = config('ediffiqa', 256);
+    const cfg = { ...base, train: { ...base.train, epochs: 10, headLr: 3e-3, backboneLr: 3e-4 } };
+    const losses: number[] = [];
+    const r = await trainRegressor({ config: cfg, labels, data: path.join(root, 'faces'), runDir, quiet: true, onStep: (_, l) => losses.push(l) });
+    expect(mean(losses.slice(-3))).toBeLessThan(mean(losses.slice(0, 3)));
+    expect(r.bestFile).not.toBeNull();
+    const cache = path.join(runDir, 'teacher', 'mobileface', 'teacher.emb');
+    expect(fs.existsSync(cache)).toBe(true);
+    const mtime = fs.statSync(cache).mtimeMs;
+    const again = await trainRegressor({ config: cfg, labels, data: path.join(root, 'faces'), runDir, resume: true, quiet: true });
+    expect(again.steps).toBe(r.steps);
+    expect(fs.statSync(cache).mtimeMs).toBe(mtime); // nothing re-embedded
+    // A student whose embedding size differs from the teacher's is refused up front.
+    await expect(trainRegressor({ config: config('ediffiqa', 16), labels, data: path.join(root, 'faces'), runDir: path.join(root, 'bad'), quiet: true })).rejects.toThrow(ConfigError);
+  });
+
+  it('optimises the head and only the last K backbone parameter tensors (buffers and features.weight excluded)', () => {
+    const r = createQualityRegressor({ kind: 'diffiqa-r', backbone: { type: 'iresnet', iresnet: { layers: [1, 1, 1, 1], width: 4, embeddingDim: 8, inputSize: 48 } }, hidden: 4 });
+    const [head, tail] = selectParamGroups(r, 5, 1e-3, 1e-4);
+    expect(head!.params.map(([n]) => n)).toEqual(['linear.weight', 'linear.bias']);
+    // Last 5 parameters: bn2.weight, bn2.bias, fc.weight, fc.bias, features.weight (frozen), features.bias.
+    expect(tail!.params.map(([n]) => n)).toEqual(['base.bn2.bias', 'base.fc.weight', 'base.fc.bias', 'base.features.bias']);
+    r.dispose();
+  });
+});
