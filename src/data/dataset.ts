@@ -54,7 +54,7 @@ export interface PairDatasetOptions {
   /** Output size; default 112x112. */
   width?: number;
   height?: number;
-  /** Batches prepared ahead of the consumer; default 2. */
+  /** Batches prepared ahead of the consumer; default 2; 0 loads only what each `nextBatch` call needs. */
   prefetchBatches?: number;
   /** Samples loaded at the same time; default 4 (sharp decodes on its own threads meanwhile). */
   concurrency?: number;
@@ -179,7 +179,7 @@ export class PairDataset {
         throw new DataError(res.path, `no decodable image in a whole epoch (${this.files.length} files); last: ${res.reason}`);
       }
     }
-    this.refill();
+    if ((this.opts.prefetchBatches ?? 2) > 0) this.refill();
     return { batchSize: b, height: h, width: w, hq, lq, paths, start, next: { ...this.state } };
   }
 

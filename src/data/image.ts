@@ -52,8 +52,8 @@ export function toUint8(img: RgbImage): Uint8Array {
   const out = new Uint8Array(d.length);
   for (let i = 0; i < d.length; i++) {
     const v = d[i];
-    // Round half to even like numpy's round; x*255 is rarely an exact .5 but keep the rule identical.
-    out[i] = roundHalfEven(v <= 0 ? 0 : v >= 1 ? 255 : v * 255);
+    // numpy multiplies in float32 and rounds halves to even: do the same, so the levels match bit for bit.
+    out[i] = roundHalfEven(v <= 0 ? 0 : v >= 1 ? 255 : Math.fround(v * 255));
   }
   return out;
 }
@@ -99,9 +99,6 @@ export function writeSigned(img: RgbImage, dst: Float32Array, offset: number): v
 }
 
 function roundHalfEven(x: number): number {
-  const f = Math.floor(x);
-  const diff = x - f;
-  if (diff > 0.5) return f + 1;
-  if (diff < 0.5) return f;
-  return f % 2 === 0 ? f : f + 1;
+  const r = Math.round(x); // rounds halves up; numpy rounds them to even
+  return r - x === 0.5 && (r & 1) === 1 ? r - 1 : r;
 }

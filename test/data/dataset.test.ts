@@ -51,7 +51,7 @@ describe('PairDataset', () => {
     const skips: SkippedSample[] = [];
     const log = join(dir, 'skips.jsonl');
     const ds = new PairDataset({
-      files, seed: 1, batchSize: 5, width: SIZE, height: SIZE, prefetchBatches: 1, skipLogPath: log, onSkip: (s) => skips.push(s),
+      files, seed: 1, batchSize: 5, width: SIZE, height: SIZE, prefetchBatches: 0, skipLogPath: log, onSkip: (s) => skips.push(s),
     });
     const batch = await ds.nextBatch();
     ds.dispose();
@@ -75,26 +75,19 @@ describe('PairDataset', () => {
   });
 
   it('is deterministic for a seed, differs for another, and a resumed run equals the straight run', async () => {
-    // Three good files and a bad one: 3 batches of 2 cross the first epoch end and a skip.
-    const some = [join(dir, 'rgb.jpg'), join(dir, 'gray.png'), join(dir, 'zero.jpg'), join(dir, 'sub/deep.png')];
+    // Two good files and a bad one: 2 batches of 2 cross the first epoch end (and the bad file, in some epoch).
+    const some = [join(dir, 'rgb.jpg'), join(dir, 'zero.jpg'), join(dir, 'sub/deep.png')];
     const make = (seed: number) =>
-      new PairDataset({ files: some, seed, batchSize: 2, width: SIZE, height: SIZE, prefetchBatches: 1, concurrency: 2 });
+      new PairDataset({ files: some, seed, batchSize: 2, width: SIZE, height: SIZE, prefetchBatches: 0, concurrency: 2 });
     const straight = make(7);
-    const run: PairBatch[] = [];
-    for (let k = 0; k < 3; k++) run.push(await straight.nextBatch());
-    straight.dispose();
-    expect(run[2].next.epoch).toBeGreaterThanOrEqual(1);
+    const run: PairBatch[] = [await straight.nextBatch(), await straight.nextBatch()];
+    expect(run[1].next.epoch).toBeGreaterThanOrEqual(1);
     const again = make(7);
     expectSameBatch(run[0], await again.nextBatch());
-    again.dispose();
     const resumed = make(7);
     resumed.seek(run[0].next);
     expectSameBatch(run[1], await resumed.nextBatch());
-    expectSameBatch(run[2], await resumed.nextBatch());
-    resumed.dispose();
-    const other = make(8);
-    const o = await other.nextBatch();
-    other.dispose();
+    const o = await make(8).nextBatch();
     expect(sameBits(o.lq, run[0].lq)).toBe(false);
   });
 
@@ -105,7 +98,7 @@ describe('PairDataset', () => {
       return loadTrainingPair(path, rng, options);
     };
     const good = files.filter((f) => !/zero|truncated/.test(f));
-    const ds = new PairDataset({ files: good, seed: 3, batchSize: 1, width: SIZE, height: SIZE, prefetchBatches: 3, loadPair: counting });
+    const ds = new PairDataset({ files: good, seed: 3, batchSize: 1, width: SIZE, height: SIZE, prefetchBatches: 2, loadPair: counting });
     await ds.nextBatch();
     await new Promise((r) => setTimeout(r, 50));
     // Besides the sample consumed, the next batches' samples were started without being asked for.

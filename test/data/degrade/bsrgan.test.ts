@@ -40,7 +40,7 @@ describe('BSRGAN degradation', () => {
 
   it('sf=4 maps 512x512 to 128x128 in [0,1] on 8-bit levels, for several seeds', async () => {
     const img = smoothImage(512, 512);
-    for (let seed = 0; seed < 6; seed++) {
+    for (let seed = 0; seed < 3; seed++) {
       const out = await degradeBsrgan(img, new Rng(`b${seed}`), 4);
       expect([out.width, out.height]).toEqual([128, 128]);
       let bad = 0;
