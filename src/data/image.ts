@@ -50,12 +50,17 @@ export function clipImage(img: RgbImage): RgbImage {
 export function toUint8(img: RgbImage): Uint8Array {
   const d = img.data;
   const out = new Uint8Array(d.length);
-  for (let i = 0; i < d.length; i++) {
-    const v = d[i];
-    // numpy multiplies in float32 and rounds halves to even: do the same, so the levels match bit for bit.
-    out[i] = roundHalfEven(v <= 0 ? 0 : v >= 1 ? 255 : Math.fround(v * 255));
-  }
+  for (let i = 0; i < d.length; i++) out[i] = toLevel(d[i]);
   return out;
+}
+
+/** One value to its 8-bit level: clip, multiply in float32 and round halves to even, as numpy does. */
+function toLevel(v: number): number {
+  if (!(v > 0)) return 0; // NaN too
+  if (v >= 1) return 255;
+  const x = Math.fround(v * 255);
+  const r = Math.round(x); // rounds halves up; numpy rounds them to even
+  return r - x === 0.5 && (r & 1) === 1 ? r - 1 : r;
 }
 
 /** Float image from 8-bit values (`uint2single`: v / 255). */
@@ -70,8 +75,8 @@ export function fromUint8(width: number, height: number, bytes: Uint8Array): Rgb
 
 /** Rounds to 8-bit levels in place and maps back to [0,1] (the uint8 round trip of `auto_degrade`). */
 export function quantizeUint8(img: RgbImage): RgbImage {
-  const q = toUint8(img);
-  for (let i = 0; i < q.length; i++) img.data[i] = q[i] / 255;
+  const d = img.data;
+  for (let i = 0; i < d.length; i++) d[i] = toLevel(d[i]) / 255;
   return img;
 }
 
@@ -96,9 +101,4 @@ export function flipHorizontal(img: RgbImage): RgbImage {
 export function writeSigned(img: RgbImage, dst: Float32Array, offset: number): void {
   const d = img.data;
   for (let i = 0; i < d.length; i++) dst[offset + i] = d[i] * 2 - 1;
-}
-
-function roundHalfEven(x: number): number {
-  const r = Math.round(x); // rounds halves up; numpy rounds them to even
-  return r - x === 0.5 && (r & 1) === 1 ? r - 1 : r;
 }
