@@ -1,0 +1,46 @@
+/** `diffiqa score`: fast quality scores of aligned faces with a trained regressor (ours or the authors' .pth). */
+import type { CommandModule } from 'yargs';
+import { scoreFiles } from '../pipelines/score.js';
+import { DiffiqaError } from '../util/errors.js';
+import { startBackend, type GlobalArgs } from './common.js';
+
+interface ScoreArgs extends GlobalArgs {
+  inputs: string[];
+  model: string;
+  out: string;
+  batch: number;
+  clip: boolean;
+  align: boolean;
+}
+
+export const scoreCommand: CommandModule<GlobalArgs, ScoreArgs> = {
+  command: 'score <inputs..>',
+  describe: 'Score aligned 112x112 faces with a DifFIQA(R)/eDifFIQA regressor (higher = better)',
+  builder: (y) =>
+    y
+      .positional('inputs', { type: 'string', array: true, demandOption: true, describe: 'Image files, folders (recursive) or globs' })
+      .option('model', { type: 'string', demandOption: true, describe: 'best.safetensors or its run folder, or diffiqa(r).pth / ediffiqa{T,S,M,L}.pth' })
+      .option('out', { type: 'string', default: 'scores.csv', describe: 'Output .csv or .jsonl (errors go to <out>.errors.jsonl); rerunning resumes' })
+      .option('batch', { type: 'number', default: 64, describe: 'Images per forward pass' })
+      .option('clip', { type: 'boolean', default: false, describe: 'Clip scores to [0,1] (raw scores may exceed 1; only the ranking matters)' })
+      .option('align', { type: 'boolean', default: false, describe: 'Detect and align faces first (needs src/fr/align)' })
+      .check((a) => {
+        if (!(a.batch >= 1 && Number.isInteger(a.batch))) throw new Error('--batch must be a positive integer');
+        return true;
+      })
+      .example('$0 score faces/ --model ediffiqaT.pth --out scores.csv', 'score every aligned face under faces/ with eDifFIQA(T)')
+      .example("$0 score 'lfw/**/*.jpg' --model checkpoints/ediffiqa-mobileface --clip --out lfw.jsonl", 'our model, clipped scores, JSONL') as never,
+  handler: async (args) => {
+    if (args.align) {
+      // The lead wires face alignment in once src/fr/align exists; until then say so instead of scoring unaligned crops.
+      throw new DiffiqaError('--align needs face alignment (src/fr/align), which this build does not include yet; pass aligned 112x112 crops without --align', 'E_USAGE');
+    }
+    await startBackend(args);
+    const t0 = Date.now();
+    const s = await scoreFiles(args.inputs, { model: args.model, out: args.out, batchSize: args.batch, clip: args.clip });
+    const secs = (Date.now() - t0) / 1000;
+    process.stderr.write(
+      `diffiqa: scored ${s.scored} images (${s.skipped} already done, ${s.failed} failed) in ${secs.toFixed(1)} s -> ${args.out}\n`,
+    );
+  },
+};
