@@ -1,6 +1,7 @@
 /**
  * Timing of the data path (not a test; run by hand): ms per image for decoding, for the LQ degradation chain,
- * and samples/s of PairDataset with the in-process and the worker-thread loader.
+ * and samples/s of PairDataset with the in-process and the worker-thread loader. Wall times depend on the
+ * machine's load; the chain's CPU time (process.cpuUsage, sharp's threads included) does much less.
  * Run: npx tsx test/data/bench-degrade.ts [count=20]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -37,14 +38,20 @@ async function main(): Promise<void> {
     }
     const src = await decodeImage(file, { size: 'native' });
     const chainMs: number[] = [];
+    const chainCpuMs: number[] = [];
     for (let i = 0; i < count; i++) {
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       await degradeChain(src, new Rng(`bench:${i}`), 112, 112);
+      const c = process.cpuUsage(c0);
+      chainCpuMs.push((c.user + c.system) / 1000);
       chainMs.push(performance.now() - t0);
     }
     console.log(`decode to 112x112: median ${median(decodeMs).toFixed(1)} ms over ${count}`);
     console.log(`LQ chain (autoDegrade x1 / p0.2 / p0.01 + resize): median ${median(chainMs).toFixed(1)} ms, ` +
-      `min ${Math.min(...chainMs).toFixed(1)}, max ${Math.max(...chainMs).toFixed(1)} over ${count}`);
+      `min ${Math.min(...chainMs).toFixed(1)}, max ${Math.max(...chainMs).toFixed(1)} over ${count}; ` +
+      `CPU time (all threads, load-independent) median ${median(chainCpuMs).toFixed(1)} ms, ` +
+      `mean ${(chainCpuMs.reduce((a, b) => a + b, 0) / count).toFixed(1)} ms`);
 
     const files = Array.from({ length: 8 }, () => file);
     for (const workers of [0, 1, 2]) {
