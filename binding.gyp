@@ -12,6 +12,7 @@
         "src/backend/native/epilogue_impl.cc",
         "src/backend/native/matmul_impl.cc",
         "src/backend/native/group_norm_impl.cc",
+        "src/backend/native/elementwise_impl.cc",
         "src/backend/native/kernels/Conv2D.cc",
         "src/backend/native/kernels/FusedConv2D.cc",
         "src/backend/native/kernels/Conv2DBackpropInput.cc",
@@ -21,7 +22,8 @@
         "src/backend/native/kernels/DepthwiseConv2dNativeBackpropInput.cc",
         "src/backend/native/kernels/DepthwiseConv2dNativeBackpropFilter.cc",
         "src/backend/native/kernels/BatchMatMul.cc",
-        "src/backend/native/kernels/GroupNorm.cc"
+        "src/backend/native/kernels/GroupNorm.cc",
+        "src/backend/native/kernels/Elementwise.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

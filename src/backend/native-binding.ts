@@ -35,7 +35,18 @@ export interface NativeAddon {
   fusedBatchMatMul(a: F32, b: F32, out: F32, dims: MatMulDims, aIndex: Int32Array, bIndex: Int32Array, bias: OptF32, act: number, alpha: OptF32, leaky: number): void;
   groupNorm(x: F32, gamma: F32, beta: F32, y: F32, mean: F32, rstd: F32, dims: GroupNormDims, eps: number): void;
   groupNormGrad(dy: F32, x: F32, gamma: F32, mean: F32, rstd: F32, dx: F32, dgamma: F32, dbeta: F32, dims: GroupNormDims, eps: number): void;
+  /** out = a (op) b over a collapsed broadcast; innermost strides must be 0 or 1 (BINARY_OP_CODES). */
+  binaryOp(op: number, a: F32, b: F32, out: F32, shape: readonly number[], aStrides: readonly number[], bStrides: readonly number[]): void;
+  /** out = op(x) elementwise (UNARY_OP_CODES). */
+  unaryOp(op: number, x: F32, out: F32): void;
+  /** out[o, i] = sum (or mean) over r of x[o, r, i]; dims = [outer, reduced, inner]. */
+  reduceSum(x: F32, out: F32, dims: readonly number[], mean: boolean): void;
 }
+
+/** Binary op codes (src/backend/native/elementwise.h). */
+export const BINARY_OP_CODES = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, SquaredDifference: 4 } as const;
+/** Unary op codes (src/backend/native/elementwise.h). */
+export const UNARY_OP_CODES = { Sigmoid: 0, Exp: 1, Square: 2, Sqrt: 3, Rsqrt: 4, Neg: 5, Relu: 6, Tanh: 7, Log: 8, Abs: 9 } as const;
 
 /** Activation codes understood by the addon (src/backend/native/epilogue.h). */
 export const ACTIVATION_CODES: Readonly<Record<string, number>> = {

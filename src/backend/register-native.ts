@@ -22,6 +22,8 @@ import { fusedDepthwiseConv2DConfig } from './kernels/FusedDepthwiseConv2D.js';
 import { groupNormConfig } from './kernels/GroupNorm.js';
 import { groupNormGradConfig as groupNormGradKernelConfig } from './kernels/GroupNormGrad.js';
 import { fusedMatMulConfig } from './kernels/_FusedMatMul.js';
+import { BINARY_KERNELS, UNARY_KERNELS } from './kernels/elementwise-kernels.js';
+import { meanConfig, sumConfig } from './kernels/reduce-kernels.js';
 import { loadNativeAddon } from './native-binding.js';
 import { NativeBackend } from './native-backend.js';
 
@@ -42,6 +44,10 @@ export const NATIVE_KERNELS: readonly KernelConfig[] = [
   fusedMatMulConfig,
   groupNormConfig,
   groupNormGradKernelConfig,
+  ...BINARY_KERNELS,
+  ...UNARY_KERNELS,
+  sumConfig,
+  meanConfig,
 ];
 
 let unavailable: string | undefined;

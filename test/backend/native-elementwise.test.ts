@@ -1,0 +1,93 @@
+/**
+ * Native elementwise (Add, Sub, Multiply, RealDiv, SquaredDifference, unary maths) and Sum/Mean kernels against
+ * tfjs cpu: relative error max|native - cpu| / max|cpu| < 1e-5, including broadcasting and keepDims.
+ */
+import { describe, expect, it } from 'vitest';
+import { collapseBroadcast, broadcastStrides } from '../../src/backend/kernels/elementwise-kernels.js';
+import { countCpuFallbacks } from '../../src/backend/kernels/native-kernel-util.js';
+import { reductionDims } from '../../src/backend/kernels/reduce-kernels.js';
+import { tf } from '../../src/backend/tf.js';
+import { expectNativeMatchesCpu, randomValues } from './compare.js';
+
+const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+const t = (name: string, shape: number[], shift = 0) =>
+  tf.tensor(randomValues(name, size(shape)).map((v) => v + shift), shape);
+
+const SHAPE_PAIRS: [number[], number[]][] = [
+  [[3, 5, 7, 13], [3, 5, 7, 13]], // same shape
+  [[3, 5, 7, 13], [13]], // per-channel (bias)
+  [[3, 5, 7, 13], []], // scalar
+  [[2, 1, 3, 1], [1, 4, 1, 5]], // both broadcast
+  [[5, 1], [5, 9]], // broadcast along the inner axis
+  [[64, 300], [64, 300]], // large enough to be split across threads
+];
+
+describe('native elementwise and reduction kernels match tfjs cpu', () => {
+  for (const op of ['add', 'sub', 'mul', 'div', 'squaredDifference'] as const) {
+    for (const [sa, sb] of SHAPE_PAIRS) {
+      it(`${op} [${sa}] with [${sb}]`, () => {
+        const before = countCpuFallbacks();
+        expectNativeMatchesCpu(() => {
+          const a = t(`${op}a${sa}`, sa);
+          const b = op === 'div' ? tf.abs(t(`${op}b${sb}`, sb)).add(0.5) : t(`${op}b${sb}`, sb);
+          return tf[op](a, b);
+        });
+        expect(countCpuFallbacks()).toBe(before);
+      });
+    }
+  }
+
+  for (const op of ['sigmoid', 'exp', 'square', 'sqrt', 'rsqrt', 'neg', 'relu', 'tanh', 'log', 'abs'] as const) {
+    it(`${op} on [4, 33, 130]`, () => {
+      const positive = op === 'sqrt' || op === 'rsqrt' || op === 'log';
+      expectNativeMatchesCpu(() => {
+        const x = t(`u${op}`, [4, 33, 130]);
+        return tf[op](positive ? tf.add(tf.abs(x), 0.01) : x);
+      });
+    });
+  }
+
+  const REDUCTIONS: [number[], number | number[] | undefined, boolean][] = [
+    [[3, 5, 7, 13], [1, 2], false],
+    [[3, 5, 7, 13], [1, 2], true],
+    [[3, 5, 7, 13], -1, false],
+    [[3, 5, 7, 13], 0, true],
+    [[3, 5, 7, 13], undefined, false],
+    [[2, 40000], 1, false], // few outputs, long rows: split across threads
+    [[40000, 3], 0, false],
+  ];
+  for (const [shape, axis, keepDims] of REDUCTIONS) {
+    for (const op of ['sum', 'mean'] as const) {
+      it(`${op} of [${shape}] over ${JSON.stringify(axis)} keepDims=${keepDims}`, () => {
+        const before = countCpuFallbacks();
+        expectNativeMatchesCpu(() => tf[op](t(`r${shape}`, shape, 0.3), axis, keepDims));
+        expect(countCpuFallbacks()).toBe(before);
+      });
+    }
+  }
+
+  it('non-consecutive reduction axes fall back to cpu and still match', () => {
+    const before = countCpuFallbacks();
+    expectNativeMatchesCpu(() => tf.sum(t('nc', [3, 4, 5]), [0, 2]));
+    expect(countCpuFallbacks()).toBe(before + 1);
+  });
+
+  it('gradients of an elementwise chain through tf.grads', () => {
+    expectNativeMatchesCpu(() => {
+      const x = t('gx', [2, 6, 6, 8]);
+      const b = t('gb', [8]);
+      const f = (a: tf.Tensor, c: tf.Tensor) => tf.mean(tf.mul(tf.sigmoid(tf.add(a, c)), tf.sub(a, tf.square(c))));
+      return tf.grads(f)([x, b]);
+    });
+  });
+
+  it('collapses broadcast shapes into the fewest dimensions', () => {
+    const out = [3, 5, 7, 13];
+    expect(collapseBroadcast(out, broadcastStrides(out, out), broadcastStrides([13], out))).toEqual({
+      shape: [105, 13], as: [13, 1], bs: [0, 1],
+    });
+    expect(collapseBroadcast(out, broadcastStrides(out, out), broadcastStrides(out, out)).shape).toEqual([1365]);
+    expect(reductionDims([3, 5, 7, 13], [1, 2])).toEqual([3, 35, 13]);
+    expect(reductionDims([3, 5, 7, 13], [0, 2])).toBeNull();
+  });
+});
