@@ -3,6 +3,8 @@
  * degradation maths (~0.1-0.3 s per sample) would run between training steps; in workers it overlaps them.
  * Results are bit-identical to the in-process loader: same code, same seeded `Rng` state.
  */
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { DataError, DiffiqaError } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
@@ -58,7 +60,7 @@ export class WorkerPairLoader {
     const url = new URL(isTs ? './pair-worker.ts' : './pair-worker.js', import.meta.url);
     const worker = isTs
       ? new Worker(
-          `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });`,
+          `import(${JSON.stringify(tsxApiUrl())}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });`,
           { eval: true },
         )
       : new Worker(url);
@@ -95,4 +97,11 @@ export class WorkerPairLoader {
     if (this.workers.length === 0) throw new DiffiqaError('pair loader used after dispose()', 'E_DISPOSED');
     return this.workers.reduce((a, b) => ((this.busy.get(b) ?? 0) < (this.busy.get(a) ?? 0) ? b : a));
   }
+}
+
+/** tsx's loader API, resolved from this package (an eval'd worker would resolve from the current directory). */
+function tsxApiUrl(): string {
+  // require.resolve picks the CommonJS build; its ESM twin sits beside it and is the one that registers cleanly.
+  const cjs = createRequire(import.meta.url).resolve('tsx/esm/api');
+  return pathToFileURL(cjs.replace(/\.cjs$/, '.mjs')).href;
 }
