@@ -4,7 +4,8 @@
  */
 import { tf } from '../backend/tf.js';
 import { conv2d, convNamed, linearNamed, silu } from '../nn/layers.js';
-import { channelLayerNorm, groupNorm } from '../nn/norms.js';
+import { groupNorm } from '../backend/ops/group-norm.js';
+import { channelLayerNorm } from '../nn/norms.js';
 import type { ParamStore } from '../nn/params.js';
 
 /** eps of the reference's fp32 weight standardisation and channel LayerNorm. */
@@ -34,7 +35,7 @@ export interface ScaleShift {
 /** Block: WS conv → GroupNorm → optional FiLM (a·(scale+1)+shift) → SiLU. */
 export function block(p: ParamStore, prefix: string, x: tf.Tensor4D, groups: number, film?: ScaleShift): tf.Tensor4D {
   let h = wsConvNamed(p, `${prefix}.proj`, x);
-  h = groupNorm(h, p.get(`${prefix}.norm.weight`) as tf.Tensor1D, p.get(`${prefix}.norm.bias`) as tf.Tensor1D, groups, EPS);
+  h = groupNorm(h, p.get(`${prefix}.norm.weight`), p.get(`${prefix}.norm.bias`), groups, EPS) as tf.Tensor4D;
   if (film) h = tf.add(tf.mul(h, tf.add(film.scale, 1)), film.shift);
   return silu(h) as tf.Tensor4D;
 }

@@ -1,0 +1,118 @@
+/**
+ * UNet speed: forward and training-step time at batch 8 for the cpu-small config and a 112 px dim-64 UNet, on
+ * the active backend (initBackend: DIFFIQA_BACKEND or the best available), and for the same architecture in
+ * PyTorch (/usr/bin/python3, via the fixture generator's re-implementation) when it is installed.
+ *
+ *   node --import tsx bench/unet.ts [--reps 2] [--batch 8] [--only cpu-small|dim64]
+ */
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+import { describeBackend, initBackend, tf } from '../src/backend/index.js';
+import { loadDiffusionConfig, unetConfigOf } from '../src/diffusion/config.js';
+import { diffusionLoss } from '../src/diffusion/gaussian.js';
+import { PAPER_UNET, type UnetConfig, countUnetParams, createUnet } from '../src/diffusion/unet.js';
+import { Rng } from '../src/util/rng.js';
+
+const ROOT = path.join(import.meta.dirname, '..');
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? (process.argv[i + 1] ?? def) : def;
+}
+
+/** Median of `reps` timed runs after one warm-up, in seconds. */
+function time(reps: number, fn: () => void): number {
+  fn();
+  const ts: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    fn();
+    ts.push((performance.now() - t0) / 1000);
+  }
+  return ts.sort((a, b) => a - b)[Math.floor(ts.length / 2)] as number;
+}
+
+function benchTfjs(config: UnetConfig, batch: number, reps: number): { fwd: number; step: number } {
+  const unet = createUnet(config, new Rng(0));
+  const s = config.imageSize;
+  const hq = tf.randomUniform([batch, s, s, 3], -1, 1) as tf.Tensor4D;
+  const lq = tf.randomUniform([batch, s, s, 3], -1, 1) as tf.Tensor4D;
+  const t = tf.tensor1d(Array.from({ length: batch }, (_, i) => i * 7), 'int32');
+  const opt = tf.train.adam(8e-5, 0.9, 0.99);
+  const rng = new Rng(1);
+  const fwd = time(reps, () => tf.tidy(() => void unet.apply(hq, t).dataSync()));
+  const step = time(reps, () => {
+    const { value, grads } = tf.variableGrads(() => diffusionLoss(unet, hq, lq, rng), unet.params.trainable());
+    opt.applyGradients(grads as Parameters<typeof opt.applyGradients>[0]);
+    value.dataSync();
+    tf.dispose([value, ...Object.values(grads)]);
+  });
+  opt.dispose();
+  tf.dispose([hq, lq, t]);
+  unet.dispose();
+  return { fwd, step };
+}
+
+const TORCH_SCRIPT = `
+import json, sys, time, torch
+sys.path.insert(0, sys.argv[1])
+import gen_unet as g
+c, batch, reps = json.loads(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+g.DIM, g.MULTS, g.GROUPS = c['dim'], tuple(c['dimMults']), c['resnetBlockGroups']
+g.LIN_HEADS, g.LIN_DHEAD, g.FULL_HEADS, g.FULL_DHEAD = c['linearAttnHeads'], c['linearAttnDimHead'], c['fullAttnHeads'], c['fullAttnDimHead']
+net = g.Unet()
+s = c['imageSize']
+x, y = torch.rand(batch, 3, s, s) * 2 - 1, torch.rand(batch, 3, s, s) * 2 - 1
+t = torch.arange(batch) * 7
+opt = torch.optim.Adam(net.parameters(), lr=8e-5, betas=(0.9, 0.99))
+def fwd():
+    with torch.no_grad(): net(x, t)
+def step():
+    opt.zero_grad(); loss = ((net(x, t) - y) ** 2).mean(); loss.backward(); opt.step()
+def med(f):
+    f(); ts = []
+    for _ in range(reps):
+        t0 = time.perf_counter(); f(); ts.append(time.perf_counter() - t0)
+    return sorted(ts)[len(ts) // 2]
+print(json.dumps({'fwd': med(fwd), 'step': med(step), 'threads': torch.get_num_threads()}))
+`;
+
+function benchTorch(config: UnetConfig, batch: number, reps: number): { fwd: number; step: number; threads: number } | null {
+  try {
+    const out = execFileSync(
+      '/usr/bin/python3',
+      ['-c', TORCH_SCRIPT, path.join(ROOT, 'test/fixtures/diffusion'), JSON.stringify(config), String(batch), String(reps)],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    return JSON.parse(out.trim().split('\n').pop() as string) as { fwd: number; step: number; threads: number };
+  } catch (err) {
+    console.log(`  pytorch: unavailable (${(err as Error).message.split('\n')[0]})`);
+    return null;
+  }
+}
+
+async function main(): Promise<void> {
+  await initBackend();
+  console.log(describeBackend());
+  const batch = Number(arg('batch', '8'));
+  const reps = Number(arg('reps', '2'));
+  const only = arg('only', '');
+  const configs: [string, UnetConfig][] = [
+    ['cpu-small', unetConfigOf(loadDiffusionConfig(path.join(ROOT, 'configs/diffusion/cpu-small.yaml')))],
+    ['dim64', { ...PAPER_UNET, dim: 64 }],
+  ];
+  for (const [name, config] of configs) {
+    if (only && only !== name) continue;
+    const p = (countUnetParams(config) / 1e6).toFixed(2);
+    console.log(`${name}: ${p} M params, ${config.imageSize} px, batch ${batch}`);
+    const ours = benchTfjs(config, batch, reps);
+    console.log(`  tfjs/${tf.getBackend()}: forward ${ours.fwd.toFixed(3)} s, train step ${ours.step.toFixed(3)} s`);
+    const ref = benchTorch(config, batch, reps);
+    if (ref) {
+      console.log(`  pytorch (${ref.threads} threads): forward ${ref.fwd.toFixed(3)} s, train step ${ref.step.toFixed(3)} s`);
+      console.log(`  ratio ours/pytorch: forward ${(ours.fwd / ref.fwd).toFixed(2)}x, train step ${(ours.step / ref.step).toFixed(2)}x`);
+    }
+  }
+}
+
+await main();
