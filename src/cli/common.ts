@@ -1,7 +1,9 @@
 /** Shared CLI plumbing: global options, backend start-up line, and one-line error reporting. */
+import * as fs from 'node:fs';
+import yaml from 'js-yaml';
 import type { Argv } from 'yargs';
 import { initBackend } from '../backend/index.js';
-import { DiffiqaError } from '../util/errors.js';
+import { ConfigError, DiffiqaError } from '../util/errors.js';
 
 /** Options every command accepts. */
 export interface GlobalArgs {
@@ -16,7 +18,20 @@ export function withGlobalOptions<T>(y: Argv<T>): Argv<T & GlobalArgs> {
       type: 'string',
       describe: 'Force a compute backend: tensorflow, native or cpu (also DIFFIQA_BACKEND)',
     })
-    .option('verbose', { type: 'boolean', default: false, describe: 'Print stack traces on errors' }) as Argv<T & GlobalArgs>;
+    .option('verbose', { type: 'boolean', default: false, describe: 'Print stack traces on errors' })
+    .config('options', 'YAML file of option values (flags given on the command line override it)', readOptionsFile) as Argv<T & GlobalArgs>;
+}
+
+/** Reads an --options YAML file; errors name the file. */
+function readOptionsFile(file: string): Record<string, unknown> {
+  let doc: unknown;
+  try {
+    doc = yaml.load(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(file, '', `cannot read options: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new ConfigError(file, '', 'expected a mapping of option names to values');
+  return doc as Record<string, unknown>;
 }
 
 /** Starts the backend (forced by --backend or DIFFIQA_BACKEND) and prints which one runs. */

@@ -30,7 +30,7 @@ export interface DiffusionTaskOptions {
 }
 
 /** A TrainTask for `unet` on `dataset`. The dataset position is checkpointed for exact resume. */
-export function createDiffusionTask(unet: Unet, dataset: PairDataset, opts: DiffusionTaskOptions): TrainTask<Batch> {
+export function createDiffusionTask(unet: Unet, dataset: PairDataset, opts: DiffusionTaskOptions): TrainTask<Batch> & { dispose(): void } {
   let position: DataState = dataset.position;
   let emaUnet: Unet | null = null;
   return {
@@ -60,6 +60,8 @@ export function createDiffusionTask(unet: Unet, dataset: PairDataset, opts: Diff
       writeFileAtomic(path.join(opts.runDir, 'samples', `step-${String(step).padStart(7, '0')}.png`), grid);
       return { restore_mse: mse };
     },
+    /** Frees the EMA copy used for the grids (the UNet and dataset belong to the caller). */
+    dispose: () => emaUnet?.dispose(),
   };
 }
 
