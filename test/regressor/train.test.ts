@@ -6,6 +6,7 @@ import { tf } from '../../src/backend/tf.js';
 import { loadRegressor } from '../../src/pipelines/score.js';
 import { regressorConfigSchema, resolveRegressorSpec, type RegressorConfig } from '../../src/regressor/config.js';
 import { createQualityRegressor } from '../../src/regressor/model.js';
+import { backboneSpecFor } from '../../src/regressor/spec.js';
 import { selectParamGroups, trainRegressor } from '../../src/regressor/train.js';
 import { readRegressorFile } from '../../src/regressor/weights.js';
 import { ConfigError } from '../../src/util/errors.js';
@@ -103,5 +104,12 @@ describe('trainRegressor', () => {
     // Last 5 parameters: bn2.weight, bn2.bias, fc.weight, fc.bias, features.weight (frozen), features.bias.
     expect(tail!.params.map(([n]) => n)).toEqual(['base.bn2.bias', 'base.fc.weight', 'base.fc.bias', 'base.features.bias']);
     r.dispose();
+    // eDifFIQA(T)'s MobileFaceNet has 183 parameter tensors (METHOD §4.4): the last 100 train.
+    const t = createQualityRegressor({ kind: 'ediffiqa', backbone: backboneSpecFor('mfn'), hidden: 8 });
+    const all = selectParamGroups(t, 1000, 1e-3, 1e-4)[1]!.params;
+    expect(all).toHaveLength(183);
+    const last = selectParamGroups(t, 100, 1e-3, 1e-4)[1]!.params;
+    expect(last.map(([n]) => n)).toEqual(all.slice(-100).map(([n]) => n));
+    t.dispose();
   });
 });
