@@ -225,7 +225,9 @@ export async function trainRegressor(opts: TrainRegressorOptions): Promise<Train
     const { train: trainIdx, val } = splitByLabel(Array.from(data.q), cfg.data.valEvery);
     if (trainIdx.length === 0) throw new DataError(opts.labels, `only ${data.items.length} usable items: nothing left to train on`);
     const bs = cfg.train.batchSize;
-    const stepsPerEpoch = Math.ceil(trainIdx.length / bs);
+    // A final training batch of ONE image would give BatchNorm1d (`features`, `bn`) zero batch variance (PyTorch
+    // refuses it in train mode); that image joins the previous batch instead.
+    const stepsPerEpoch = trainIdx.length % bs === 1 && trainIdx.length > 1 ? Math.floor(trainIdx.length / bs) : Math.ceil(trainIdx.length / bs);
     const steps = cfg.train.epochs * stepsPerEpoch;
     const orders = new Map<number, number[]>();
     const validations: { step: number; valLoss: number }[] = [];
@@ -238,7 +240,8 @@ export async function trainRegressor(opts: TrainRegressorOptions): Promise<Train
         const e = Math.floor(index / stepsPerEpoch);
         if (!orders.has(e)) orders.set(e, epochOrder(trainIdx, cfg.train.seed, e));
         const k = index % stepsPerEpoch;
-        return makeBatch(data, orders.get(e)!.slice(k * bs, (k + 1) * bs), model.inputSize, model.embeddingDim);
+        const end = k === stepsPerEpoch - 1 ? trainIdx.length : (k + 1) * bs;
+        return makeBatch(data, orders.get(e)!.slice(k * bs, end), model.inputSize, model.embeddingDim);
       },
       loss(b) {
         const { quality, embedding } = model.forward(b.x, true);

@@ -1,0 +1,47 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readLabelledItems } from '../../src/regressor/labels.js';
+import { DataError } from '../../src/util/errors.js';
+import { writeSyntheticFaces } from './synthetic.js';
+
+describe('readLabelledItems', () => {
+  it('matches relative and absolute label paths to images under the data folder; identity = parent folder', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'labels-'));
+    const data = path.join(root, 'faces');
+    await writeSyntheticFaces(data, 2, 2, 16);
+    const file = path.join(root, 'labels.jsonl');
+    const lines = [
+      { path: 'id000/img0.png', score: 0.8 },
+      { path: './id000/img1.png', score: 0.7 },
+      { path: path.join(data, 'id001', 'img0.png'), score: 0.75 },
+      { path: 'elsewhere/img9.png', score: 0.9 },
+    ];
+    fs.writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    const { items, unmatched } = readLabelledItems(file, data);
+    expect(items.map((i) => [i.rel, i.identity, i.raw])).toEqual([
+      ['id000/img0.png', 'id000', 0.8],
+      ['id000/img1.png', 'id000', 0.7],
+      ['id001/img0.png', 'id001', 0.75],
+    ]);
+    expect(items.every((i) => fs.existsSync(i.file))).toBe(true);
+    expect(unmatched).toEqual(['elsewhere/img9.png']);
+  });
+
+  it('refuses duplicates, non-finite scores, a missing column and a file matching nothing, naming the file', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'labels-'));
+    const data = path.join(root, 'faces');
+    await writeSyntheticFaces(data, 1, 2, 16);
+    const file = path.join(root, 'labels.csv');
+    fs.writeFileSync(file, 'path,score\nid000/img0.png,0.8\n./id000/img0.png,0.7\n');
+    expect(() => readLabelledItems(file, data)).toThrow(/labelled twice/);
+    fs.writeFileSync(file, 'path,score\nid000/img0.png,abc\n');
+    expect(() => readLabelledItems(file, data)).toThrow(DataError);
+    fs.writeFileSync(file, 'path,quality\nid000/img0.png,0.5\n');
+    expect(() => readLabelledItems(file, data)).toThrow(/score must be a finite number/);
+    expect(readLabelledItems(file, data, 'quality').items).toHaveLength(1);
+    fs.writeFileSync(file, 'path,score\nother/a.png,0.5\n');
+    expect(() => readLabelledItems(file, data)).toThrow(/labels\.csv: none of its 1 paths/);
+  });
+});
