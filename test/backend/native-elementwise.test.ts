@@ -47,6 +47,21 @@ describe('native elementwise and reduction kernels match tfjs cpu', () => {
     });
   }
 
+  it('exp, sigmoid and tanh keep overflow, underflow and NaN behaviour', () => {
+    const xs = [-200, -90, -20, -1e-6, 0, 1e-6, 0.005, 3, 50, 88.5, 89, 200, Number.NaN];
+    const [e, s, th] = [tf.exp, tf.sigmoid, tf.tanh].map((op) => {
+      tf.setBackend('native');
+      return tf.tidy(() => Array.from(op(tf.tensor1d(xs)).dataSync()));
+    }) as [number[], number[], number[]];
+    xs.forEach((x, i) => {
+      const close = (got: number, want: number) =>
+        Number.isNaN(want) ? Number.isNaN(got) : want === got || Math.abs(got - want) <= 1e-6 * Math.abs(want) + 1e-37;
+      expect(close(e[i] as number, Math.fround(Math.exp(x)))).toBe(true);
+      expect(close(s[i] as number, Math.fround(1 / (1 + Math.exp(-x))))).toBe(true);
+      expect(close(th[i] as number, Math.fround(Math.tanh(x)))).toBe(true);
+    });
+  });
+
   const REDUCTIONS: [number[], number | number[] | undefined, boolean][] = [
     [[3, 5, 7, 13], [1, 2], false],
     [[3, 5, 7, 13], [1, 2], true],
