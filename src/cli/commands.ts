@@ -4,12 +4,16 @@ import { embedImages } from '../fr/embed.js';
 import { makeEvalCommand } from './eval.js';
 import { labelCommand } from './label.js';
 import { mergeCommand } from './merge.js';
+import { scoreCommand } from './score.js';
 import { trainDiffusionCommand } from './train-diffusion.js';
+import { trainRegressorCommand } from './train-regressor.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [
   trainDiffusionCommand,
   labelCommand,
   mergeCommand,
+  trainRegressorCommand,
+  scoreCommand,
   makeEvalCommand({ embedImages: (fr, paths) => embedImages(fr, paths) }),
 ];
