@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../../src/backend/tf.js';
 import { encodeUnetSafetensors, loadDiffusion } from '../../src/diffusion/load.js';
 import { CheckpointError } from '../../src/util/errors.js';
@@ -47,7 +47,17 @@ function runAndCompare(model: ReturnType<typeof loadDiffusion>, want: number[]):
 
 const overrides = { resnetBlockGroups: io.config.groups, imageSize: io.config.imageSize };
 
-describe('loadDiffusion (reference .pt layout)', () => {
+// Every backend registered in this process (cpu always; native when its addon is built) must match PyTorch.
+const BACKENDS = ['cpu', 'native'].filter((b) => tf.findBackendFactory(b) !== null);
+
+describe.each(BACKENDS)('loadDiffusion (reference .pt layout) on %s', (backend) => {
+  beforeAll(async () => {
+    await tf.setBackend(backend);
+  });
+  afterAll(async () => {
+    await tf.setBackend('cpu');
+  });
+
   it('infers the config and matches PyTorch on the raw weights', () => {
     const model = loadDiffusion(PT, { config: overrides });
     expect(model.unet.config.dim).toBe(io.config.dim);

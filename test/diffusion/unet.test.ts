@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../../src/backend/tf.js';
 import { diffusionLoss } from '../../src/diffusion/gaussian.js';
 import { PAPER_UNET, type UnetConfig, countUnetParams, createUnet, unetParamSpecs } from '../../src/diffusion/unet.js';
@@ -46,7 +46,17 @@ describe('UNet parameters', () => {
   });
 });
 
-describe('createUnet', () => {
+// cpu always; native too when its addon is built (same suite, every backend).
+const BACKENDS = ['cpu', 'native'].filter((b) => tf.findBackendFactory(b) !== null);
+
+describe.each(BACKENDS)('createUnet on %s', (backend) => {
+  beforeAll(async () => {
+    await tf.setBackend(backend);
+  });
+  afterAll(async () => {
+    await tf.setBackend('cpu');
+  });
+
   it('maps [B,H,W,3] to [B,H,W,3] without leaking tensors', () => {
     const unet = createUnet(TINY, new Rng(1));
     expect(unet.params.countTrainable()).toBe(countUnetParams(TINY));
