@@ -10,6 +10,7 @@
 import { appendLinesDurable } from '../util/atomic.js';
 import { DataError, describeError } from '../util/errors.js';
 import { Rng, deriveSeed } from '../util/rng.js';
+import { type SkippedEntry, listImageFiles } from './files.js';
 import { CHANNELS, writeSigned } from './image.js';
 import { DEFAULT_IMAGE_SIZE } from './image-io.js';
 import { type TrainingPair, type TrainingPairOptions, loadTrainingPair } from './training-pair.js';
@@ -264,4 +265,19 @@ export class PairDataset {
     this.active--;
     this.waiting.shift()?.();
   }
+}
+
+/**
+ * Lists the images under `inputs` (files, folders, globs; see `listImageFiles`) and opens a `PairDataset` on them.
+ * @example
+ * const ds = openPairDataset('data/celeba', { seed: 1, batchSize: 16 });
+ * const batch = await ds.nextBatch(); // batch.hq, batch.lq: Float32Array [16,112,112,3] in [-1,1]
+ * @throws DataError when no image file is found
+ */
+export function openPairDataset(
+  inputs: string | readonly string[],
+  options: Omit<PairDatasetOptions, 'files'> & { onListSkip?: (entry: SkippedEntry) => void },
+): PairDataset {
+  const files = listImageFiles(inputs, { onSkip: options.onListSkip });
+  return new PairDataset({ ...options, files });
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PairBatch, PairDataset, type PairLoader } from '../../src/data/dataset.js';
+import { type PairBatch, PairDataset, type PairLoader, openPairDataset } from '../../src/data/dataset.js';
 import { listImageFiles } from '../../src/data/files.js';
 import { loadTrainingPair } from '../../src/data/training-pair.js';
 import { DataError } from '../../src/util/errors.js';
@@ -90,5 +90,12 @@ describe('PairDataset', () => {
     ds.dispose();
     expect(() => new PairDataset({ files: [], seed: 0, batchSize: 2 })).toThrow(DataError);
     expect(() => ds.seek({ epoch: 0, cursor: 3 })).toThrow(DataError);
+  });
+
+  it('openPairDataset lists a folder and opens a dataset on it', () => {
+    const ds = openPairDataset(dir, { seed: 0, batchSize: 2 });
+    expect(ds.length).toBe(files.length);
+    expect([ds.width, ds.height]).toEqual([112, 112]);
+    expect(() => openPairDataset(join(dir, 'nothing-*.png'), { seed: 0, batchSize: 2 })).toThrow(DataError);
   });
 });
