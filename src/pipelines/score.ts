@@ -7,7 +7,7 @@
  * exactly one image is scored like any other (METHOD §3, "known bug").
  */
 import { tf } from '../backend/tf.js';
-import { decodeImage } from '../data/image-io.js';
+import { decodeImage, resizeImage } from '../data/image-io.js';
 import type { RgbImage } from '../data/image.js';
 import { listImageFiles } from '../data/files.js';
 import type { QualityRegressor } from '../regressor/model.js';
@@ -80,6 +80,12 @@ export interface ScoreFilesOptions {
   clip?: boolean;
   /** Silence the progress bar. */
   quiet?: boolean;
+  /**
+   * Turns a file into an aligned RGB crop (e.g. detection + 5-point alignment, src/fr/align); its result is
+   * resized to the model's input size when it differs. A throw records the file as failed. Default: decode and
+   * resize (the files are already aligned crops).
+   */
+  prepare?: (file: string) => Promise<RgbImage>;
 }
 
 /** What a scoring run did. */
@@ -91,8 +97,13 @@ export interface ScoreSummary {
   total: number;
 }
 
-async function decodeBatch(paths: readonly string[], size: number): Promise<{ ok: [string, RgbImage][]; errors: ErrorRow[] }> {
-  const settled = await Promise.allSettled(paths.map((p) => decodeImage(p, { size: { width: size, height: size } })));
+async function prepareImage(file: string, size: number, prepare?: (file: string) => Promise<RgbImage>): Promise<RgbImage> {
+  if (!prepare) return decodeImage(file, { size: { width: size, height: size } });
+  return resizeImage(await prepare(file), size, size);
+}
+
+async function decodeBatch(paths: readonly string[], size: number, prepare?: (file: string) => Promise<RgbImage>): Promise<{ ok: [string, RgbImage][]; errors: ErrorRow[] }> {
+  const settled = await Promise.allSettled(paths.map((p) => prepareImage(p, size, prepare)));
   const ok: [string, RgbImage][] = [];
   const errors: ErrorRow[] = [];
   settled.forEach((r, i) => {
@@ -119,7 +130,7 @@ export async function scoreFiles(inputs: string | readonly string[], opts: Score
   const summary: ScoreSummary = { scored: 0, failed: 0, skipped: files.length - todo.length, total: files.length };
   try {
     for (let start = 0; start < todo.length; start += batchSize) {
-      const { ok, errors } = await decodeBatch(todo.slice(start, start + batchSize), scorer.inputSize);
+      const { ok, errors } = await decodeBatch(todo.slice(start, start + batchSize), scorer.inputSize, opts.prepare);
       const scores = scorer.score(ok.map(([, img]) => img.data));
       const rows: ResultRow[] = ok.map(([p], i) => {
         const q = scores[i] as number;

@@ -46,6 +46,28 @@ describe('scoreFiles', () => {
     }
   });
 
+  it('a prepare hook (alignment) feeds the model; its failures are recorded per image', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'score-prep-'));
+    await writeSyntheticFaces(root, 1, 3, 64);
+    const out = path.join(root, 'aligned.csv');
+    const scorer = loadRegressor(model);
+    try {
+      // A stand-in aligner: "no face" for img1, otherwise the 64 px image itself (resized to the model's 48).
+      const prepare = async (file: string) => {
+        if (file.endsWith('img1.png')) throw new Error('no face found');
+        return decodeImage(file, { size: 'native' });
+      };
+      const sum = await scoreFiles(root, { model: scorer, out, batchSize: 8, prepare, quiet: true });
+      expect(sum).toMatchObject({ scored: 2, failed: 1 });
+      expect(readErrors(out)[0]!.error).toMatch(/no face found/);
+      const row = readResults(out).find((r) => r.path.endsWith('img0.png'))!;
+      const direct = await decodeImage(row.path, { size: { width: 48, height: 48 } });
+      expect(row.values.quality).toBeCloseTo(scorer.score([direct.data])[0]!, 4);
+    } finally {
+      scorer.dispose();
+    }
+  });
+
   it('scores a tensor batch and an empty list without leaking tensors', () => {
     const scorer = loadRegressor(model);
     const before = tf.memory().numTensors;
