@@ -10,6 +10,7 @@
 import { tf } from '../backend/tf.js';
 import { ConfigError, RegistryError } from '../util/errors.js';
 import type { HostTensor } from '../nn/params.js';
+import { loadTorchFile, stateDictFrom } from '../io/torch-file.js';
 import { loadDlib } from './dlib.js';
 import { createIResNet, IRESNET_CONFIGS } from './iresnet.js';
 import { createMobileFaceNet } from './mobilefacenet.js';
@@ -24,7 +25,12 @@ export interface LoadFrOptions {
    * under the backbone's own names (`prefix` strips e.g. `base_model.` from an eDifFIQA checkpoint).
    */
   stateDict?: ReadonlyMap<string, HostTensor>;
-  /** Key prefix to strip from `stateDict` names. Default ''. */
+  /**
+   * Or a PyTorch file (`torch.save` of a state dict, e.g. insightface `r100.pth`, or eDifFIQA `ediffiqaT.pth`
+   * with prefix `base_model.`), read with src/io.
+   */
+  weights?: string;
+  /** Key prefix to strip from the state-dict names. Default ''. */
   prefix?: string;
   /** Name of the weights' source, for error messages. */
   source?: string;
@@ -53,6 +59,15 @@ export function backboneAsFrModel(name: string, net: Backbone): FrModel {
 }
 
 function withTorchWeights(name: FrModelName, net: Backbone, opts: LoadFrOptions): FrModel {
+  if (opts.weights && !opts.stateDict) {
+    try {
+      const sd = stateDictFrom(loadTorchFile(opts.weights), opts.prefix ?? '', opts.weights);
+      return withTorchWeights(name, net, { ...opts, stateDict: sd, prefix: '', source: opts.weights, weights: undefined });
+    } catch (err) {
+      net.params.dispose();
+      throw err;
+    }
+  }
   if (!opts.stateDict) {
     net.params.dispose();
     throw new ConfigError(opts.source ?? name, 'weights', `FR model '${name}' needs PyTorch weights (a state dict)`);
@@ -68,6 +83,8 @@ function withTorchWeights(name: FrModelName, net: Backbone, opts: LoadFrOptions)
   }
   return backboneAsFrModel(name, net);
 }
+
+const TORCH_MODELS = new Set<string>(['r18', 'r50', 'r100', 'mfn']);
 
 const LOADERS: Record<FrModelName, Loader> = {
   mobileface: (o) => loadMobilefaceGraph(o.path),
@@ -86,5 +103,8 @@ const LOADERS: Record<FrModelName, Loader> = {
  */
 export async function loadFrModel(name: string, opts: LoadFrOptions = {}): Promise<FrModel> {
   if (!(FR_MODEL_NAMES as readonly string[]).includes(name)) throw new RegistryError('FR model', name, FR_MODEL_NAMES);
+  if (TORCH_MODELS.has(name) && !opts.stateDict && !opts.weights) {
+    throw new ConfigError(opts.source ?? name, 'weights', `FR model '${name}' needs PyTorch weights (a .pth file or a state dict)`);
+  }
   return LOADERS[name as FrModelName](opts);
 }

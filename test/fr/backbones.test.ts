@@ -90,6 +90,10 @@ describe('MobileFaceNet (eDifFIQA)', () => {
     const net = createMobileFaceNet(MFN_TINY);
     try {
       expect(compareWithTorch(net, 'mobilefacenet_tiny.fxt')).toBeLessThan(1e-4);
+      const y = net.forward(tf.randomUniform([3, 112, 112, 3], 0, 1, 'float32', 4) as tf.Tensor4D, false);
+      const norms = tf.norm(y, 2, 1).dataSync();
+      for (const n of norms) expect(n).toBeCloseTo(1, 5);
+      y.dispose();
     } finally {
       net.params.dispose();
     }
