@@ -23,6 +23,7 @@ const CASES: DwCase[] = [
   { name: '3x3 s2 valid b3 c3 m2', x: [3, 9, 8, 3], f: [3, 3, 3, 2], stride: 2, pad: 'valid', dilation: 1 },
   { name: '2x3 s1 explicit b1 c5 m2', x: [1, 6, 7, 5], f: [2, 3, 5, 2], stride: 1, pad: [[0, 0], [1, 2], [2, 0], [0, 0]], dilation: 1 },
   { name: '3x3 dilation 2 same b3 c13 m1', x: [3, 9, 9, 13], f: [3, 3, 13, 1], stride: 1, pad: 'same', dilation: 2 },
+  { name: '3x3 s2 same b1 c70 m1 (64-channel blocks)', x: [1, 7, 9, 70], f: [3, 3, 70, 1], stride: 2, pad: 'same', dilation: 1 },
   { name: '3x3 dilation 2 valid b1 c3 m3', x: [1, 9, 11, 3], f: [3, 3, 3, 3], stride: 1, pad: 'valid', dilation: 2 },
 ];
 

@@ -38,6 +38,38 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void macTapBack(flo
   }
 }
 
+/// One output row of a multiplier-1 depthwise convolution: for each pixel and block of channels, the taps are
+/// accumulated in a local block (kept in vector registers) and stored once.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void depthwiseRowM1(
+    const ConvGeom& g, const float* x, const float* w, float* row, int64_t b, int64_t oy) {
+  constexpr int64_t CB = 64;
+  const int64_t C = g.inC;
+  for (int64_t ox = 0; ox < g.outW; ++ox) {
+    float* out = row + ox * C;
+    for (int64_t c0 = 0; c0 < C; c0 += CB) {
+      const int64_t cn = std::min(CB, C - c0);
+      float acc[CB] = {};
+      for (int64_t kh = 0; kh < g.fH; ++kh) {
+        const int64_t iy = oy * g.strideH - g.padTop + kh * g.dilH;
+        if (iy < 0 || iy >= g.inH) continue;
+        const float* xRow = x + (b * g.inH + iy) * g.inW * C + c0;
+        for (int64_t kw = 0; kw < g.fW; ++kw) {
+          const int64_t ix = ox * g.strideW - g.padLeft + kw * g.dilW;
+          if (ix < 0 || ix >= g.inW) continue;
+          const float* xp = xRow + ix * C;
+          const float* wp = w + (kh * g.fW + kw) * C + c0;
+          if (cn == CB) {
+            for (int64_t c = 0; c < CB; ++c) acc[c] += xp[c] * wp[c];
+          } else {
+            for (int64_t c = 0; c < cn; ++c) acc[c] += xp[c] * wp[c];
+          }
+        }
+      }
+      for (int64_t c = 0; c < cn; ++c) out[c0 + c] = acc[c];
+    }
+  }
+}
+
 inline int64_t sourceIndex(int64_t i, int64_t t, int64_t stride, int64_t pad, int64_t dil, int64_t outLen) {
   const int64_t v = i + pad - t * dil;
   if (v < 0 || v % stride != 0) return -1;
@@ -45,10 +77,47 @@ inline int64_t sourceIndex(int64_t i, int64_t t, int64_t stride, int64_t pad, in
   return o < outLen ? o : -1;
 }
 
+/// One input-gradient row of a multiplier-1 depthwise convolution (gather form, taps accumulated in registers).
+__attribute__((target_clones("avx512f", "avx2", "default"))) void depthwiseBackRowM1(
+    const ConvGeom& g, const float* dy, const float* w, float* row, int64_t b, int64_t iy) {
+  constexpr int64_t CB = 64;
+  const int64_t C = g.inC;
+  for (int64_t ix = 0; ix < g.inW; ++ix) {
+    float* out = row + ix * C;
+    for (int64_t c0 = 0; c0 < C; c0 += CB) {
+      const int64_t cn = std::min(CB, C - c0);
+      float acc[CB] = {};
+      for (int64_t kh = 0; kh < g.fH; ++kh) {
+        const int64_t oy = sourceIndex(iy, kh, g.strideH, g.padTop, g.dilH, g.outH);
+        if (oy < 0) continue;
+        const float* dyRow = dy + (b * g.outH + oy) * g.outW * C + c0;
+        for (int64_t kw = 0; kw < g.fW; ++kw) {
+          const int64_t ox = sourceIndex(ix, kw, g.strideW, g.padLeft, g.dilW, g.outW);
+          if (ox < 0) continue;
+          const float* dp = dyRow + ox * C;
+          const float* wp = w + (kh * g.fW + kw) * C + c0;
+          if (cn == CB) {
+            for (int64_t c = 0; c < CB; ++c) acc[c] += dp[c] * wp[c];
+          } else {
+            for (int64_t c = 0; c < cn; ++c) acc[c] += dp[c] * wp[c];
+          }
+        }
+      }
+      for (int64_t c = 0; c < cn; ++c) out[c0 + c] = acc[c];
+    }
+  }
+}
+
 }  // namespace
 
 void depthwiseForward(const ConvGeom& g, const float* x, const float* w, float* out) {
   const int64_t mult = g.outC / g.inC;
+  if (mult == 1) {
+    pool().parallelFor(g.batch * g.outH, [&](int64_t r0, int64_t r1, int) {
+      for (int64_t r = r0; r < r1; ++r) depthwiseRowM1(g, x, w, out + r * g.outW * g.outC, r / g.outH, r % g.outH);
+    });
+    return;
+  }
   pool().parallelFor(g.batch * g.outH, [&](int64_t r0, int64_t r1, int) {
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t b = r / g.outH, oy = r % g.outH;
@@ -73,6 +142,12 @@ void depthwiseForward(const ConvGeom& g, const float* x, const float* w, float* 
 
 void depthwiseBackpropInput(const ConvGeom& g, const float* dy, const float* w, float* dx) {
   const int64_t mult = g.outC / g.inC;
+  if (mult == 1) {
+    pool().parallelFor(g.batch * g.inH, [&](int64_t r0, int64_t r1, int) {
+      for (int64_t r = r0; r < r1; ++r) depthwiseBackRowM1(g, dy, w, dx + r * g.inW * g.inC, r / g.inH, r % g.inH);
+    });
+    return;
+  }
   pool().parallelFor(g.batch * g.inH, [&](int64_t r0, int64_t r1, int) {
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t b = r / g.inH, iy = r % g.inH;
