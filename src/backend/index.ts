@@ -67,7 +67,7 @@ async function activate(c: Candidate): Promise<void> {
 export async function initBackend(preferred?: string): Promise<string> {
   const forced = preferred ?? process.env['DIFFIQA_BACKEND'];
   if (forced !== undefined && forced !== '') {
-    const c = CANDIDATES.find((k) => k.label === forced || k.backend === forced);
+    const c = CANDIDATES.find((k) => k.label === forced) ?? CANDIDATES.find((k) => k.backend === forced);
     if (c === undefined) {
       throw new BackendError(forced, `unknown backend; expected one of: ${BACKEND_NAMES.join(', ')}`);
     }

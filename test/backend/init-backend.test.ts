@@ -1,0 +1,69 @@
+/**
+ * Backend selection: tfjs-node(-gpu) are absent here, so initBackend falls through to `native` with one stderr
+ * line per missing candidate; forcing works by argument or DIFFIQA_BACKEND; an unknown or unavailable forced backend
+ * is a BackendError naming it; without the addon, selection ends on `cpu`.
+ */
+import { spawnSync } from 'node:child_process';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { BACKEND_NAMES, describeBackend, initBackend } from '../../src/backend/index.js';
+import { tf } from '../../src/backend/tf.js';
+import { BackendError } from '../../src/util/errors.js';
+
+function runChild(env: Record<string, string>, code: string): { status: number | null; stdout: string; stderr: string } {
+  const res = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+    cwd: process.cwd(),
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { status: res.status, stdout: res.stdout, stderr: res.stderr };
+}
+
+describe('initBackend', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+    delete process.env['DIFFIQA_BACKEND'];
+  });
+
+  it('falls through missing tfjs-node packages to native, one stderr line each', async () => {
+    const lines: string[] = [];
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    expect(await initBackend()).toBe('native');
+    expect(lines.filter((l) => l.startsWith('diffiqa: '))).toEqual([
+      'diffiqa: @tensorflow/tfjs-node-gpu not installed; trying tensorflow\n',
+      'diffiqa: @tensorflow/tfjs-node not installed; trying native\n',
+    ]);
+    expect(describeBackend()).toMatch(/^diffiqa: backend native \(\d+ threads, (avx512|avx2|scalar)\)$/);
+  });
+
+  it('honours the preferred argument and DIFFIQA_BACKEND', async () => {
+    expect(await initBackend('cpu')).toBe('cpu');
+    expect(describeBackend()).toBe('diffiqa: backend cpu');
+    process.env['DIFFIQA_BACKEND'] = 'native';
+    expect(await initBackend()).toBe('native');
+    expect(tf.getBackend()).toBe('native');
+  });
+
+  it('rejects an unknown or unavailable forced backend with BackendError naming it', async () => {
+    await expect(initBackend('webgpu')).rejects.toThrow(BackendError);
+    await expect(initBackend('webgpu')).rejects.toThrow(/webgpu.*expected one of: tensorflow-gpu, tensorflow, native, cpu/);
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    await expect(initBackend('tensorflow')).rejects.toThrow(/backend 'tensorflow': @tensorflow\/tfjs-node not installed/);
+    expect(BACKEND_NAMES).toEqual(['tensorflow-gpu', 'tensorflow', 'native', 'cpu']);
+  });
+
+  it('without the addon: selection ends on cpu with a notice, forcing native throws', () => {
+    const env = { DIFFIQA_NATIVE_ADDON: '/nonexistent/diffiqa_native.node' };
+    const auto = runChild(env, "import { initBackend } from './src/backend/index.ts'; console.log('got', await initBackend());");
+    expect(auto.stdout).toContain('got cpu');
+    expect(auto.stderr).toMatch(/diffiqa: addon \/nonexistent\/diffiqa_native\.node not built .*; trying cpu/);
+    const forced = runChild(
+      { ...env, DIFFIQA_BACKEND: 'native' },
+      "import { initBackend } from './src/backend/index.ts'; try { await initBackend(); } catch (e) { console.log(e.name, e.message); }",
+    );
+    expect(forced.stdout).toMatch(/BackendError backend 'native': addon .* not built/);
+  });
+});
