@@ -5,6 +5,7 @@
  */
 import * as path from 'node:path';
 import { PairDataset, type PairBatch } from '../data/dataset.js';
+import { WorkerPairLoader } from '../data/worker-loader.js';
 import { listImageFiles } from '../data/files.js';
 import { unetConfigOf, type DiffusionConfig } from '../diffusion/config.js';
 import { createSchedule } from '../diffusion/schedule.js';
@@ -51,7 +52,16 @@ export async function trainDiffusion(config: Readonly<DiffusionConfig>, opts: Tr
   });
   const { heldOut, train: trainFiles } = splitHeldOut(files, t.sampleCount, t.seed);
   const common = { width: size, height: size, skipLogPath: skipLog, flipProb: config.data.flip };
-  const dataset = new PairDataset({ ...common, files: trainFiles, seed: t.seed, batchSize: t.batchSize, prefetchBatches: config.data.prefetch });
+  // Degradation maths runs in a worker thread so it overlaps the training step instead of alternating with it.
+  const loader = new WorkerPairLoader(1);
+  const dataset = new PairDataset({
+    ...common,
+    files: trainFiles,
+    seed: t.seed,
+    batchSize: t.batchSize,
+    prefetchBatches: config.data.prefetch,
+    loadPair: loader.load,
+  });
   let monitor: PairBatch | undefined;
   if (heldOut.length > 0) {
     const monitorSet = new PairDataset({ ...common, files: heldOut, seed: `${t.seed}:monitor`, batchSize: heldOut.length, flipProb: 0 });
@@ -92,6 +102,7 @@ export async function trainDiffusion(config: Readonly<DiffusionConfig>, opts: Tr
   } finally {
     task.dispose();
     dataset.dispose();
+    await loader.dispose();
     unet.dispose();
   }
 }
