@@ -85,6 +85,7 @@ export async function trainDiffusion(config: Readonly<DiffusionConfig>, opts: Tr
       beta2: t.beta2,
       ema: { beta: t.emaDecay, updateEvery: t.emaEvery, updateAfterStep: t.emaWarmup, power: t.emaPower, invGamma: t.emaInvGamma },
       checkpointEvery: t.checkpointEvery,
+      keepCheckpoints: t.keepCheckpoints,
       evaluateEvery: monitor ? t.sampleEvery : 0,
       seed: t.seed,
       config,

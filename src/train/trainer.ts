@@ -49,6 +49,8 @@ export interface TrainerOptions {
   clipGradNorm?: number;
   ema?: EmaOptions;
   checkpointEvery: number;
+  /** Checkpoints kept on disk, newest first (default 2: the latest and one fallback). */
+  keepCheckpoints?: number;
   /** Call task.onEvaluate every this many steps (0 = never). */
   evaluateEvery: number;
   seed: number;
@@ -115,7 +117,7 @@ export async function train<B>(task: TrainTask<B>, opts: TrainerOptions): Promis
     };
     if (ema) tensors.ema = ema.snapshotTorch();
     const state: TrainerState = { task: task.saveState?.(), adamT: optimizer.t, emaStep: ema?.step ?? 0, rng: rng.state(), config: opts.config };
-    lastCheckpoint = saveCheckpoint(opts.runDir, { step, tensors, state });
+    lastCheckpoint = saveCheckpoint(opts.runDir, { step, tensors, state }, opts.keepCheckpoints ?? 2);
   };
 
   while (step < opts.steps) {
