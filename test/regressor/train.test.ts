@@ -9,6 +9,7 @@ import { createQualityRegressor } from '../../src/regressor/model.js';
 import { backboneSpecFor } from '../../src/regressor/spec.js';
 import { selectParamGroups, trainRegressor } from '../../src/regressor/train.js';
 import { readRegressorFile } from '../../src/regressor/weights.js';
+import { latestCheckpoint, loadCheckpoint } from '../../src/train/checkpoint.js';
 import { ConfigError } from '../../src/util/errors.js';
 import { writeSyntheticFaces } from './synthetic.js';
 
@@ -95,6 +96,21 @@ describe('trainRegressor', () => {
     expect(fs.statSync(cache).mtimeMs).toBe(mtime); // nothing re-embedded
     // A student whose embedding size differs from the teacher's is refused up front.
     await expect(trainRegressor({ config: config('ediffiqa', 16), labels, data: path.join(root, 'faces'), runDir: path.join(root, 'bad'), quiet: true })).rejects.toThrow(ConfigError);
+  });
+
+  it('N steps + resume + N steps equals a straight 2N-step run bit for bit (weights, BN statistics)', async () => {
+    const { root, labels } = await makeData();
+    const base = config('diffiqa-r', 16);
+    const cfg = (epochs: number): RegressorConfig => ({ ...base, train: { ...base.train, epochs, batchSize: 12, checkpointEvery: 1 } });
+    const data = path.join(root, 'faces');
+    await trainRegressor({ config: cfg(1), labels, data, runDir: path.join(root, 'a'), quiet: true });
+    await trainRegressor({ config: cfg(2), labels, data, runDir: path.join(root, 'a'), resume: true, quiet: true });
+    await trainRegressor({ config: cfg(2), labels, data, runDir: path.join(root, 'b'), quiet: true });
+    const a = loadCheckpoint(latestCheckpoint(path.join(root, 'a'))!);
+    const b = loadCheckpoint(latestCheckpoint(path.join(root, 'b'))!);
+    expect(a.step).toBe(4); // 21 training images, batch 12: 2 steps per epoch
+    expect(b.step).toBe(4);
+    for (const [name, t] of b.tensors.model!) expect(Array.from(a.tensors.model!.get(name)!.data), name).toEqual(Array.from(t.data));
   });
 
   it('optimises the head and only the last K backbone parameter tensors (buffers and features.weight excluded)', () => {
