@@ -23,7 +23,13 @@
         "src/backend/native/kernels/DepthwiseConv2dNativeBackpropFilter.cc",
         "src/backend/native/kernels/BatchMatMul.cc",
         "src/backend/native/kernels/GroupNorm.cc",
-        "src/backend/native/kernels/Elementwise.cc"
+        "src/backend/native/kernels/Elementwise.cc",
+        "src/backend/native/data_movement_impl.cc",
+        "src/backend/native/softmax_impl.cc",
+        "src/backend/native/resize_impl.cc",
+        "src/backend/native/kernels/DataMovement.cc",
+        "src/backend/native/kernels/Softmax.cc",
+        "src/backend/native/kernels/ResizeNearestNeighbor.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

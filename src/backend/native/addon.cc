@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include "gemm.h"
+#include "kernels/data_movement_kernels.h"
 #include "kernels/kernels.h"
 #include "napi_util.h"
 #include "thread_pool.h"
@@ -43,6 +44,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("binaryOp", Napi::Function::New(env, Binary));
   exports.Set("unaryOp", Napi::Function::New(env, Unary));
   exports.Set("reduceSum", Napi::Function::New(env, ReduceSum));
+  exports.Set("stridedCopy", Napi::Function::New(env, StridedCopy));
+  exports.Set("softmax", Napi::Function::New(env, Softmax));
+  exports.Set("resizeNearest", Napi::Function::New(env, ResizeNearestNeighbor));
+  exports.Set("resizeNearestGrad", Napi::Function::New(env, ResizeNearestNeighborGrad));
   return exports;
 }
 
