@@ -17,6 +17,7 @@ export type MatMulDims = readonly number[];
 export type GroupNormDims = readonly number[];
 type F32 = Float32Array;
 type OptF32 = Float32Array | null;
+type Words = Float32Array | Int32Array;
 
 /** Exports of build/Release/diffiqa_native.node (src/backend/native/addon.cc). Errors are thrown as JS Errors. */
 export interface NativeAddon {
@@ -41,6 +42,17 @@ export interface NativeAddon {
   unaryOp(op: number, x: F32, out: F32): void;
   /** out[o, i] = sum (or mean) over r of x[o, r, i]; dims = [outer, reduced, inner]. */
   reduceSum(x: F32, out: F32, dims: readonly number[], mean: boolean): void;
+  /**
+   * dst[dstOffset + Σ i·dstStrides] = src[srcOffset + Σ i·srcStrides] over `shape` (rank 1..16, element strides,
+   * negative = reversed, 0 = broadcast); 32-bit words, so float32 and int32 arrays copy bit-exactly.
+   */
+  stridedCopy(src: Words, srcOffset: number, dst: Words, dstOffset: number, shape: readonly number[], srcStrides: readonly number[], dstStrides: readonly number[]): void;
+  /** Softmax over the last axis of a [rows, cols] view. */
+  softmax(x: F32, out: F32, rows: number, cols: number): void;
+  /** out[b, y, x, :] = x[b, rowIdx[y], colIdx[x], :]; dims = batch, inH, inW, channels, outH, outW. */
+  resizeNearest(x: F32, out: F32, dims: readonly number[], rowIdx: Int32Array, colIdx: Int32Array): void;
+  /** dx[b, r, c, :] = Σ dy[b, y, x, :] over y in rowList[rowPtr[r]..rowPtr[r+1]), x likewise; dims = batch, xH, xW, ch, yH, yW. */
+  resizeNearestGrad(dy: F32, dx: F32, dims: readonly number[], rowPtr: Int32Array, rowList: Int32Array, colPtr: Int32Array, colList: Int32Array): void;
 }
 
 /** Binary op codes (src/backend/native/elementwise.h). */
