@@ -5,6 +5,7 @@
  *   node --import tsx bench/fr.ts [--models mobileface,dlib] [--limit-folds N] [--pairs-per-fold M] [--batch 32] [--backend cpu]
  *
  * `--limit-folds N` embeds only the images of the first N folds (faster on CPU; accuracy is then N-fold);
+ * `--models dlib-geometry` runs dlib with the alternative chip geometry (src/fr/dlib.ts DlibChip).
  * `--pairs-per-fold M` keeps the first M/2 mated and M/2 non-mated pairs of each fold.
  * Skips with a message when ../shared/data/lfw-112 is absent.
  */
@@ -14,6 +15,7 @@ import { initBackend } from '../src/backend/index.js';
 import { loadLfwPairs, type Pair } from '../src/eval/inputs.js';
 import { embedImages } from '../src/fr/embed.js';
 import { loadFrModel } from '../src/fr/registry.js';
+import { loadDlib } from '../src/fr/dlib.js';
 import { computeVerificationAccuracy, cosineSimilarity } from '../src/fr/verification.js';
 
 function arg(name: string, dflt: string): string {
@@ -46,7 +48,7 @@ async function main(): Promise<void> {
   const images = [...new Set(pairs.flatMap((p) => [p.a, p.b]))];
   console.log(`backend ${backend}; ${pairs.length} pairs in ${limitFolds} folds (${perFold} per fold), ${images.length} images`);
   for (const name of models) {
-    const fr = await loadFrModel(name);
+    const fr = name === 'dlib-geometry' ? loadDlib(undefined, 'dlib-geometry') : await loadFrModel(name);
     try {
       const t0 = performance.now();
       const emb = await embedImages(fr, images.map((p) => join(root, p)), { batchSize });

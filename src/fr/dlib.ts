@@ -116,8 +116,17 @@ export function dlibForward(w: DlibWeights, chips: tf.Tensor4D): tf.Tensor2D {
   });
 }
 
-/** Loads the `dlib` FR model: 112x112 [0,1] crops are resized to 150x150 chips (see the file comment). */
-export function loadDlib(manifest = defaultDlibManifest()): FrModel {
+/**
+ * How a 112x112 ArcFace crop becomes a 150x150 chip: `resize` scales the whole crop; `dlib-geometry` cuts the
+ * box [x0,y0,x1,y1] = [9,23,103,117] (112-px units; outside the crop is black) that approximates where dlib's
+ * chip (51 inner landmarks + 25 % padding) falls on the ArcFace template: scale ~1.6, centred ~14 px lower.
+ */
+export type DlibChip = 'resize' | 'dlib-geometry';
+
+const DLIB_GEOMETRY_BOX = [23 / 111, 9 / 111, 117 / 111, 103 / 111] as const; // y0, x0, y1, x1 (cropAndResize)
+
+/** Loads the `dlib` FR model: 112x112 [0,1] crops become 150x150 chips (see the file comment and DlibChip). */
+export function loadDlib(manifest = defaultDlibManifest(), chip: DlibChip = 'resize'): FrModel {
   const w = loadDlibWeights(manifest);
   return {
     name: 'dlib',
@@ -125,7 +134,12 @@ export function loadDlib(manifest = defaultDlibManifest()): FrModel {
     embeddingDim: 128,
     embed: (batch) =>
       tf.tidy(() => {
-        const chips = tf.mul(tf.image.resizeBilinear(batch, [CHIP, CHIP], false, false), 255) as tf.Tensor4D;
+        const b = batch.shape[0];
+        const resized =
+          chip === 'resize'
+            ? tf.image.resizeBilinear(batch, [CHIP, CHIP], false, false)
+            : tf.image.cropAndResize(batch, tf.tensor2d(Array.from({ length: b }, () => [...DLIB_GEOMETRY_BOX])), tf.range(0, b, 1, 'int32') as tf.Tensor1D, [CHIP, CHIP], 'bilinear', 0);
+        const chips = tf.mul(resized, 255) as tf.Tensor4D;
         return dlibForward(w, chips);
       }),
     dispose: () => disposeDlibWeights(w),
