@@ -4,8 +4,8 @@
  * host Float64Arrays; per-batch coefficients become [B,1,1,1] tensors. Randomness comes from an Rng.
  */
 import { tf } from '../backend/tf.js';
-import { ShapeError } from '../util/errors.js';
-import type { Rng } from '../util/rng.js';
+import { DiffiqaError, ShapeError } from '../util/errors.js';
+import { Rng } from '../util/rng.js';
 import { type NoiseSchedule, cosineSchedule } from './schedule.js';
 
 /** Anything that predicts x̂0 from (x_t, t): a Unet (`apply`), a loaded model (`predictX0`) or a function. */
@@ -117,23 +117,24 @@ export interface DdimOptions extends DiffusionProcessOptions {
 /**
  * One DDIM step (τ → τ'), METHOD §1.6: x̂0 = clamp(model(x, τ), −1, 1); ε̂ = (x/√ᾱ_τ − x̂0)/√(1/ᾱ_τ − 1);
  * τ' < 0 returns x̂0; otherwise √ᾱ_τ'·x̂0 + c·ε̂ + σ·z with σ = η·√((1−ᾱ_τ/ᾱ_τ')(1−ᾱ_τ')/(1−ᾱ_τ)),
- * c = √(1−ᾱ_τ'−σ²), z ~ N(0, I) drawn from `rng` (only when τ' ≥ 0).
+ * c = √(1−ᾱ_τ'−σ²), z ~ N(0, I) drawn from `rng` only when σ > 0.
  */
 export function ddimStep(model: X0Predictor, x: tf.Tensor4D, tau: number, tauNext: number, rng: Rng, opts: DdimOptions = {}): tf.Tensor4D {
   const ab = scheduleOf(opts).alphaBar;
   const eta = opts.eta ?? 1;
-  const z = tauNext >= 0 ? rng.normalArray(x.size) : null;
+  const a = ab[tau] as number;
+  const aNext = tauNext >= 0 ? (ab[tauNext] as number) : 1;
+  const sigma = tauNext >= 0 ? eta * Math.sqrt(((1 - a / aNext) * (1 - aNext)) / (1 - a)) : 0;
+  // The reference draws z even when σ = 0 (η = 0, or the (0→0) pair); we skip the draw, which changes nothing.
+  const z = sigma > 0 ? rng.normalArray(x.size) : null;
   return tf.tidy(() => {
     const tt = tf.fill([x.shape[0]], tau, 'int32') as tf.Tensor1D;
     const x0 = tf.clipByValue(predict(model, x, tt), -1, 1) as tf.Tensor4D;
-    if (!z) return x0;
-    const a = ab[tau] as number;
-    const aNext = ab[tauNext] as number;
+    if (tauNext < 0) return x0;
     const eps = tf.div(tf.sub(tf.mul(x, Math.sqrt(1 / a)), x0), Math.sqrt(1 / a - 1));
-    const sigma = eta * Math.sqrt(((1 - a / aNext) * (1 - aNext)) / (1 - a));
     const c = Math.sqrt(Math.max(1 - aNext - sigma * sigma, 0));
-    const mean = tf.add(tf.mul(x0, Math.sqrt(aNext)), tf.mul(eps, c));
-    return tf.add(mean, tf.mul(tf.tensor4d(z, x.shape), sigma)) as tf.Tensor4D;
+    const mean = tf.add(tf.mul(x0, Math.sqrt(aNext)), tf.mul(eps, c)) as tf.Tensor4D;
+    return z ? (tf.add(mean, tf.mul(tf.tensor4d(z, x.shape), sigma)) as tf.Tensor4D) : mean;
   });
 }
 
@@ -159,10 +160,8 @@ export function ddimReconstruct(model: X0Predictor, xT: tf.Tensor4D, tStar: numb
  */
 export function restore(model: X0Predictor, lq: tf.Tensor4D, startT = 100, opts: DdimOptions & { rng?: Rng } = {}): tf.Tensor4D {
   const eta = opts.eta ?? 0;
-  if (eta !== 0 && !opts.rng) throw new Error('restore: eta > 0 needs an rng');
-  const rng = opts.rng ?? zeroRng;
+  if (eta !== 0 && !opts.rng) throw new DiffiqaError(`restore: eta = ${eta} draws noise, so an 'rng' option is required`, 'E_ARGUMENT');
+  const rng = opts.rng ?? new Rng(0); // never drawn from when η = 0
   return ddimReconstruct(model, lq, startT, rng, eta, opts);
 }
 
-/** With η = 0 the noise is multiplied by σ = 0, so its values never matter; this avoids demanding an Rng. */
-const zeroRng = { normalArray: (n: number) => new Float32Array(n) } as unknown as Rng;

@@ -46,7 +46,7 @@ function ddimStep64(x: Float64Array, tau: number, next: number, eta: number, z: 
     const eps = ((x[i] as number) / Math.sqrt(a) - x0) / Math.sqrt(1 / a - 1);
     const sigma = eta * Math.sqrt(((1 - a / an) * (1 - an)) / (1 - a));
     const c = Math.sqrt(1 - an - sigma * sigma);
-    out[i] = Math.sqrt(an) * x0 + c * eps + sigma * (z![i] as number);
+    out[i] = Math.sqrt(an) * x0 + c * eps + (sigma === 0 ? 0 : sigma * (z![i] as number));
   }
   return out;
 }
@@ -105,7 +105,7 @@ describe('DDIM reverse process', () => {
     let ref: Float64Array = Float64Array.from(x);
     const times = [4, 3, 2, 1, 0, 0, -1];
     for (let i = 0; i + 1 < times.length; i++) {
-      const z = times[i + 1]! >= 0 ? rng.normalArray(N) : null;
+      const z = times[i + 1]! >= 0 && times[i + 1] !== times[i] ? rng.normalArray(N) : null; // σ = 0 for (0→0): no draw
       ref = ddimStep64(ref, times[i]!, times[i + 1]!, 1, z);
     }
     expectClose(got, ref, 1e-4);
