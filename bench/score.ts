@@ -2,7 +2,7 @@
  * Scoring throughput and training-step time of the quality regressors, against the same networks in PyTorch.
  *
  *   node --import tsx bench/score.ts [--backend native|cpu] [--nets mobileface,r50] [--batches 1,64]
- *                                    [--train-batch 16] [--budget-s 20] [--no-torch]
+ *                                    [--train-batch 16 (0: no training step)] [--budget-s 20] [--no-torch]
  *
  * Networks: eDifFIQA heads (MLP 1024) on the bundled `mobileface` backbone and on IResNet-50 (random weights:
  * speed only). Scoring is eval mode; a training step is forward in train mode + gradients for the head and the
@@ -116,6 +116,7 @@ for net in cfg['nets']:
     def step():
         opt.zero_grad(); loss = (m(x) - y).abs().mean(); loss.backward()
         torch.nn.utils.clip_grad_norm_(m.parameters(), 5); opt.step()
+    if cfg['trainBatch'] <= 0: continue
     out[f'{net}|train step b{cfg["trainBatch"]}'] = median(step, None if b1 is None else b1 * 3 * cfg['trainBatch'] / 8)
 print(json.dumps(out))
 `;
@@ -149,6 +150,10 @@ async function main(): Promise<void> {
       rows.push({ net, what: `score b${b}`, ours: t, torch: null });
       console.log(`  ${net} score b${b}: ${fmt(t, b)}`);
       x.dispose();
+    }
+    if (trainBatch <= 0) {
+      model.dispose();
+      continue;
     }
     const opt = new Adam(selectParamGroups(model, 100, 1e-3, 1e-4), { beta1: 0.9, beta2: 0.999, clipGradNorm: 5 });
     const x = tf.randomUniform([trainBatch, 112, 112, 3], 0, 1, 'float32', 2) as tf.Tensor4D;
