@@ -69,6 +69,7 @@ void ThreadPool::run(int64_t tasks, const std::function<void(int64_t, int)>& fn)
     for (int64_t t = 0; t < tasks; ++t) fn(t, 0);
     return;
   }
+  std::lock_guard<std::mutex> caller(callers_);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     job_ = &fn;

@@ -1,5 +1,6 @@
-// Persistent worker pool shared by every native kernel. Kernels are synchronous calls from the JS thread, so one
-// parallel region runs at a time; the calling thread works too, and a region started from a worker runs inline.
+// Persistent worker pool shared by every native kernel. Kernels are synchronous calls from a JS thread; one
+// parallel region runs at a time (regions from different JS threads queue on a mutex); the calling thread works
+// too, and a region started from inside a task runs inline.
 #pragma once
 #include <atomic>
 #include <condition_variable>
@@ -37,6 +38,7 @@ class ThreadPool {
   int size_;
   std::vector<std::thread> workers_;
   std::mutex mutex_;
+  std::mutex callers_;  // serialises parallel regions started from different JS threads (worker_threads)
   std::condition_variable wake_;
   std::condition_variable done_;
   uint64_t generation_ = 0;
