@@ -5,7 +5,17 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { lineChartSvg, niceTicks, renderEdcSvg } from '../../src/eval/plot.js';
 import type { EvalResult } from '../../src/eval/evaluate.js';
-import { assertSafeSvg, curvesFromMetrics, loadReportFaces, readMetricsCurves, renderReport, sortFaces, writeReport, type ReportData } from '../../src/report/index.js';
+import {
+  assertSafeSvg,
+  curvesFromMetrics,
+  loadReportFaces,
+  readMetricsCurves,
+  renderReport,
+  sortFaces,
+  writeReport,
+  type ReportData,
+  type ReportFace,
+} from '../../src/report/index.js';
 import { DataError, DiffiqaError } from '../../src/util/errors.js';
 
 const EVIL = '<img src=x onerror=alert(1)>.jpg';
@@ -67,7 +77,7 @@ describe('renderReport', () => {
 
   it('sorts faces by the primary score, best first, with missing or NaN scores last', async () => {
     const img = await png(1, 2, 3);
-    const faces = [
+    const faces: ReportFace[] = [
       { path: 'a', image: img, scores: { q: 0.2, s: 9 } },
       { path: 'b', image: img, scores: { q: NaN, s: 1 } },
       { path: 'c', image: img, scores: { q: 0.7, s: 5 } },
