@@ -22,6 +22,7 @@ import { fusedDepthwiseConv2DConfig } from './kernels/FusedDepthwiseConv2D.js';
 import { groupNormConfig } from './kernels/GroupNorm.js';
 import { groupNormGradConfig as groupNormGradKernelConfig } from './kernels/GroupNormGrad.js';
 import { fusedMatMulConfig } from './kernels/_FusedMatMul.js';
+import { DATA_MOVEMENT_KERNELS } from './kernels/data-movement-kernels.js';
 import { BINARY_KERNELS, UNARY_KERNELS } from './kernels/elementwise-kernels.js';
 import { meanConfig, sumConfig } from './kernels/reduce-kernels.js';
 import { loadNativeAddon } from './native-binding.js';
@@ -48,6 +49,7 @@ export const NATIVE_KERNELS: readonly KernelConfig[] = [
   ...UNARY_KERNELS,
   sumConfig,
   meanConfig,
+  ...DATA_MOVEMENT_KERNELS,
 ];
 
 let unavailable: string | undefined;

@@ -1,0 +1,30 @@
+/**
+ * The native data-movement, softmax and nearest-resize kernels, listed for register-native.ts. Measured on a tiny
+ * UNet training step these cpu kernels (SplitV, Softmax, Transpose, ResizeNearestNeighborGrad) took longer than
+ * all convolutions together once those were native.
+ */
+import type { KernelConfig } from '@tensorflow/tfjs-core';
+import { concatConfig } from './Concat.js';
+import { padV2Config } from './PadV2.js';
+import { resizeNearestNeighborConfig } from './ResizeNearestNeighbor.js';
+import { resizeNearestNeighborGradConfig } from './ResizeNearestNeighborGrad.js';
+import { reverseConfig } from './Reverse.js';
+import { sliceConfig } from './Slice.js';
+import { softmaxConfig } from './Softmax.js';
+import { splitVConfig } from './SplitV.js';
+import { tileConfig } from './Tile.js';
+import { transposeConfig } from './Transpose.js';
+
+/** Every kernel of this family, in registration order. */
+export const DATA_MOVEMENT_KERNELS: readonly KernelConfig[] = [
+  sliceConfig,
+  splitVConfig,
+  concatConfig,
+  transposeConfig,
+  tileConfig,
+  padV2Config,
+  reverseConfig,
+  softmaxConfig,
+  resizeNearestNeighborConfig,
+  resizeNearestNeighborGradConfig,
+];
