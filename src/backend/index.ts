@@ -96,7 +96,7 @@ export function describeBackend(): string {
   const name = tf.getBackend();
   if (name === NATIVE_BACKEND) {
     const { threads, isa } = loadNativeAddon().info();
-    return `diffiqa: backend native (${threads} threads, ${isa})`;
+    return `diffiqa: backend native (${threads} thread${threads === 1 ? '' : 's'}, ${isa})`;
   }
   return `diffiqa: backend ${name}`;
 }

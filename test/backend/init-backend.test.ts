@@ -36,7 +36,7 @@ describe('initBackend', () => {
       'diffiqa: @tensorflow/tfjs-node-gpu not installed; trying tensorflow\n',
       'diffiqa: @tensorflow/tfjs-node not installed; trying native\n',
     ]);
-    expect(describeBackend()).toMatch(/^diffiqa: backend native \(\d+ threads, (avx512|avx2|scalar)\)$/);
+    expect(describeBackend()).toMatch(/^diffiqa: backend native \(\d+ threads?, (avx512|avx2|scalar)\)$/);
   });
 
   it('honours the preferred argument and DIFFIQA_BACKEND', async () => {
@@ -65,5 +65,13 @@ describe('initBackend', () => {
       "import { initBackend } from './src/backend/index.ts'; try { await initBackend(); } catch (e) { console.log(e.name, e.message); }",
     );
     expect(forced.stdout).toMatch(/BackendError backend 'native': addon .* not built/);
+  });
+
+  it('sizes the native thread pool from DIFFIQA_NUM_THREADS', () => {
+    const res = runChild(
+      { DIFFIQA_NUM_THREADS: '1', DIFFIQA_BACKEND: 'native' },
+      "import { initBackend, describeBackend } from './src/backend/index.ts'; await initBackend(); console.log(describeBackend());",
+    );
+    expect(res.stdout).toMatch(/diffiqa: backend native \(1 thread, (avx512|avx2|scalar)\)/);
   });
 });
