@@ -9,6 +9,8 @@ import type { ParamStore } from '../nn/params.js';
 /** The parameter kinds the FR backbones use, in PyTorch terms. */
 export interface ParamDeclarer {
   conv(prefix: string, k: number, cin: number, cout: number, bias: boolean): void;
+  /** Grouped conv, no bias: PyTorch weight [cout, cin/groups, k, k], stored HWIO [k,k,cin/groups,cout]. */
+  groupedConv(prefix: string, k: number, cin: number, cout: number, groups: number): void;
   depthwise(prefix: string, k: number, channels: number): void;
   batchNorm(prefix: string, channels: number, frozenWeight?: boolean): void;
   prelu(prefix: string, channels: number): void;
@@ -19,6 +21,7 @@ export interface ParamDeclarer {
 export function storeDeclarer(p: ParamStore): ParamDeclarer {
   return {
     conv: (prefix, k, cin, cout, bias) => p.addConv(prefix, k, k, cin, cout, bias),
+    groupedConv: (prefix, k, cin, cout, groups) => p.addConv(prefix, k, k, cin / groups, cout, false),
     depthwise: (prefix, k, c) => p.addDepthwise(prefix, k, k, c, false),
     batchNorm: (prefix, c, frozenWeight = false) => {
       if (!frozenWeight) return p.addBatchNorm(prefix, c);
@@ -40,6 +43,7 @@ export function shapeDeclarer(out: [string, number[]][]): ParamDeclarer {
       out.push([`${prefix}.weight`, [cout, cin, k, k]]);
       if (bias) out.push([`${prefix}.bias`, [cout]]);
     },
+    groupedConv: (prefix, k, cin, cout, groups) => void out.push([`${prefix}.weight`, [cout, cin / groups, k, k]]),
     depthwise: (prefix, k, c) => void out.push([`${prefix}.weight`, [c, 1, k, k]]),
     batchNorm: (prefix, c) => {
       for (const n of ['weight', 'bias', 'running_mean', 'running_var']) out.push([`${prefix}.${n}`, [c]]);

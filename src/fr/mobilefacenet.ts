@@ -9,8 +9,8 @@
  * Each "Depth_Wise" unit is 1x1 expand (BN, PReLU) -> depthwise 3x3 (BN, PReLU) -> 1x1 project (BN).
  * All paddings are PyTorch's explicit ones (1 for every 3x3, including the stride-2 ones, METHOD §9).
  *
- * insightface's `mbf` (backbones/mobilefacenet.py) is the same family but a different module layout and
- * names (and a GDC head); it is not implemented here.
+ * insightface's `mbf` (backbones/mobilefacenet.py) is the same family with a different module layout, names,
+ * widths and a grouped stem conv: src/fr/mbf.ts.
  */
 import { tf } from '../backend/tf.js';
 import { batchNormNamed, convNamed, depthwiseNamed, linearNamed, preluNamed } from '../nn/layers.js';

@@ -5,7 +5,8 @@
  * - `mobileface-layers`: the same network as trainable ParamStore layers (src/fr/mobileface.ts).
  * - `dlib`: face-api's dlib ResNet, 128-d (112 crops resized to 150 chips; see src/fr/dlib.ts).
  * - `r18`, `r50`, `r100`: insightface IResNets (512-d); need `weights` (a PyTorch state dict).
- * - `mfn`: eDifFIQA's MobileFaceNet (512-d, L2-normalised); needs `weights`.
+ * - `mfn`: eDifFIQA's MobileFaceNet (512-d, L2-normalised); needs `weights` (`ediffiqaT.pth`, prefix `base_model.`).
+ * - `mbf`: insightface's MobileFaceNet (get_mbf, 512-d, not normalised); needs `weights`.
  */
 import { tf } from '../backend/tf.js';
 import { ConfigError, RegistryError } from '../util/errors.js';
@@ -13,6 +14,7 @@ import type { HostTensor } from '../nn/params.js';
 import { loadTorchFile, stateDictFrom } from '../io/torch-file.js';
 import { loadDlib } from './dlib.js';
 import { createIResNet, IRESNET_CONFIGS } from './iresnet.js';
+import { createMbf } from './mbf.js';
 import { createMobileFaceNet } from './mobilefacenet.js';
 import { createMobilefaceBackbone } from './mobileface.js';
 import { loadMobilefaceGraph } from './mobileface-graph.js';
@@ -21,7 +23,7 @@ import type { Backbone, FrModel } from './types.js';
 /** Options of `loadFrModel`. */
 export interface LoadFrOptions {
   /**
-   * Weights for the PyTorch backbones (`r18`/`r50`/`r100`/`mfn`): a state dict already read into host tensors,
+   * Weights for the PyTorch backbones (`r18`/`r50`/`r100`/`mfn`/`mbf`): a state dict already read into host tensors,
    * under the backbone's own names (`prefix` strips e.g. `base_model.` from an eDifFIQA checkpoint).
    */
   stateDict?: ReadonlyMap<string, HostTensor>;
@@ -41,7 +43,7 @@ export interface LoadFrOptions {
 type Loader = (opts: LoadFrOptions) => Promise<FrModel>;
 
 /** Registry keys, permanent. */
-export const FR_MODEL_NAMES = ['mobileface', 'mobileface-layers', 'dlib', 'r18', 'r50', 'r100', 'mfn'] as const;
+export const FR_MODEL_NAMES = ['mobileface', 'mobileface-layers', 'dlib', 'r18', 'r50', 'r100', 'mfn', 'mbf'] as const;
 export type FrModelName = (typeof FR_MODEL_NAMES)[number];
 
 /** The default FR model. */
@@ -84,7 +86,7 @@ function withTorchWeights(name: FrModelName, net: Backbone, opts: LoadFrOptions)
   return backboneAsFrModel(name, net);
 }
 
-const TORCH_MODELS = new Set<string>(['r18', 'r50', 'r100', 'mfn']);
+const TORCH_MODELS = new Set<string>(['r18', 'r50', 'r100', 'mfn', 'mbf']);
 
 const LOADERS: Record<FrModelName, Loader> = {
   mobileface: (o) => loadMobilefaceGraph(o.path),
@@ -94,6 +96,7 @@ const LOADERS: Record<FrModelName, Loader> = {
   r50: async (o) => withTorchWeights('r50', createIResNet(IRESNET_CONFIGS.r50), o),
   r100: async (o) => withTorchWeights('r100', createIResNet(IRESNET_CONFIGS.r100), o),
   mfn: async (o) => withTorchWeights('mfn', createMobileFaceNet(), o),
+  mbf: async (o) => withTorchWeights('mbf', createMbf(), o),
 };
 
 /**

@@ -6,6 +6,7 @@ import { permuteHost } from '../../src/nn/params.js';
 import { createIResNet, declareIResNet, IRESNET_CONFIGS } from '../../src/fr/iresnet.js';
 import { createMobileFaceNet, declareMobileFaceNet, MFN_CONFIG, type MobileFaceNetConfig } from '../../src/fr/mobilefacenet.js';
 import { shapeDeclarer } from '../../src/fr/declare.js';
+import { createMbf, declareMbf, MBF_CONFIG } from '../../src/fr/mbf.js';
 import type { Backbone } from '../../src/fr/types.js';
 import { maxRelError, readFxt, stateDictOf } from './fixture.js';
 
@@ -90,10 +91,11 @@ describe('MobileFaceNet (eDifFIQA)', () => {
     const net = createMobileFaceNet(MFN_TINY);
     try {
       expect(compareWithTorch(net, 'mobilefacenet_tiny.fxt')).toBeLessThan(1e-4);
-      const y = net.forward(tf.randomUniform([3, 112, 112, 3], 0, 1, 'float32', 4) as tf.Tensor4D, false);
-      const norms = tf.norm(y, 2, 1).dataSync();
+      const x = tf.randomUniform([3, 112, 112, 3], 0, 1, 'float32', 4) as tf.Tensor4D;
+      const y = net.forward(x, false);
+      const norms = tf.tidy(() => tf.norm(y, 2, 1).dataSync());
       for (const n of norms) expect(n).toBeCloseTo(1, 5);
-      y.dispose();
+      tf.dispose([x, y]);
     } finally {
       net.params.dispose();
     }
@@ -106,5 +108,25 @@ describe('MobileFaceNet (eDifFIQA)', () => {
     expect(got).toEqual(ref.mfn);
     const n = got.filter(([k]) => !k.includes('running')).reduce((a, [, s]) => a + s.reduce((x, y) => x * y, 1), 0);
     expect(n).toBeGreaterThan(1.1e6);
+  });
+});
+
+describe('insightface mbf', () => {
+  const MBF_TINY = { c1: 8, c2: 16, gs: 4, g23: 16, g3: 16, g34: 24, g4: 24, g45: 32, g5: 24, n3: 1, n4: 1, n5: 1, sep: 32, emb: 16 };
+
+  it('matches PyTorch (tiny widths, grouped stem conv with 2 channels per group) within 1e-4', () => {
+    const net = createMbf(MBF_TINY);
+    try {
+      expect(compareWithTorch(net, 'mbf_tiny.fxt')).toBeLessThan(1e-4);
+    } finally {
+      net.params.dispose();
+    }
+  });
+
+  it('declares exactly the get_mbf state_dict names and shapes', () => {
+    const ref = JSON.parse(readFileSync(fixture('shapes.json'), 'utf8')) as Record<string, [string, number[]][]>;
+    const got: [string, number[]][] = [];
+    declareMbf(shapeDeclarer(got), MBF_CONFIG);
+    expect(got).toEqual(ref.mbf);
   });
 });
