@@ -16,7 +16,9 @@ import {
   type ReportData,
   type ReportFace,
 } from '../../src/report/index.js';
+import { train } from '../../src/train/trainer.js';
 import { DataError, DiffiqaError } from '../../src/util/errors.js';
+import { createTinyTask, tinyTrainOptions } from '../robustness/fixtures/tiny-task.js';
 
 const EVIL = '<img src=x onerror=alert(1)>.jpg';
 
@@ -154,6 +156,24 @@ describe('training curves from metrics.jsonl', () => {
     expect(curves[3]?.series[0]?.points).toEqual([[2, 3]]);
     expect(() => curvesFromMetrics('{"step":1,"loss":1}\nnot json\n{"step":2,"loss":1}\n', { source: 'm.jsonl' })).toThrow(/m\.jsonl:2: not valid JSON/);
     expect(() => readMetricsCurves('/nonexistent/metrics.jsonl')).toThrow(DataError);
+  });
+});
+
+describe('training curves from a real run', () => {
+  it('reads the metrics.jsonl the trainer writes: one point per step for loss, grad_norm and sec', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'report-train-'));
+    const task = createTinyTask();
+    const losses: number[] = [];
+    const r = await train(task, tinyTrainOptions(dir, 5, { onStep: (_, l) => losses.push(l) }));
+    r.optimizer.dispose();
+    r.ema?.dispose();
+    task.dispose();
+    const curves = readMetricsCurves(path.join(dir, 'metrics.jsonl'));
+    expect(curves.map((c) => c.yLabel)).toEqual(['loss', 'grad_norm', 'sec']);
+    expect(curves[0]?.series[0]?.points).toEqual(losses.map((l, i) => [i + 1, l]));
+    const html = renderReport({ title: 'run', generatedAt: 'now', facts: [], curves });
+    expect((html.match(/<svg /g) ?? []).length).toBe(3);
+    expect((html.match(/<path d="M/g) ?? []).length).toBe(4); // loss, its EMA, grad_norm, sec
   });
 });
 
