@@ -38,7 +38,9 @@ export class ParamStore {
   /** Registers a variable initialised from `values` (length must match shape). */
   add(name: string, shape: number[], values: Float32Array, kind: ParamKind = 'plain', trainable = true): tf.Variable {
     if (this.entries.has(name)) throw new Error(`parameter '${name}' registered twice`);
-    const variable = tf.variable(tf.tensor(values, shape, 'float32'), trainable, this.scope + name);
+    const initial = tf.tensor(values, shape, 'float32');
+    const variable = tf.variable(initial, trainable, this.scope + name);
+    initial.dispose(); // tf.variable copies its initial value
     this.entries.set(name, { variable, kind, trainable });
     return variable;
   }
@@ -140,7 +142,7 @@ export class ParamStore {
       if (!sameShape(v.shape, e.variable.shape)) {
         throw new CheckpointError(source, name, `shape [${v.shape}] does not match model [${e.variable.shape}]`);
       }
-      e.variable.assign(tf.tensor(v.data, v.shape, 'float32'));
+      assignHost(e.variable, v);
     }
   }
 
@@ -161,7 +163,7 @@ export class ParamStore {
       if (extra.length) throw new CheckpointError(source, extra[0] as string, `unexpected key (${extra.length} in all)`);
       this.restore(converted, source);
     } else {
-      for (const [name, v] of converted) this.get(name).assign(tf.tensor(v.data, v.shape, 'float32'));
+      for (const [name, v] of converted) assignHost(this.get(name), v);
     }
   }
 
@@ -176,6 +178,13 @@ export class ParamStore {
     for (const e of this.entries.values()) e.variable.dispose();
     this.entries.clear();
   }
+}
+
+/** Assigns host values to a variable without leaking the temporary tensor. */
+export function assignHost(variable: tf.Variable, value: HostTensor): void {
+  const t = tf.tensor(value.data, value.shape, 'float32');
+  variable.assign(t);
+  t.dispose();
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {

@@ -4,7 +4,7 @@
  * (head 1e-3, last K backbone tensors 1e-4, the rest frozen; METHOD §3); the diffusion model uses one group.
  */
 import { tf } from '../backend/tf.js';
-import type { HostTensor } from '../nn/params.js';
+import { assignHost, type HostTensor } from '../nn/params.js';
 import { CheckpointError } from '../util/errors.js';
 
 export interface AdamOptions {
@@ -46,7 +46,7 @@ export class Adam {
         this.vars.set(name, p);
         this.stableName.set(p.name, name);
         this.lrOf.set(name, g.lr);
-        this.slots.set(name, { m: tf.variable(tf.zerosLike(p), false), v: tf.variable(tf.zerosLike(p), false) });
+        this.slots.set(name, tf.tidy(() => ({ m: tf.variable(tf.zerosLike(p), false), v: tf.variable(tf.zerosLike(p), false) })));
       }
     }
   }
@@ -112,7 +112,7 @@ export class Adam {
       ] as const) {
         const v = values.get(key);
         if (!v) throw new CheckpointError(source, key, 'missing optimizer moment');
-        variable.assign(tf.tensor(v.data, v.shape, 'float32'));
+        assignHost(variable, v);
       }
     }
   }

@@ -5,7 +5,7 @@
  * these are ema-pytorch's documented defaults.
  */
 import { tf } from '../backend/tf.js';
-import { fromTorchLayout, toTorchLayout, type HostTensor, type ParamStore } from '../nn/params.js';
+import { assignHost, fromTorchLayout, toTorchLayout, type HostTensor, type ParamStore } from '../nn/params.js';
 import { CheckpointError } from '../util/errors.js';
 
 export interface EmaOptions {
@@ -29,7 +29,7 @@ export class Ema {
   ) {
     for (const name of params.names()) {
       const v = params.get(name);
-      this.shadow.set(name, tf.variable(v.clone(), false));
+      this.shadow.set(name, tf.tidy(() => tf.variable(v.clone(), false)));
     }
   }
 
@@ -83,7 +83,7 @@ export class Ema {
       const saved = values.get(name);
       if (!saved) throw new CheckpointError(source, `ema.${name}`, 'missing EMA weight');
       const t = fromTorchLayout(saved, this.params.entry(name)?.kind ?? 'plain', name, source);
-      v.assign(tf.tensor(t.data, t.shape, 'float32'));
+      assignHost(v, t);
     }
   }
 
