@@ -49,9 +49,9 @@ export interface FaceDetector {
 type Named = Map<string, tf.Tensor>;
 
 function toTensors(w: ReadonlyMap<string, HostTensor>, src: string): Named {
+  takeWeight(w, 'Output/extra_dim', 3, src); // the anchors: fail early, naming the file, when absent
   const out: Named = new Map();
-  for (const [k, v] of w) if (v.shape.length > 0 || k === 'Output/extra_dim') out.set(k, tf.tensor(v.data, v.shape, 'float32'));
-  if (!out.has('Output/extra_dim')) takeWeight(w, 'Output/extra_dim', 3, src);
+  for (const [k, v] of w) out.set(k, tf.tensor(v.data, v.shape, 'float32'));
   return out;
 }
 
