@@ -12,15 +12,16 @@ import { ParamStore, type ParamEntry } from '../nn/params.js';
 import { Rng } from '../util/rng.js';
 import type { ParamDeclarer } from '../fr/declare.js';
 
-/** A declarer that registers every name under `prefix` through `inner`. */
+/**
+ * A declarer that registers every name under `prefix` through `inner`. Every ParamDeclarer method takes the
+ * parameter's name first, so the wrapper forwards all of them (including methods added later) generically.
+ */
 export function prefixDeclarer(inner: ParamDeclarer, prefix: string): ParamDeclarer {
-  return {
-    conv: (p, k, cin, cout, bias) => inner.conv(prefix + p, k, cin, cout, bias),
-    depthwise: (p, k, c) => inner.depthwise(prefix + p, k, c),
-    batchNorm: (p, c, frozen) => inner.batchNorm(prefix + p, c, frozen),
-    prelu: (p, c) => inner.prelu(prefix + p, c),
-    linear: (p, fanIn, fanOut, bias) => inner.linear(prefix + p, fanIn, fanOut, bias),
-  };
+  const out: Record<string, (name: string, ...rest: unknown[]) => void> = {};
+  for (const [key, fn] of Object.entries(inner) as [string, (...args: unknown[]) => void][]) {
+    out[key] = (name, ...rest) => fn(prefix + name, ...rest);
+  }
+  return out as unknown as ParamDeclarer;
 }
 
 /**

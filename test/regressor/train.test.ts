@@ -1,45 +1,17 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tf } from '../../src/backend/tf.js';
 import { loadRegressor } from '../../src/pipelines/score.js';
-import { regressorConfigSchema, resolveRegressorSpec, type RegressorConfig } from '../../src/regressor/config.js';
+import { resolveRegressorSpec, type RegressorConfig } from '../../src/regressor/config.js';
 import { createQualityRegressor } from '../../src/regressor/model.js';
 import { backboneSpecFor } from '../../src/regressor/spec.js';
 import { selectParamGroups, trainRegressor } from '../../src/regressor/train.js';
 import { readRegressorFile } from '../../src/regressor/weights.js';
-import { latestCheckpoint, loadCheckpoint } from '../../src/train/checkpoint.js';
-import { ConfigError } from '../../src/util/errors.js';
-import { writeSyntheticFaces } from './synthetic.js';
+import { latestCheckpoint, loadCheckpoint } from '../../src/io/checkpoint.js';
+import { config, makeData, mean } from './train-helpers.js';
 
-/** 3 identities x 8 images, labels 0.6 + 0.3 * quality (DifFIQA-like range), one label without an image. */
-async function makeData(): Promise<{ root: string; labels: string }> {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'regtrain-'));
-  const data = path.join(root, 'faces');
-  const items = await writeSyntheticFaces(data, 3, 8, 32, 5);
-  const labels = path.join(root, 'labels.csv');
-  const lines = ['path,score', ...items.map((it) => `${it.rel},${0.6 + 0.3 * it.quality}`), 'missing/x.png,0.7'];
-  fs.writeFileSync(labels, `${lines.join('\n')}\n`);
-  return { root, labels };
-}
-
-function config(kind: 'diffiqa-r' | 'ediffiqa', embeddingDim: number, extra: Record<string, unknown> = {}): RegressorConfig {
-  return regressorConfigSchema.parse(
-    {
-      model: { kind, backbone: 'iresnet', iresnet: { layers: [1, 1, 1, 1], width: 4, embeddingDim, inputSize: 32 }, hidden: 32 },
-      train: { epochs: 6, batchSize: 24, headLr: 1e-2, backboneLr: 1e-3, trainableTensors: 12, checkpointEvery: 5, seed: 7 },
-      ediffiqa: { beta: 0.5, minHq: 3 },
-      ...extra,
-    },
-    '',
-    'test-config',
-  );
-}
-
-const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
-
-describe('trainRegressor', () => {
+describe('trainRegressor (DifFIQA(R))', () => {
   it('DifFIQA(R): loss falls, best model saved atomically with its labels, BN stats move in frozen layers', async () => {
     const { root, labels } = await makeData();
     const runDir = path.join(root, 'run');
@@ -76,26 +48,6 @@ describe('trainRegressor', () => {
     const more = await trainRegressor({ config: { ...cfg, train: { ...cfg.train, epochs: 7 } }, labels, data: path.join(root, 'faces'), runDir, resume: true, quiet: true });
     expect(more.steps).toBe(7);
     expect(more.validations).toHaveLength(1);
-  });
-
-  it('eDifFIQA: teacher embeddings cached, identities filtered, loss falls, best saved', async () => {
-    const { root, labels } = await makeData();
-    const runDir = path.join(root, 'run');
-    // mobileface teacher: 256-d. A random student starts far from the teacher (L_rc ~ 1), so a lower lr.
-    const base = config('ediffiqa', 256);
-    const cfg = { ...base, train: { ...base.train, epochs: 8, headLr: 3e-3, backboneLr: 3e-4 } };
-    const losses: number[] = [];
-    const r = await trainRegressor({ config: cfg, labels, data: path.join(root, 'faces'), runDir, quiet: true, onStep: (_, l) => losses.push(l) });
-    expect(mean(losses.slice(-3))).toBeLessThan(mean(losses.slice(0, 3)));
-    expect(r.bestFile).not.toBeNull();
-    const cache = path.join(runDir, 'teacher', 'mobileface', 'teacher.emb');
-    expect(fs.existsSync(cache)).toBe(true);
-    const mtime = fs.statSync(cache).mtimeMs;
-    const again = await trainRegressor({ config: cfg, labels, data: path.join(root, 'faces'), runDir, resume: true, quiet: true });
-    expect(again.steps).toBe(r.steps);
-    expect(fs.statSync(cache).mtimeMs).toBe(mtime); // nothing re-embedded
-    // A student whose embedding size differs from the teacher's is refused up front.
-    await expect(trainRegressor({ config: config('ediffiqa', 16), labels, data: path.join(root, 'faces'), runDir: path.join(root, 'bad'), quiet: true })).rejects.toThrow(ConfigError);
   });
 
   it('N steps + resume + N steps equals a straight 2N-step run bit for bit (weights, BN statistics)', async () => {
