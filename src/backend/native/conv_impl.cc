@@ -47,6 +47,20 @@ void im2colRow(const ConvGeom& g, const float* x, int64_t row, int64_t k0, int64
 class Im2colB final : public BSource {
  public:
   Im2colB(const ConvGeom& g, const float* x, int64_t rowBase) : g_(g), x_(x), rowBase_(rowBase) {}
+  void packAll(int64_t k0, int kc, int64_t j0, int64_t nc, int nr, float* dst) const override {
+    thread_local std::vector<float> row;
+    if (row.size() < static_cast<size_t>(nc)) row.resize(static_cast<size_t>(nc));
+    const int64_t panels = (nc + nr - 1) / nr;
+    for (int k = 0; k < kc; ++k) {
+      im2colRow(g_, x_, rowBase_ + k0 + k, j0, nc, row.data(), 1);
+      for (int64_t p = 0; p < panels; ++p) {
+        const int64_t cols = std::min<int64_t>(nr, nc - p * nr);
+        float* out = dst + p * kc * nr + k * nr;
+        std::memcpy(out, row.data() + p * nr, sizeof(float) * cols);
+        for (int64_t j = cols; j < nr; ++j) out[j] = 0.f;
+      }
+    }
+  }
   void pack(int64_t k0, int kc, int64_t j0, int cols, int nr, float* dst) const override {
     for (int k = 0; k < kc; ++k) {
       float* out = dst + k * nr;

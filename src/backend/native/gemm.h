@@ -41,6 +41,14 @@ class BSource {
  public:
   virtual ~BSource() = default;
   virtual void pack(int64_t k0, int kc, int64_t j0, int cols, int nr, float* dst) const = 0;
+  /// Packs all ceil(nc / nr) panels of columns [j0, j0 + nc) (panel p at dst + p * kc * nr). Sources whose rows
+  /// are expensive to locate (im2col) override this to walk each row once instead of once per panel.
+  virtual void packAll(int64_t k0, int kc, int64_t j0, int64_t nc, int nr, float* dst) const {
+    for (int64_t p = 0; p * nr < nc; ++p) {
+      const int cols = static_cast<int>(nc - p * nr < nr ? nc - p * nr : nr);
+      pack(k0, kc, j0 + p * nr, cols, nr, dst + p * kc * nr);
+    }
+  }
 };
 
 /// B(k,j) = trans ? b[j*ldb+k] : b[k*ldb+j].

@@ -176,9 +176,11 @@ void DenseA::pack(int64_t i0, int rows, int64_t k0, int kc, float* dst, int mr) 
   if (!trans_) {
     for (int r = 0; r < rows; ++r) std::memcpy(dst + r * kc, a_ + (i0 + r) * lda_ + k0, sizeof(float) * kc);
   } else {
-    for (int k = 0; k < kc; ++k) {
-      const float* src = a_ + (k0 + k) * lda_ + i0;
-      for (int r = 0; r < rows; ++r) dst[r * kc + k] = src[r];
+    // Row by row: strided reads (the kc source lines stay in L1 across rows), contiguous writes.
+    for (int r = 0; r < rows; ++r) {
+      const float* src = a_ + k0 * lda_ + i0 + r;
+      float* out = dst + r * kc;
+      for (int k = 0; k < kc; ++k) out[k] = src[k * lda_];
     }
   }
   if (rows < mr) std::fill(dst + rows * kc, dst + mr * kc, 0.f);
@@ -213,10 +215,12 @@ void sgemm(const ASource& a, const BSource& b, int64_t m, int64_t n, int64_t k, 
         }
       };
       if (parallel) tp.parallelFor(panels, packPanels, 2);
-      else packPanels(0, panels, 0);
+      else b.packAll(pc, kc, jc, nc, nr, bp);
 
       const int64_t mblocks = (m + mc - 1) / mc;
-      const int64_t chunks = std::min<int64_t>(panels, std::max<int64_t>(1, (4 * threads + mblocks - 1) / mblocks));
+      // Column chunks only when row blocks alone cannot feed the threads: each chunk re-packs its A block.
+      const int64_t chunks =
+          threads == 1 ? 1 : std::min<int64_t>(panels, std::max<int64_t>(1, (4 * threads + mblocks - 1) / mblocks));
       auto task = [&](int64_t t, int) {
         const int64_t ib = t / chunks, jcn = t % chunks;
         const int64_t i0 = ib * mc;
