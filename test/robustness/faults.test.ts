@@ -14,7 +14,7 @@ import type { HostTensor } from '../../src/nn/params.js';
 import { runLabeller } from '../../src/pipelines/label-run.js';
 import { errorFileFor, readResults } from '../../src/pipelines/records.js';
 import { scoreFiles } from '../../src/pipelines/score.js';
-import { latestCheckpoint, listCheckpoints, loadCheckpoint } from '../../src/train/checkpoint.js';
+import { latestCheckpoint, listCheckpoints, loadCheckpoint } from '../../src/io/checkpoint.js';
 import { train } from '../../src/train/trainer.js';
 import { CheckpointError, DiffiqaError } from '../../src/util/errors.js';
 import { createTinyLabeller, tinyLabelOptions, writeGoodImages, type TinyLabeller } from './fixtures/tiny-models.js';
