@@ -4,13 +4,16 @@
  *   whose `model` is the GaussianDiffusion state_dict (UNet under `model.`) and whose `ema` is the ema-pytorch
  *   state_dict (EMA UNet under `ema_model.model.`); a bare UNet state_dict also works;
  * - our safetensors export: reference names and PyTorch layouts, with the UnetConfig as JSON in
- *   `__metadata__.unet`.
+ *   `__metadata__.unet`;
+ * - a training run folder (its latest checkpoint) or one `ckpt-*` folder: `model.safetensors` / `ema.safetensors`
+ *   (reference names, PyTorch layouts) with the resolved config in `state.json`.
  * The UNet config is inferred from the weight shapes unless given (GroupNorm groups and the image size cannot
  * be inferred: they default to the reference's 8 and 112).
  */
 import * as fs from 'node:fs';
 import { tf } from '../backend/tf.js';
 import { type HostTensor, type ParamKind, ParamStore, fromTorchLayout } from '../nn/params.js';
+import { latestCheckpoint, loadCheckpoint } from '../io/checkpoint.js';
 import { decodeSafetensors, encodeSafetensors } from '../io/safetensors.js';
 import { decodeTorchFile, getField, stateDictFrom } from '../io/torch-file.js';
 import { CheckpointError } from '../util/errors.js';
@@ -35,6 +38,7 @@ export interface LoadDiffusionOptions {
 
 /** Loads a diffusion UNet from a reference .pt checkpoint or our safetensors export. */
 export function loadDiffusion(path: string, opts: LoadDiffusionOptions = {}): DiffusionModel {
+  if (fs.existsSync(path) && fs.statSync(path).isDirectory()) return fromModel(readRunUnet(path, opts), path);
   let bytes: Uint8Array;
   try {
     bytes = fs.readFileSync(path);
@@ -42,8 +46,25 @@ export function loadDiffusion(path: string, opts: LoadDiffusionOptions = {}): Di
     throw new CheckpointError(path, '', `cannot read: ${(err as Error).message}`);
   }
   const { state, config } = bytes[0] === 0x50 && bytes[1] === 0x4b ? readTorchUnet(bytes, path, opts) : readSafetensorsUnet(bytes, path, opts);
+  return fromModel({ state, config }, path);
+}
+
+function fromModel({ state, config }: { state: Map<string, HostTensor>; config: UnetConfig }, path: string): DiffusionModel {
   const unet = unetFromTorchState(state, config, path);
   return { unet, predictX0: (x, t) => unet.apply(x, t), dispose: () => unet.dispose() };
+}
+
+/** A run folder (latest checkpoint) or a checkpoint folder written by the trainer (src/train/trainer.ts). */
+function readRunUnet(dir: string, opts: LoadDiffusionOptions): { state: Map<string, HostTensor>; config: UnetConfig } {
+  const ckptDir = fs.existsSync(`${dir}/state.json`) ? dir : latestCheckpoint(dir);
+  if (!ckptDir) throw new CheckpointError(dir, '', 'not a checkpoint: no state.json and no latest.json (has the run saved a checkpoint yet?)');
+  const ckpt = loadCheckpoint<{ config?: { unet?: UnetConfig } }>(ckptDir);
+  const stem = opts.ema ? 'ema' : 'model';
+  const state = ckpt.tensors[stem];
+  if (!state) throw new CheckpointError(ckptDir, stem, `checkpoint has no ${stem}.safetensors`);
+  const stored = ckpt.state.config?.unet;
+  if (!stored) throw new CheckpointError(`${ckptDir}/state.json`, 'state.config.unet', 'missing UNet config');
+  return { state, config: { ...stored, ...opts.config } };
 }
 
 function readTorchUnet(bytes: Uint8Array, file: string, opts: LoadDiffusionOptions): { state: Map<string, HostTensor>; config: UnetConfig } {

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { HostTensor } from '../nn/params.js';
-import { decodeSafetensors, encodeSafetensors } from '../io/safetensors.js';
+import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { CheckpointError } from '../util/errors.js';
 

@@ -16,7 +16,7 @@ import { DiffiqaError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
 import { Rng, type RngState } from '../util/rng.js';
 import { Adam, type ParamGroup } from './adam.js';
-import { loadCheckpoint, latestCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { loadCheckpoint, latestCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
 import { Ema, type EmaOptions } from './ema.js';
 
 /** What a model contributes to training. Batches must depend only on the micro-step index. */

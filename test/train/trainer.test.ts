@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { tf } from '../../src/backend/tf.js';
 import { convNamed } from '../../src/nn/layers.js';
 import { ParamStore } from '../../src/nn/params.js';
-import { latestCheckpoint, listCheckpoints, loadCheckpoint } from '../../src/train/checkpoint.js';
+import { latestCheckpoint, listCheckpoints, loadCheckpoint } from '../../src/io/checkpoint.js';
 import { DivergenceError, train, type TrainTask, type TrainerOptions } from '../../src/train/trainer.js';
 import { CheckpointError } from '../../src/util/errors.js';
 import { Rng } from '../../src/util/rng.js';
