@@ -53,6 +53,8 @@ export interface NativeAddon {
   resizeNearest(x: F32, out: F32, dims: readonly number[], rowIdx: Int32Array, colIdx: Int32Array): void;
   /** dx[b, r, c, :] = Σ dy[b, y, x, :] over y in rowList[rowPtr[r]..rowPtr[r+1]), x likewise; dims = batch, xH, xW, ch, yH, yW. */
   resizeNearestGrad(dy: F32, dx: F32, dims: readonly number[], rowPtr: Int32Array, rowList: Int32Array, colPtr: Int32Array, colList: Int32Array): void;
+  /** out = pow(a, b) over a collapsed broadcast (rank 1..8, element strides, 0 = broadcast), in double. */
+  pow(a: F32, b: F32, out: F32, shape: readonly number[], aStrides: readonly number[], bStrides: readonly number[]): void;
 }
 
 /** Binary op codes (src/backend/native/elementwise.h). */

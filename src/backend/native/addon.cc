@@ -48,6 +48,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("softmax", Napi::Function::New(env, Softmax));
   exports.Set("resizeNearest", Napi::Function::New(env, ResizeNearestNeighbor));
   exports.Set("resizeNearestGrad", Napi::Function::New(env, ResizeNearestNeighborGrad));
+  exports.Set("pow", Napi::Function::New(env, Pow));
   return exports;
 }
 
