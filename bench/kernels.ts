@@ -6,7 +6,8 @@
  * Native: median of --runs timed runs after one warm-up. tfjs cpu is ~1000x slower, so it is timed once on a
  * reduced shape (printed) and its rate is scaled by FLOPs. PyTorch runs the same shapes (NCHW, its native layout)
  * in one child process with torch.set_num_threads(<cores>) right after the native timings. Other processes share
- * the cores, so compare ratios from one run, not absolute numbers across runs.
+ * the cores, so compare ratios from one run, not absolute numbers across runs; 'GF/cpu-s' (FLOPs per second of
+ * this process's CPU time) shows the kernels' own efficiency when wall time is inflated by contention.
  */
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -107,14 +108,26 @@ function timeMs(run: () => void): number {
   return performance.now() - t0;
 }
 
-/** Median native GFLOP/s over `runs` runs after one warm-up. */
-function benchNative(c: Case): { ms: number; gflops: number } {
+/** CPU time (user + system, all threads of this process) of one call, in ms. */
+function cpuMs(run: () => void): number {
+  const before = process.cpuUsage();
+  run();
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / 1000;
+}
+
+/**
+ * Median native GFLOP/s over `runs` runs after one warm-up, plus GFLOP per CPU-second (flops / process CPU time):
+ * on cores shared with other jobs, wall time mostly measures the contention, CPU time the kernel.
+ */
+function benchNative(c: Case): { ms: number; gflops: number; perCpuSecond: number } {
   const p = c.prepare(false);
   p.run();
   const times = Array.from({ length: runs }, () => timeMs(p.run));
+  const cpuTimes = Array.from({ length: Math.min(runs, 3) }, () => cpuMs(p.run));
   p.dispose();
   const ms = median(times);
-  return { ms, gflops: p.flops / ms / 1e6 };
+  return { ms, gflops: p.flops / ms / 1e6, perCpuSecond: p.flops / median(cpuTimes) / 1e6 };
 }
 
 /** One cpu run on the reduced shape; the rate is what scales to the full shape. */
@@ -193,7 +206,7 @@ async function main(): Promise<void> {
   const peak = nominalPeak(info?.[2] ?? 'scalar', threads);
   console.log(`runs per case: ${runs} (median); nominal fp32 peak ${fmt(peak.gflops, 0)} GFLOP/s (${peak.note})`);
 
-  const native: Record<string, { ms: number; gflops: number }> = {};
+  const native: Record<string, { ms: number; gflops: number; perCpuSecond: number }> = {};
   for (const c of CASES) native[c.key] = benchNative(c);
 
   const torch = withTorch ? benchTorch(threads) : 'skipped (--no-torch)';
@@ -208,14 +221,14 @@ async function main(): Promise<void> {
   if (typeof torch === 'string') console.log(`PyTorch: ${torch}`);
   else console.log(`PyTorch ${torch.version}, torch.set_num_threads(${threads}), NCHW, same process run right after native`);
 
-  const header = ['case', 'native ms', 'native GF/s', '% peak', 'cpu GF/s', 'native/cpu', 'torch ms', 'torch GF/s', 'native/torch'];
+  const header = ['case', 'native ms', 'native GF/s', '% peak', 'GF/cpu-s', 'cpu GF/s', 'native/cpu', 'torch ms', 'torch GF/s', 'native/torch'];
   const rows = CASES.map((c) => {
-    const n = native[c.key] as { ms: number; gflops: number };
+    const n = native[c.key] as { ms: number; gflops: number; perCpuSecond: number };
     const cg = cpu[c.key]?.gflops;
     const tms = typeof torch === 'string' ? undefined : torch.ms[c.key];
     const tg = tms === undefined ? undefined : c.flops / tms / 1e6;
     return [
-      c.label, fmt(n.ms), fmt(n.gflops), fmt((100 * n.gflops) / peak.gflops, 0), fmt(cg, 3), fmt(cg ? n.gflops / cg : undefined, 0),
+      c.label, fmt(n.ms), fmt(n.gflops), fmt((100 * n.gflops) / peak.gflops, 0), fmt(n.perCpuSecond), fmt(cg, 3), fmt(cg ? n.gflops / cg : undefined, 0),
       fmt(tms), fmt(tg), fmt(tg ? n.gflops / tg : undefined, 2),
     ];
   });
