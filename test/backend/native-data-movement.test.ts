@@ -1,7 +1,7 @@
 /**
  * Native data-movement kernels (Slice, SplitV, Concat, Transpose, Tile, PadV2, Reverse, ResizeNearestNeighbor and
  * its gradient) against tfjs cpu: these are copies (or tfjs-ordered double sums), so outputs must be bit-identical.
- * Softmax within 1e-6 relative per element; gradients of a composite within 1e-5. Shapes are random with odd sizes,
+ * Softmax and Pow within 1e-6 relative per element; gradients of a composite within 1e-5. Shapes are random with odd sizes,
  * ranks 1-5, and edge cases (size -1, begin at the end, empty pieces).
  */
 import { describe, expect, it } from 'vitest';
@@ -239,6 +239,16 @@ describe('native data-movement kernels match tfjs cpu exactly', () => {
         }
       }
     }
+  });
+
+  it('pow with scalar, broadcast and full exponents within 1e-6 relative, and rsqrt gradients', () => {
+    const cases: [number[], number[]][] = [[[3, 5, 7, 13], []], [[3, 5, 7, 13], [13]], [[2, 1, 3, 1], [1, 4, 1, 5]], [[64, 300], [64, 300]]];
+    for (const [sa, sb] of cases) {
+      const before = countCpuFallbacks();
+      expectNativeMatchesCpu(() => tf.pow(tf.add(tf.abs(input(`pa${sa}`, sa)), 0.1), input(`pb${sb}`, sb)), 1e-6);
+      expect(countCpuFallbacks()).toBe(before);
+    }
+    expectNativeMatchesCpu(() => tf.grad((v: tf.Tensor) => tf.sum(tf.rsqrt(v)))(tf.add(tf.abs(input('rs', [4, 9, 9, 3])), 0.5)), 1e-6);
   });
 
   it('gradients through concat + slice + softmax + transpose + pad match cpu', () => {

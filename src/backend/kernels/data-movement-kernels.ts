@@ -1,11 +1,12 @@
 /**
- * The native data-movement, softmax and nearest-resize kernels, listed for register-native.ts. Measured on a tiny
+ * The native data-movement, softmax, nearest-resize and pow kernels, listed for register-native.ts. Measured on a tiny
  * UNet training step these cpu kernels (SplitV, Softmax, Transpose, ResizeNearestNeighborGrad) took longer than
  * all convolutions together once those were native.
  */
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { concatConfig } from './Concat.js';
 import { padV2Config } from './PadV2.js';
+import { powConfig } from './Pow.js';
 import { resizeNearestNeighborConfig } from './ResizeNearestNeighbor.js';
 import { resizeNearestNeighborGradConfig } from './ResizeNearestNeighborGrad.js';
 import { reverseConfig } from './Reverse.js';
@@ -27,4 +28,5 @@ export const DATA_MOVEMENT_KERNELS: readonly KernelConfig[] = [
   softmaxConfig,
   resizeNearestNeighborConfig,
   resizeNearestNeighborGradConfig,
+  powConfig,
 ];
