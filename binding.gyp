@@ -31,7 +31,9 @@
         "src/backend/native/kernels/Softmax.cc",
         "src/backend/native/kernels/ResizeNearestNeighbor.cc",
         "src/backend/native/pow_impl.cc",
-        "src/backend/native/kernels/Pow.cc"
+        "src/backend/native/kernels/Pow.cc",
+        "src/backend/native/prelu_bn_impl.cc",
+        "src/backend/native/kernels/PreluBatchNorm.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

@@ -49,6 +49,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("resizeNearest", Napi::Function::New(env, ResizeNearestNeighbor));
   exports.Set("resizeNearestGrad", Napi::Function::New(env, ResizeNearestNeighborGrad));
   exports.Set("pow", Napi::Function::New(env, Pow));
+  exports.Set("prelu", Napi::Function::New(env, Prelu));
+  exports.Set("greater", Napi::Function::New(env, Greater));
+  exports.Set("select", Napi::Function::New(env, Select));
+  exports.Set("fusedBatchNorm", Napi::Function::New(env, FusedBatchNorm));
   return exports;
 }
 

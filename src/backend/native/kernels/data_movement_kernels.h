@@ -1,4 +1,4 @@
-// Node-API entries of the data-movement, softmax, resize and pow kernels (kept apart from kernels.h, which another
+// Node-API entries of the data-movement, softmax, resize, pow, prelu and batch-norm kernels (kept apart from kernels.h, which another
 // family owns); registered in addon.cc.
 #pragma once
 #include <napi.h>
@@ -10,5 +10,9 @@ Napi::Value Softmax(const Napi::CallbackInfo& info);
 Napi::Value ResizeNearestNeighbor(const Napi::CallbackInfo& info);
 Napi::Value ResizeNearestNeighborGrad(const Napi::CallbackInfo& info);
 Napi::Value Pow(const Napi::CallbackInfo& info);
+Napi::Value Prelu(const Napi::CallbackInfo& info);
+Napi::Value Greater(const Napi::CallbackInfo& info);
+Napi::Value Select(const Napi::CallbackInfo& info);
+Napi::Value FusedBatchNorm(const Napi::CallbackInfo& info);
 
 }  // namespace diffiqa

@@ -1,0 +1,55 @@
+// Flat element ranges are the parallel tasks; the per-channel parameters are indexed modulo their lengths, which
+// for channel vectors along the last axis (and scalars) is exactly tfjs's broadcast.
+#include <algorithm>
+#include <cmath>
+
+#include "prelu_bn.h"
+#include "thread_pool.h"
+
+namespace diffiqa {
+
+namespace {
+constexpr int64_t kMinChunk = 16384;
+}  // namespace
+
+void preluChannels(const float* x, const float* alpha, int64_t alphaLen, float* out, int64_t n) {
+  pool().parallelFor(n, [&](int64_t i0, int64_t i1, int) {
+    int64_t c = i0 % alphaLen;
+    for (int64_t i = i0; i < i1; ++i) {
+      const float v = x[i];
+      out[i] = v < 0 ? alpha[c] * v : v;
+      if (++c == alphaLen) c = 0;
+    }
+  }, 4, kMinChunk);
+}
+
+void greaterThan(const float* a, const float* b, int64_t bStride, uint8_t* out, int64_t n) {
+  pool().parallelFor(n, [&](int64_t i0, int64_t i1, int) {
+    if (bStride == 0) {
+      const float y = b[0];
+      for (int64_t i = i0; i < i1; ++i) out[i] = a[i] > y ? 1 : 0;
+    } else {
+      for (int64_t i = i0; i < i1; ++i) out[i] = a[i] > b[i] ? 1 : 0;
+    }
+  }, 4, kMinChunk);
+}
+
+void selectWords(const uint8_t* cond, const uint32_t* t, const uint32_t* e, uint32_t* out, int64_t n) {
+  pool().parallelFor(n, [&](int64_t i0, int64_t i1, int) {
+    for (int64_t i = i0; i < i1; ++i) out[i] = cond[i] == 1 ? t[i] : e[i];
+  }, 4, kMinChunk);
+}
+
+void batchNormWrap(const float* x, int64_t n, const float* mean, int64_t lm, const float* variance, int64_t lv,
+                   const float* scale, int64_t ls, const float* offset, int64_t lo, double eps, float* out) {
+  pool().parallelFor(n, [&](int64_t i0, int64_t i1, int) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const double s = scale ? static_cast<double>(scale[i % ls]) : 1.0;
+      const double o = offset ? static_cast<double>(offset[i % lo]) : 0.0;
+      const double centred = static_cast<double>(x[i]) - static_cast<double>(mean[i % lm]);
+      out[i] = static_cast<float>(o + centred * s / std::sqrt(static_cast<double>(variance[i % lv]) + eps));
+    }
+  }, 4, kMinChunk);
+}
+
+}  // namespace diffiqa
