@@ -66,11 +66,14 @@ export function relativeKey(root: string, file: string): string {
 /** Runs the labeller over `opts.data` with the given models; returns what it did. */
 export async function runLabeller(diffusion: X0Predictor, schedule: NoiseSchedule, fr: FrModel, opts: LabelRunOptions): Promise<LabelRunSummary> {
   const t0 = Date.now();
-  let files = listImageFiles(opts.data);
+  const writer = new ResultWriter(opts.out, LABEL_COLUMNS);
+  const listingSkips: ErrorRow[] = [];
+  let files = listImageFiles(opts.data, { onSkip: (e) => listingSkips.push({ path: relativeKey(opts.data, e.path), error: e.reason }) });
   if (opts.shard) files = selectShard(files, parseShard(opts.shard));
   const done = finishedPaths(opts.out);
+  // Entries the listing could not use (unreadable names, link loops) are recorded once, like failed images.
+  writer.append([], listingSkips.filter((e) => !done.has(e.path)));
   const todo = files.filter((f) => !done.has(relativeKey(opts.data, f)));
-  const writer = new ResultWriter(opts.out, LABEL_COLUMNS);
   const progress = new Progress('label', files.length, { unit: 'img', start: files.length - todo.length, quiet: opts.quiet });
   const batches: string[][] = [];
   for (let i = 0; i < todo.length; i += opts.batchSize) batches.push(todo.slice(i, i + opts.batchSize));

@@ -41,7 +41,10 @@ export class ResultWriter {
     this.jsonl = isJsonl(file);
     if (!this.jsonl && !/\.csv$/i.test(file)) throw new DataError(file, 'output must end in .csv, .jsonl or .ndjson');
     this.repairTail();
-    if (!this.jsonl && !fs.existsSync(file)) appendLinesDurable(file, [['path', ...columns].join(',')]);
+    // A missing or empty CSV (a first write that failed, e.g. on a full disk) gets its header now.
+    if (!this.jsonl && (!fs.existsSync(file) || fs.statSync(file).size === 0)) {
+      appendLinesDurable(file, [['path', ...columns].join(',')]);
+    }
   }
 
   /** Appends a batch of rows and errors durably (one write + fsync per file). */
@@ -80,6 +83,7 @@ function formatNumber(v: number | undefined): string {
 export function readResults(file: string): ResultRow[] {
   if (!fs.existsSync(file)) return [];
   const text = fs.readFileSync(file, 'utf8');
+  if (text.trim() === '') return [];
   if (isJsonl(file)) {
     return text
       .split('\n')
@@ -116,7 +120,10 @@ export function readErrors(out: string): ErrorRow[] {
     .map((l) => JSON.parse(l) as ErrorRow);
 }
 
-/** Paths already handled (succeeded or failed) in a previous run of the same output. */
+/**
+ * Paths already handled (succeeded or failed) in a previous run of the same output. Open the ResultWriter
+ * first: it trims a half-written last line that would otherwise make this read fail.
+ */
 export function finishedPaths(out: string): Set<string> {
   return new Set([...readResults(out).map((r) => r.path), ...readErrors(out).map((e) => e.path)]);
 }

@@ -120,11 +120,14 @@ async function decodeBatch(paths: readonly string[], size: number, prepare?: (fi
  * already in `out` or its errors file, so a killed run resumes where it stopped.
  */
 export async function scoreFiles(inputs: string | readonly string[], opts: ScoreFilesOptions): Promise<ScoreSummary> {
-  const files = listImageFiles(inputs);
+  // The writer first: it trims a half-written last row that would break reading what is already done.
+  const writer = new ResultWriter(opts.out, ['quality']);
+  const listingSkips: ErrorRow[] = [];
+  const files = listImageFiles(inputs, { onSkip: (e) => listingSkips.push({ path: e.path, error: e.reason }) });
   const done = finishedPaths(opts.out);
+  writer.append([], listingSkips.filter((e) => !done.has(e.path)));
   const todo = files.filter((f) => !done.has(f));
   const scorer = typeof opts.model === 'string' ? loadRegressor(opts.model) : opts.model;
-  const writer = new ResultWriter(opts.out, ['quality']);
   const batchSize = Math.max(1, opts.batchSize ?? 64);
   const progress = new Progress('score', todo.length, { unit: 'img', quiet: opts.quiet });
   const summary: ScoreSummary = { scored: 0, failed: 0, skipped: files.length - todo.length, total: files.length };

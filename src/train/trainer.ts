@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tf } from '../backend/tf.js';
 import type { HostTensor, ParamStore } from '../nn/params.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { appendLinesDurable, ensureDir, writeFileAtomic } from '../util/atomic.js';
 import { DiffiqaError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
 import { Rng, type RngState } from '../util/rng.js';
@@ -84,7 +84,7 @@ export class DivergenceError extends DiffiqaError {
 
 /** Runs (or resumes) training; returns the final step reached. */
 export async function train<B>(task: TrainTask<B>, opts: TrainerOptions): Promise<{ step: number; ema: Ema | null; optimizer: Adam }> {
-  fs.mkdirSync(opts.runDir, { recursive: true });
+  ensureDir(opts.runDir);
   const optimizer = new Adam(task.paramGroups(), { beta1: opts.beta1, beta2: opts.beta2, clipGradNorm: opts.clipGradNorm });
   const ema = opts.ema ? new Ema(task.params, opts.ema) : null;
   let rng = new Rng(opts.seed);
@@ -135,7 +135,7 @@ export async function train<B>(task: TrainTask<B>, opts: TrainerOptions): Promis
     if (opts.evaluateEvery > 0 && step % opts.evaluateEvery === 0 && task.onEvaluate) {
       Object.assign(record, (await task.onEvaluate(step, { ema })) ?? {});
     }
-    fs.appendFileSync(metricsPath, `${JSON.stringify({ ...record, time: new Date().toISOString() })}\n`);
+    appendLinesDurable(metricsPath, [JSON.stringify({ ...record, time: new Date().toISOString() })]);
     if (step % opts.checkpointEvery === 0 || step === opts.steps) save();
     progress.update(step, { loss });
     opts.onStep?.(step, loss);

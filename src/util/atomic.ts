@@ -6,13 +6,39 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DiffiqaError } from './errors.js';
 
+/**
+ * Creates `dir` and its missing parents one level at a time. (`mkdirSync(..., {recursive: true})` can hang on
+ * pseudo-filesystems such as /proc under Node 20; a plain mkdir fails at once.) Errors name the folder.
+ */
+export function ensureDir(dir: string): void {
+  const missing: string[] = [];
+  let cur = path.resolve(dir);
+  while (!fs.existsSync(cur)) {
+    missing.push(cur);
+    const parent = path.dirname(cur);
+    if (parent === cur) break;
+    cur = parent;
+  }
+  if (fs.existsSync(cur) && !fs.statSync(cur).isDirectory()) {
+    throw new DiffiqaError(`cannot create folder ${dir}: ENOTDIR (${cur} is a file, not a folder)`, 'E_WRITE');
+  }
+  for (const d of missing.reverse()) {
+    try {
+      fs.mkdirSync(d);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code !== 'EEXIST') throw new DiffiqaError(`cannot create folder ${d}: ${e.code ?? e.message}`, 'E_WRITE');
+    }
+  }
+}
+
 function tempPathFor(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${Date.now()}`);
 }
 
 /** Atomically replaces `target` with `data`. Throws a DiffiqaError naming the file on any I/O failure. */
 export function writeFileAtomic(target: string, data: string | Uint8Array): void {
-  fs.mkdirSync(path.dirname(target), { recursive: true });
+  ensureDir(path.dirname(target));
   const tmp = tempPathFor(target);
   try {
     const fd = fs.openSync(tmp, 'w');
@@ -33,7 +59,7 @@ export function writeFileAtomic(target: string, data: string | Uint8Array): void
 /** Appends whole lines to `file` with one write call and an fsync, so a kill never leaves half a batch. */
 export function appendLinesDurable(file: string, lines: readonly string[]): void {
   if (lines.length === 0) return;
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  ensureDir(path.dirname(file));
   try {
     const fd = fs.openSync(file, 'a');
     try {

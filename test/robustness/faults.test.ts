@@ -168,12 +168,10 @@ describe('kill -9 and rerun', () => {
   }, 90_000);
 });
 
-// BUG (reported to the lead): runLabeller (src/pipelines/label-run.ts) and scoreFiles (src/pipelines/score.ts) call
-// finishedPaths(out) BEFORE `new ResultWriter(out, ...)`, whose repairTail() drops a half-written last line. So the
-// half line a kill mid-write leaves (records.ts' own scenario) makes the rerun fail with a DataError instead of
-// being repaired. These tests state the intended behaviour and are marked `fails` until that order is swapped.
+// A kill in the middle of a write can leave half a row; the rerun must drop it (ResultWriter.repairTail, which the
+// runners call before reading what is done) and complete the output.
 describe('a half-written last row (a kill in the middle of a write)', () => {
-  it.fails('labeller: the rerun drops it and completes the output', async () => {
+  it('labeller: the rerun drops it and completes the output', async () => {
     const models = createTinyLabeller();
     try {
       const ref = path.join(root, 'half-labels-ref.csv');
@@ -188,7 +186,7 @@ describe('a half-written last row (a kill in the middle of a write)', () => {
     }
   }, 60_000);
 
-  it.fails('scorer: the rerun drops it and completes the output', async () => {
+  it('scorer: the rerun drops it and completes the output', async () => {
     const ref = path.join(root, 'half-scores-ref.jsonl');
     await scoreFiles(data, { model: REGRESSOR, out: ref, batchSize: 4, quiet: true });
     const out = path.join(root, 'half-scores.jsonl');
@@ -276,11 +274,9 @@ describe('unwritable outputs (also for root)', () => {
     expect(fs.readFileSync(blocker, 'utf8')).toBe('x');
   });
 
-  // BUG (reported to the lead): under /proc, Node 20's fs.mkdirSync(dir, { recursive: true }) never returns (mkdir
-  // gives ENOENT although the parent exists, and Node retries forever), and src/util/atomic.ts calls exactly that
-  // before every write, so a run whose output is under /proc hangs instead of failing. It runs in a child with a
-  // time limit, since a synchronous endless loop cannot be interrupted in-process; marked `fails` until fixed.
-  it.fails('an output under /proc (not writable even for root) stops the write with an error naming it', () => {
+  // Under /proc, Node 20's fs.mkdirSync(dir, { recursive: true }) never returns, so src/util/atomic.ts creates
+  // folders one level at a time. This runs in a child with a time limit, in case a write ever hangs again.
+  it('an output under /proc (not writable even for root) stops the write with an error naming it', () => {
     const r = spawnSync(
       process.execPath,
       ['--import', 'tsx', '--input-type=module', '-e', "import { appendLinesDurable } from './src/util/atomic.ts'; appendLinesDurable('/proc/diffiqa-robustness/labels.csv', ['a']);"],
@@ -370,11 +366,9 @@ describe('full disk (tmpfs)', () => {
     }
   }, 60_000);
 
-  // BUG (reported to the lead): src/pipelines/records.ts writes the CSV header only when the output file does not
-  // exist (ResultWriter constructor), and readResults/parseCsv refuse an empty CSV. A first write that failed
-  // (ENOSPC here; equally a kill mid-header, after which repairTail truncates the file to '') leaves an empty
-  // file, and every rerun then fails with 'empty file: a CSV header is required' until the user deletes it.
-  it.fails('after space is freed, a rerun of the labeller gives the full, valid output', async (ctx) => {
+  // A first write that failed (ENOSPC here; equally a kill mid-header) can leave an empty CSV: the rerun must
+  // write the header and go on rather than refuse the empty file.
+  it('after space is freed, a rerun of the labeller gives the full, valid output', async (ctx) => {
     if (!mounted) ctx.skip();
     const models = createTinyLabeller();
     const out = path.join(mnt, 'labels-rerun.csv');
