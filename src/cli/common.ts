@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import yaml from 'js-yaml';
 import type { Argv } from 'yargs';
-import { initBackend } from '../backend/index.js';
+import { describeBackend, initBackend } from '../backend/index.js';
 import { ConfigError, DiffiqaError } from '../util/errors.js';
 
 /** Options every command accepts. */
@@ -37,7 +37,7 @@ function readOptionsFile(file: string): Record<string, unknown> {
 /** Starts the backend (forced by --backend or DIFFIQA_BACKEND) and prints which one runs. */
 export async function startBackend(args: GlobalArgs): Promise<string> {
   const name = await initBackend(args.backend ?? process.env.DIFFIQA_BACKEND);
-  process.stderr.write(`diffiqa: backend ${name}\n`);
+  process.stderr.write(`${describeBackend()}\n`);
   return name;
 }
 
