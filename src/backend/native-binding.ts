@@ -55,6 +55,14 @@ export interface NativeAddon {
   resizeNearestGrad(dy: F32, dx: F32, dims: readonly number[], rowPtr: Int32Array, rowList: Int32Array, colPtr: Int32Array, colList: Int32Array): void;
   /** out = pow(a, b) over a collapsed broadcast (rank 1..8, element strides, 0 = broadcast), in double. */
   pow(a: F32, b: F32, out: F32, shape: readonly number[], aStrides: readonly number[], bStrides: readonly number[]): void;
+  /** out[i] = x[i] < 0 ? alpha[i % alpha.length] * x[i] : x[i]. */
+  prelu(x: F32, alpha: F32, out: F32): void;
+  /** out[i] = a[i] > b[i or 0] as 0/1 bytes (b has one value or a's length). */
+  greater(a: F32, b: F32, out: Uint8Array): void;
+  /** out[i] = cond[i] === 1 ? t[i] : e[i], all one length. */
+  select(cond: Uint8Array, t: Words, e: Words, out: Words): void;
+  /** out[i] = offset + (x[i] - mean) * scale / sqrt(variance + eps), each parameter indexed modulo its length, in double. */
+  fusedBatchNorm(x: F32, mean: F32, variance: F32, scale: OptF32, offset: OptF32, varianceEpsilon: number, out: F32): void;
 }
 
 /** Binary op codes (src/backend/native/elementwise.h). */
