@@ -5,7 +5,8 @@
  *   node --import tsx bench/fr.ts [--models mobileface,dlib] [--limit-folds N] [--pairs-per-fold M] [--batch 32] [--backend cpu]
  *
  * `--limit-folds N` embeds only the images of the first N folds (faster on CPU; accuracy is then N-fold);
- * `--models dlib-geometry` runs dlib with the alternative chip geometry (src/fr/dlib.ts DlibChip).
+ * `--models dlib-resize` runs dlib with a plain 112->150 upscale instead of its default chip geometry
+ * (src/fr/dlib.ts DlibChip).
  * `--pairs-per-fold M` keeps the first M/2 mated and M/2 non-mated pairs of each fold.
  * Skips with a message when ../shared/data/lfw-112 is absent.
  */
@@ -48,7 +49,7 @@ async function main(): Promise<void> {
   const images = [...new Set(pairs.flatMap((p) => [p.a, p.b]))];
   console.log(`backend ${backend}; ${pairs.length} pairs in ${limitFolds} folds (${perFold} per fold), ${images.length} images`);
   for (const name of models) {
-    const fr = name === 'dlib-geometry' ? loadDlib(undefined, 'dlib-geometry') : await loadFrModel(name);
+    const fr = name === 'dlib-resize' ? loadDlib(undefined, 'resize') : await loadFrModel(name);
     try {
       const t0 = performance.now();
       const emb = await embedImages(fr, images.map((p) => join(root, p)), { batchSize });

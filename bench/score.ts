@@ -17,7 +17,7 @@ import { initBackend } from '../src/backend/index.js';
 import { tf } from '../src/backend/tf.js';
 import { createQualityRegressor, type QualityRegressor } from '../src/regressor/model.js';
 import { backboneSpecFor } from '../src/regressor/spec.js';
-import { selectParamGroups } from '../src/regressor/train.js';
+import { selectParamGroups } from '../src/train/train-regressor.js';
 import { Adam } from '../src/train/adam.js';
 
 function arg(name: string, dflt: string): string {

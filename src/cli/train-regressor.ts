@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { loadRegressorConfig } from '../regressor/config.js';
-import { trainRegressor } from '../regressor/train.js';
+import { trainRegressor } from '../train/train-regressor.js';
 import { startBackend, type GlobalArgs } from './common.js';
 import { parseOverrides } from './overrides.js';
 

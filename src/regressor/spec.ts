@@ -145,3 +145,9 @@ export function inferSpecFromStateDict(sd: ReadonlyMap<string, HostTensor>, file
   else throw new CheckpointError(file, `${p}*`, 'backbone is neither an IResNet nor a MobileFaceNet');
   return { kind, backbone, hidden };
 }
+
+/** Min-max range of the labels. */
+export interface LabelRange {
+  min: number;
+  max: number;
+}

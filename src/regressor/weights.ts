@@ -14,9 +14,8 @@ import { getField, isTorchTensor, loadTorchFile, stateDictFrom } from '../io/tor
 import type { HostTensor } from '../nn/params.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { CheckpointError } from '../util/errors.js';
-import type { LabelRange } from './labels.js';
 import { createQualityRegressor, type QualityRegressor } from './model.js';
-import { inferSpecFromStateDict, type RegressorSpec } from './spec.js';
+import { inferSpecFromStateDict, type LabelRange, type RegressorSpec } from './spec.js';
 
 /** File format tag in the safetensors metadata. */
 export const REGRESSOR_FORMAT = 'diffiqa-regressor';

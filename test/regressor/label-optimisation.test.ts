@@ -8,7 +8,7 @@ import {
   optimiseLabels,
   selectIdentities,
 } from '../../src/regressor/label-optimisation.js';
-import { computeLabelRange, normaliseLabel, splitByLabel } from '../../src/regressor/labels.js';
+import { computeLabelRange, normaliseLabel, splitByLabel } from '../../src/train/regressor-labels.js';
 import { Rng } from '../../src/util/rng.js';
 
 /** float64 reference of cos, q* and the losses (METHOD §4.3), written as plain loops. */

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readLabelledItems } from '../../src/regressor/labels.js';
+import { readLabelledItems } from '../../src/train/regressor-labels.js';
 import { DataError } from '../../src/util/errors.js';
 import { writeSyntheticFaces } from './synthetic.js';
 

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { trainRegressor } from '../../src/regressor/train.js';
+import { trainRegressor } from '../../src/train/train-regressor.js';
 import { ConfigError } from '../../src/util/errors.js';
 import { config, makeData, mean } from './train-helpers.js';
 

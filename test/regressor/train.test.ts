@@ -6,7 +6,7 @@ import { loadRegressor } from '../../src/pipelines/score.js';
 import { resolveRegressorSpec, type RegressorConfig } from '../../src/regressor/config.js';
 import { createQualityRegressor } from '../../src/regressor/model.js';
 import { backboneSpecFor } from '../../src/regressor/spec.js';
-import { selectParamGroups, trainRegressor } from '../../src/regressor/train.js';
+import { selectParamGroups, trainRegressor } from '../../src/train/train-regressor.js';
 import { readRegressorFile } from '../../src/regressor/weights.js';
 import { latestCheckpoint, loadCheckpoint } from '../../src/io/checkpoint.js';
 import { config, makeData, mean } from './train-helpers.js';

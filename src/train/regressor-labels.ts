@@ -8,6 +8,9 @@ import { listImageFiles } from '../data/files.js';
 import { normaliseRelPath } from '../eval/inputs.js';
 import { readResults } from '../pipelines/records.js';
 import { DataError } from '../util/errors.js';
+import type { LabelRange } from '../regressor/spec.js';
+
+export type { LabelRange } from '../regressor/spec.js';
 
 /** One labelled image. */
 export interface LabelledItem {
@@ -63,11 +66,6 @@ export function readLabelledItems(labelsFile: string, dataDir: string, column = 
   return { items, unmatched };
 }
 
-/** Min-max range of the labels. */
-export interface LabelRange {
-  min: number;
-  max: number;
-}
 
 /** The min and max of the raw labels. @throws DataError when all labels are equal (nothing to learn). */
 export function computeLabelRange(raw: readonly number[], source = 'labels'): LabelRange {

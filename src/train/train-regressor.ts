@@ -16,17 +16,17 @@ import * as path from 'node:path';
 import { tf } from '../backend/tf.js';
 import { decodeImage } from '../data/image-io.js';
 import type { HostTensor } from '../nn/params.js';
-import type { ParamGroup } from '../train/adam.js';
-import { train, type TrainTask } from '../train/trainer.js';
+import type { ParamGroup } from './adam.js';
+import { train, type TrainTask } from './trainer.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { CheckpointError, DataError } from '../util/errors.js';
 import { deriveSeed, Rng } from '../util/rng.js';
-import { resolveRegressorSpec, type RegressorConfig } from './config.js';
-import { computeLabelRange, normaliseLabel, readLabelledItems, splitByLabel, type LabelledItem, type LabelRange } from './labels.js';
-import { computeCentres, computeEdiffiqaLosses, computeEdiffiqaValLoss, selectIdentities } from './label-optimisation.js';
-import { createQualityRegressor, type QualityRegressor } from './model.js';
+import { resolveRegressorSpec, type RegressorConfig } from '../regressor/config.js';
+import { computeLabelRange, normaliseLabel, readLabelledItems, splitByLabel, type LabelledItem, type LabelRange } from './regressor-labels.js';
+import { computeCentres, computeEdiffiqaLosses, computeEdiffiqaValLoss, selectIdentities } from '../regressor/label-optimisation.js';
+import { createQualityRegressor, type QualityRegressor } from '../regressor/model.js';
 import { loadTeacherEmbeddings } from './teacher.js';
-import { readTorchStateDict, saveRegressorFile } from './weights.js';
+import { readTorchStateDict, saveRegressorFile } from '../regressor/weights.js';
 
 /** Options of `trainRegressor`. */
 export interface TrainRegressorOptions {

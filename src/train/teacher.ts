@@ -8,8 +8,8 @@ import { loadFrModel } from '../fr/registry.js';
 import { getEmbeddingCachePath, loadEmbeddingCache, saveEmbeddingCache } from '../eval/embedding-cache.js';
 import { ConfigError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
-import type { LabelledItem } from './labels.js';
-import { readTorchStateDict } from './weights.js';
+import type { LabelledItem } from './regressor-labels.js';
+import { readTorchStateDict } from '../regressor/weights.js';
 
 /** Which teacher, and where its cache lives. */
 export interface TeacherOptions {
