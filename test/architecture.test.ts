@@ -1,6 +1,6 @@
 /**
  * Keeps the dependency arrows of STYLE §2.1 honest by scanning import lines:
- *   cli -> {pipelines, train, eval, report} -> {diffusion, regressor -> fr} -> backend -> util,
+ *   cli -> experiment -> {pipelines, train, eval, report} -> {diffusion, regressor -> fr} -> backend -> util,
  *   and {pipelines, train, eval} -> data. Models (diffusion, regressor, fr, nn) never import data, train,
  *   pipelines, eval, report or cli; nothing imports cli; only src/backend imports tfjs-core directly.
  */
@@ -12,18 +12,19 @@ const SRC = path.resolve(__dirname, '../src');
 
 /** Folders each folder must not import from. */
 const FORBIDDEN: Record<string, readonly string[]> = {
-  util: ['backend', 'nn', 'io', 'data', 'diffusion', 'fr', 'regressor', 'train', 'pipelines', 'eval', 'report', 'cli'],
-  backend: ['nn', 'io', 'data', 'diffusion', 'fr', 'regressor', 'train', 'pipelines', 'eval', 'report', 'cli'],
-  nn: ['io', 'data', 'diffusion', 'fr', 'regressor', 'train', 'pipelines', 'eval', 'report', 'cli'],
-  io: ['data', 'diffusion', 'fr', 'regressor', 'train', 'pipelines', 'eval', 'report', 'cli'],
-  diffusion: ['data', 'fr', 'regressor', 'train', 'pipelines', 'eval', 'report', 'cli'],
-  fr: ['diffusion', 'regressor', 'train', 'pipelines', 'eval', 'report', 'cli'],
-  regressor: ['data', 'diffusion', 'train', 'pipelines', 'eval', 'report', 'cli'],
-  data: ['diffusion', 'fr', 'regressor', 'train', 'pipelines', 'eval', 'report', 'cli'],
-  train: ['cli', 'report'],
-  pipelines: ['cli', 'train'],
-  eval: ['cli', 'train', 'pipelines'],
-  report: ['cli', 'train'],
+  util: ['backend', 'nn', 'io', 'data', 'diffusion', 'fr', 'regressor', 'train', 'pipelines', 'eval', 'report', 'cli', 'experiment'],
+  backend: ['nn', 'io', 'data', 'diffusion', 'fr', 'regressor', 'train', 'pipelines', 'eval', 'report', 'cli', 'experiment'],
+  nn: ['io', 'data', 'diffusion', 'fr', 'regressor', 'train', 'pipelines', 'eval', 'report', 'cli', 'experiment'],
+  io: ['data', 'diffusion', 'fr', 'regressor', 'train', 'pipelines', 'eval', 'report', 'cli', 'experiment'],
+  diffusion: ['data', 'fr', 'regressor', 'train', 'pipelines', 'eval', 'report', 'cli', 'experiment'],
+  fr: ['diffusion', 'regressor', 'train', 'pipelines', 'eval', 'report', 'cli', 'experiment'],
+  regressor: ['data', 'diffusion', 'train', 'pipelines', 'eval', 'report', 'cli', 'experiment'],
+  data: ['diffusion', 'fr', 'regressor', 'train', 'pipelines', 'eval', 'report', 'cli', 'experiment'],
+  train: ['cli', 'report', 'experiment'],
+  pipelines: ['cli', 'train', 'experiment'],
+  eval: ['cli', 'train', 'pipelines', 'experiment'],
+  report: ['cli', 'train', 'experiment'],
+  experiment: ['cli'],
 };
 
 function tsFiles(dir: string): string[] {

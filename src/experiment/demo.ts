@@ -1,0 +1,258 @@
+/**
+ * The main job (`npm start`, `diffiqa demo`): the whole method end to end on a handful of photos, on two CPU cores
+ * in a few minutes. Photos (by default the ones that ship with @vladmandic/face-api) are searched for faces, every
+ * face is aligned to the ArcFace template and expanded into a quality ladder, a tiny diffusion model is trained
+ * briefly, every image is labelled with the DifFIQA labeller, a tiny DifFIQA(R) regressor is distilled from the
+ * labels, every image is scored, and a self-contained HTML report is written.
+ */
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describeBackend } from '../backend/index.js';
+import { listImageFiles } from '../data/files.js';
+import { decodeImage, writeImage } from '../data/image-io.js';
+import { LADDER, degradeAtSeverity } from '../data/quality-ladder.js';
+import { loadDiffusionConfig } from '../diffusion/config.js';
+import { loadDiffusion } from '../diffusion/load.js';
+import { createSchedule } from '../diffusion/schedule.js';
+import { spearman } from '../eval/rank-correlation.js';
+import { alignFace, loadAligner } from '../fr/align.js';
+import { loadFrModel } from '../fr/registry.js';
+import { runLabeller } from '../pipelines/label-run.js';
+import { readErrors, readResults } from '../pipelines/records.js';
+import { scoreFiles } from '../pipelines/score.js';
+import { loadRegressorConfig } from '../regressor/config.js';
+import { loadReportFaces, readMetricsCurves, writeReport, type ReportData } from '../report/index.js';
+import { trainDiffusion } from '../train/train-diffusion.js';
+import { trainRegressor } from '../train/train-regressor.js';
+import { ensureDir } from '../util/atomic.js';
+import { DataError, describeError } from '../util/errors.js';
+import { Rng, deriveSeed } from '../util/rng.js';
+
+/** Options of the demo. */
+export interface DemoOptions {
+  /** Folder of photos; default the sample photos of @vladmandic/face-api. */
+  data?: string;
+  /** Output folder (faces, runs, labels, scores, report). */
+  out: string;
+  /** Diffusion training steps (default: configs/demo/diffusion.yaml). */
+  diffusionSteps?: number;
+  /** Labeller repeats N (the paper uses 10; the demo default 4 keeps it short). */
+  repeats?: number;
+  /** Faces smaller than this (box side, px) are ignored. */
+  minFace?: number;
+  /** At most this many faces. */
+  maxFaces?: number;
+  quiet?: boolean;
+  log?: (line: string) => void;
+}
+
+/** What the demo produced. */
+export interface DemoResult {
+  report: string;
+  faces: number;
+  images: number;
+  seconds: number;
+  /** Spearman ρ between ladder rung (damage) and the diffusion label / the regressor score. */
+  rhoLabel: number;
+  rhoScore: number;
+}
+
+const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', ...(import.meta.url.includes('/dist/') ? ['..'] : []));
+
+/** The sample photos that ship with @vladmandic/face-api (demo/sample1..6.jpg). */
+export function samplePhotos(): string[] {
+  const pkg = createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json');
+  const dir = path.join(path.dirname(pkg), 'demo');
+  return fs.readdirSync(dir).filter((f) => /^sample\d+\.jpg$/.test(f)).sort().map((f) => path.join(dir, f));
+}
+
+interface Stage {
+  name: string;
+  seconds: number;
+}
+
+/** Runs the demo; see the file comment. */
+export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const t0 = Date.now();
+  const stages: Stage[] = [];
+  const stage = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    log(`diffiqa demo: [${stages.length + 1}/7] ${name}`);
+    const s0 = Date.now();
+    const out = await fn();
+    stages.push({ name, seconds: (Date.now() - s0) / 1000 });
+    return out;
+  };
+  const dirs = {
+    faces: path.join(opts.out, 'faces'),
+    ladder: path.join(opts.out, 'ladder'),
+    diffusion: path.join(opts.out, 'diffusion'),
+    regressor: path.join(opts.out, 'regressor'),
+  };
+  const photos = opts.data ? listImageFiles(opts.data) : samplePhotos();
+  log(
+    `diffiqa demo: ${photos.length} photos -> detect and align faces -> ${LADDER.length}-rung quality ladder -> ` +
+      `train a tiny diffusion model -> DifFIQA labels -> distil a DifFIQA(R) regressor -> score -> HTML report in ${opts.out}`,
+  );
+  const skipped: { path: string; reason: string }[] = [];
+  const faces = await stage('detecting and aligning faces', () => alignAll(photos, dirs.faces, opts, skipped));
+  if (faces.length === 0) throw new DataError(opts.data ?? 'the sample photos', 'no face found in any photo');
+  await stage(`building the quality ladder (${faces.length} faces x ${LADDER.length} rungs)`, () => buildLadder(faces, dirs.ladder));
+
+  const diffusionConfig = loadDiffusionConfig(path.join(PACKAGE_ROOT, 'configs/demo/diffusion.yaml'), {
+    data: { folder: dirs.faces },
+    train: opts.diffusionSteps ? { steps: opts.diffusionSteps, checkpointEvery: opts.diffusionSteps, sampleEvery: opts.diffusionSteps } : {},
+  });
+  const diffusionRun = await stage(`training a tiny diffusion model (${diffusionConfig.train.steps} steps)`, () =>
+    trainDiffusion(diffusionConfig, { runDir: dirs.diffusion, resume: fs.existsSync(path.join(dirs.diffusion, 'latest.json')), quiet: opts.quiet }),
+  );
+
+  const labels = path.join(opts.out, 'labels.csv');
+  await stage('labelling every image with the DifFIQA labeller', async () => {
+    const diffusion = loadDiffusion(dirs.diffusion);
+    const fr = await loadFrModel('mobileface');
+    try {
+      const schedule = createSchedule(diffusionConfig.diffusion.schedule, diffusionConfig.diffusion.timesteps);
+      return await runLabeller(diffusion, schedule, fr, {
+        data: dirs.ladder,
+        out: labels,
+        tStar: 5,
+        repeats: opts.repeats ?? 4,
+        seed: 0,
+        batchSize: 4,
+        imageSize: diffusionConfig.unet.imageSize,
+        quiet: opts.quiet,
+      });
+    } finally {
+      diffusion.dispose();
+      fr.dispose();
+    }
+  });
+
+  const regressorConfig = loadRegressorConfig(path.join(PACKAGE_ROOT, 'configs/demo/regressor.yaml'));
+  const regressor = await stage('distilling a DifFIQA(R) regressor (mobileface backbone)', () =>
+    trainRegressor({ config: regressorConfig, labels, data: dirs.ladder, runDir: dirs.regressor, quiet: opts.quiet, resume: fs.existsSync(path.join(dirs.regressor, 'latest.json')) }),
+  );
+  const scores = path.join(opts.out, 'scores.csv');
+  await stage('scoring every image with the regressor', () =>
+    scoreFiles(dirs.ladder, { model: regressor.bestFile ?? dirs.regressor, out: scores, quiet: opts.quiet }),
+  );
+
+  const joined = joinResults(labels, scores, dirs.ladder);
+  const rhoLabel = spearman(joined.map((r) => r.rung), joined.map((r) => r.label));
+  const rhoScore = spearman(joined.map((r) => r.rung), joined.map((r) => r.score));
+  const report = path.join(opts.out, 'report.html');
+  const data = await buildDemoReport({ joined, dirs, labels, skipped, stages, rhoLabel, rhoScore, restoreMse: diffusionRun.restoreMse, photos: photos.length, faces: faces.length });
+  writeReport(report, data);
+  const seconds = (Date.now() - t0) / 1000;
+  log(`diffiqa demo: done in ${seconds.toFixed(0)} s. Spearman(damage, label) = ${rhoLabel.toFixed(3)}, Spearman(damage, regressor) = ${rhoScore.toFixed(3)}`);
+  log(`diffiqa demo: report: ${path.resolve(report)}`);
+  return { report, faces: faces.length, images: joined.length, seconds, rhoLabel, rhoScore };
+}
+
+/** Detects every face (not only the largest) in every photo and writes the aligned crops as PNG. */
+async function alignAll(photos: readonly string[], outDir: string, opts: DemoOptions, skipped: { path: string; reason: string }[]): Promise<string[]> {
+  ensureDir(outDir);
+  const aligner = loadAligner();
+  const written: string[] = [];
+  try {
+    for (const photo of photos) {
+      try {
+        const img = await decodeImage(photo, { size: 'native', maxSide: 1024 });
+        const boxes = aligner.detector.detect(img).filter((b) => Math.min(b.width, b.height) >= (opts.minFace ?? 40));
+        if (boxes.length === 0) skipped.push({ path: photo, reason: 'no face found' });
+        for (const [k, box] of boxes.entries()) {
+          if (written.length >= (opts.maxFaces ?? 40)) break;
+          const file = path.join(outDir, `${path.basename(photo, path.extname(photo))}-face${k + 1}.png`);
+          await writeImage(file, alignFace(img, box, aligner.landmarks).crop);
+          written.push(file);
+        }
+      } catch (err) {
+        skipped.push({ path: photo, reason: describeError(err) });
+      }
+    }
+  } finally {
+    aligner.dispose();
+  }
+  return written;
+}
+
+/** Writes `<ladder>/<face>/rung<k>.png` for every face and rung (rung 0 = the aligned face). */
+async function buildLadder(faces: readonly string[], ladderDir: string): Promise<void> {
+  for (const face of faces) {
+    const id = path.basename(face, '.png');
+    const img = await decodeImage(face);
+    ensureDir(path.join(ladderDir, id));
+    for (let k = 0; k < LADDER.length; k++) {
+      const out = await degradeAtSeverity(img, k, new Rng(deriveSeed('ladder', `${id}/${k}`)));
+      await writeImage(path.join(ladderDir, id, `rung${k}.png`), out);
+    }
+  }
+}
+
+interface JoinedRow {
+  path: string;
+  rung: number;
+  label: number;
+  score: number;
+}
+
+/** Labels (dataset-relative keys) joined with regressor scores (absolute paths) by image. */
+function joinResults(labels: string, scores: string, ladderDir: string): JoinedRow[] {
+  const byKey = new Map(readResults(scores).map((r) => [path.relative(ladderDir, r.path).split(path.sep).join('/'), r.values.quality as number]));
+  return readResults(labels)
+    .filter((r) => byKey.has(r.path))
+    .map((r) => ({ path: r.path, rung: Number(/rung(\d+)/.exec(r.path)?.[1] ?? NaN), label: r.values.score as number, score: byKey.get(r.path) as number }));
+}
+
+interface DemoReportInput {
+  joined: JoinedRow[];
+  dirs: { ladder: string; diffusion: string; regressor: string };
+  labels: string;
+  skipped: { path: string; reason: string }[];
+  stages: Stage[];
+  rhoLabel: number;
+  rhoScore: number;
+  restoreMse?: { before: number; after: number };
+  photos: number;
+  faces: number;
+}
+
+async function buildDemoReport(r: DemoReportInput): Promise<ReportData> {
+  const rows = r.joined.map((j) => ({ path: j.path, values: { regressor: j.score, diffiqa: j.label, damage: j.rung } }));
+  const { faces, skipped } = await loadReportFaces(rows, { root: r.dirs.ladder, primaryScore: 'regressor' });
+  const perRung = LADDER.map((_, k) => {
+    const at = r.joined.filter((j) => j.rung === k);
+    const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1);
+    return [k, at.length, mean(at.map((j) => j.label)), mean(at.map((j) => j.score))];
+  });
+  const samplesDir = path.join(r.dirs.diffusion, 'samples');
+  const grids = fs.existsSync(samplesDir) ? fs.readdirSync(samplesDir).filter((f) => f.endsWith('.png')).sort() : [];
+  return {
+    title: 'diffiqa demo',
+    generatedAt: new Date(),
+    facts: [
+      { label: 'backend', value: describeBackend().replace(/^diffiqa: /, '') },
+      { label: 'photos / faces / images', value: `${r.photos} / ${r.faces} / ${r.joined.length}` },
+      { label: 'Spearman(damage rung, DifFIQA label)', value: r.rhoLabel.toFixed(3) },
+      { label: 'Spearman(damage rung, regressor score)', value: r.rhoScore.toFixed(3) },
+      ...(r.restoreMse ? [{ label: 'held-out restoration MSE before -> after training', value: `${r.restoreMse.before.toFixed(4)} -> ${r.restoreMse.after.toFixed(4)}` }] : []),
+      ...r.stages.map((s) => ({ label: `time: ${s.name}`, value: `${s.seconds.toFixed(1)} s` })),
+    ],
+    faces,
+    primaryScore: 'regressor',
+    restorations: grids.map((f) => ({ caption: `diffusion/samples/${f} (rows: degraded, restored, original)`, png: fs.readFileSync(path.join(samplesDir, f)) })),
+    curves: [
+      ...readMetricsCurves(path.join(r.dirs.diffusion, 'metrics.jsonl')).map((c) => ({ ...c, title: `diffusion: ${c.title}` })),
+      ...readMetricsCurves(path.join(r.dirs.regressor, 'metrics.jsonl')).map((c) => ({ ...c, title: `regressor: ${c.title}` })),
+    ],
+    tables: [{ title: 'Mean quality per damage rung (0 = aligned original)', columns: ['rung', 'images', 'DifFIQA label', 'regressor score'], rows: perRung }],
+    skipped: [...r.skipped, ...readErrors(r.labels).map((e) => ({ path: e.path, reason: e.error })), ...skipped],
+    notes: [
+      'Demo scale: a tiny diffusion model trained for a few dozen steps and N = 4 labeller repeats. The ranking it ' +
+        'produces shows the machinery working end to end; use configs/diffusion/cpu-small.yaml and the paper settings for real labels.',
+    ],
+  };
+}
