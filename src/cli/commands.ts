@@ -1,6 +1,7 @@
 /** The registered subcommands, in the order `diffiqa --help` lists them. */
 import type { CommandModule } from 'yargs';
 import { embedImages } from '../fr/embed.js';
+import { alignCommand } from './align.js';
 import { demoCommand } from './demo.js';
 import { makeEvalCommand } from './eval.js';
 import { labelCommand } from './label.js';
@@ -12,6 +13,7 @@ import { trainRegressorCommand } from './train-regressor.js';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [
   demoCommand,
+  alignCommand,
   trainDiffusionCommand,
   labelCommand,
   mergeCommand,
