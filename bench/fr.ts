@@ -9,6 +9,8 @@
  * (src/fr/dlib.ts DlibChip).
  * `--pairs-per-fold M` keeps the first M/2 mated and M/2 non-mated pairs of each fold.
  * Skips with a message when ../shared/data/lfw-112 is absent.
+ * Measured (native backend, 2 shared cores, both models at once): mobileface 0.9423 ± 0.0120, dlib 0.9913 ±
+ * 0.0029, about 14 images/s each incl. JPEG decode.
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';

@@ -13,9 +13,9 @@
  * Input convention: dlib computes descriptors on 150x150 "chips" cut with its own 68-point alignment and
  * 25 % padding. Our common input is the 112x112 ArcFace-aligned crop. By default (`dlib-geometry`) we cut
  * from it the box that approximates dlib's chip on the ArcFace template and resize that to 150 (bilinear);
- * `resize` scales the whole crop instead. Measured with bench/fr.ts on the same LFW subset (folds 1-2,
- * 50 pairs each): 0.970 with `dlib-geometry` vs 0.890 with `resize` (shared/data README: 0.87 for a plain
- * upscale over all 6,000 pairs; dlib reports 0.9938 with its own chips).
+ * `resize` scales the whole crop instead. Measured with bench/fr.ts: full LFW 10-fold 0.9913 with
+ * `dlib-geometry` (dlib reports 0.9938 with its own chips); on LFW folds 1-2 (200 pairs each) 0.985 vs
+ * 0.8675 with `resize` (shared/data README: 0.87 for a plain upscale over all 6,000 pairs).
  */
 import { tf } from '../backend/tf.js';
 import type { HostTensor } from '../nn/params.js';
