@@ -21,6 +21,7 @@
  *   remains (or, in recompute mode, no non-mated pair remains so no threshold exists) FNMR is NaN: the rate is
  *   undefined (0/0) and we refuse to invent a value. pAUC never integrates such a point unless it lies below the limit.
  */
+import { cosineSimilarity as cosine } from '../util/vector.js';
 import { ConfigError, DataError } from '../util/errors.js';
 import { computeFnmr, selectFmrThreshold, type ThresholdRule } from './threshold.js';
 
@@ -86,18 +87,9 @@ export function makeDiscardLevels(max = 0.95, step = 0.05): number[] {
 /** Cosine similarity of two embeddings, accumulated in float64. Throws on a length mismatch or a zero vector. */
 export function cosineSimilarity(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new DataError('<embeddings>', `length mismatch ${a.length} vs ${b.length}`);
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i] as number;
-    const y = b[i] as number;
-    dot += x * y;
-    na += x * x;
-    nb += y * y;
-  }
-  if (na === 0 || nb === 0) throw new DataError('<embeddings>', 'zero-norm embedding: cosine similarity undefined');
-  return dot / Math.sqrt(na * nb);
+  const c = cosine(a, b);
+  if (Number.isNaN(c)) throw new DataError('<embeddings>', 'zero-norm embedding: cosine similarity undefined');
+  return c;
 }
 
 /**

@@ -2,6 +2,7 @@
  * LFW-style k-fold verification accuracy: for each fold, the threshold is chosen on the other folds (the one
  * maximising their accuracy) and applied to the held-out fold; the result is the mean (and std) over folds.
  */
+import { cosineSimilarity as cosine } from '../util/vector.js';
 import { DataError } from '../util/errors.js';
 
 /** A compared pair: similarity (higher = more similar), ground truth, 1-based fold. */
@@ -21,17 +22,8 @@ export interface VerificationResult {
 
 /** Cosine similarity of two vectors (0 when either is all zeros). */
 export function cosineSimilarity(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i] as number;
-    const y = b[i] as number;
-    dot += x * y;
-    na += x * x;
-    nb += y * y;
-  }
-  return na > 0 && nb > 0 ? dot / Math.sqrt(na * nb) : 0;
+  const c = cosine(a, b);
+  return Number.isNaN(c) ? 0 : c;
 }
 
 /**

@@ -18,6 +18,7 @@ import type { NoiseSchedule } from '../diffusion/schedule.js';
 import type { FrModel } from '../fr/types.js';
 import { ShapeError } from '../util/errors.js';
 import { Rng, deriveSeed } from '../util/rng.js';
+import { cosineSimilarity } from '../util/vector.js';
 
 /** Labeller settings (reference `inference_config.yaml`). */
 export interface LabelOptions {
@@ -65,20 +66,7 @@ class PerImageNoise {
 function cosineToOwner(a: Float32Array, ref: Float32Array, dim: number, owner: (row: number) => number): Float64Array {
   const rows = a.length / dim;
   const out = new Float64Array(rows);
-  for (let m = 0; m < rows; m++) {
-    const o = owner(m) * dim;
-    let dot = 0;
-    let na = 0;
-    let nb = 0;
-    for (let d = 0; d < dim; d++) {
-      const x = a[m * dim + d] as number;
-      const y = ref[o + d] as number;
-      dot += x * y;
-      na += x * x;
-      nb += y * y;
-    }
-    out[m] = dot / Math.sqrt(na * nb);
-  }
+  for (let m = 0; m < rows; m++) out[m] = cosineSimilarity(a, ref, m * dim, owner(m) * dim, dim);
   return out;
 }
 
