@@ -8,6 +8,7 @@ interface DemoArgs extends GlobalArgs {
   out: string;
   steps?: number;
   repeats: number;
+  maxFaces: number;
 }
 
 export const demoCommand: CommandModule<GlobalArgs, DemoArgs> = {
@@ -18,11 +19,12 @@ export const demoCommand: CommandModule<GlobalArgs, DemoArgs> = {
       .option('data', { type: 'string', describe: 'Folder of photos (default: the sample photos of @vladmandic/face-api)' })
       .option('out', { type: 'string', default: 'demo-output', describe: 'Output folder; rerunning resumes finished stages' })
       .option('steps', { type: 'number', describe: 'Diffusion training steps (default from configs/demo/diffusion.yaml)' })
-      .option('repeats', { type: 'number', default: 4, describe: 'Labeller repeats N (the paper uses 10)' })
+      .option('repeats', { type: 'number', default: 2, describe: 'Labeller repeats N (the paper uses 10)' })
+      .option('max-faces', { type: 'number', default: 12, describe: 'Use at most this many faces' })
       .example('$0 demo', 'the bundled photos')
       .example('$0 demo --data my-photos/ --out my-demo', 'your own photos') as never,
   handler: async (args) => {
     await startBackend(args);
-    await runDemo({ data: args.data, out: args.out, diffusionSteps: args.steps, repeats: args.repeats });
+    await runDemo({ data: args.data, out: args.out, diffusionSteps: args.steps, repeats: args.repeats, maxFaces: args.maxFaces });
   },
 };

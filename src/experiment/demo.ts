@@ -38,11 +38,11 @@ export interface DemoOptions {
   out: string;
   /** Diffusion training steps (default: configs/demo/diffusion.yaml). */
   diffusionSteps?: number;
-  /** Labeller repeats N (the paper uses 10; the demo default 4 keeps it short). */
+  /** Labeller repeats N (the paper uses 10; the demo default 2 keeps it within minutes on two cores). */
   repeats?: number;
   /** Faces smaller than this (box side, px) are ignored. */
   minFace?: number;
-  /** At most this many faces. */
+  /** At most this many faces (default 12: 60 ladder images). */
   maxFaces?: number;
   quiet?: boolean;
   log?: (line: string) => void;
@@ -119,7 +119,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
         data: dirs.ladder,
         out: labels,
         tStar: 5,
-        repeats: opts.repeats ?? 4,
+        repeats: opts.repeats ?? 2,
         seed: 0,
         batchSize: 4,
         imageSize: diffusionConfig.unet.imageSize,
@@ -164,7 +164,7 @@ async function alignAll(photos: readonly string[], outDir: string, opts: DemoOpt
         const boxes = aligner.detector.detect(img).filter((b) => Math.min(b.width, b.height) >= (opts.minFace ?? 40));
         if (boxes.length === 0) skipped.push({ path: photo, reason: 'no face found' });
         for (const [k, box] of boxes.entries()) {
-          if (written.length >= (opts.maxFaces ?? 40)) break;
+          if (written.length >= (opts.maxFaces ?? 12)) break;
           const file = path.join(outDir, `${path.basename(photo, path.extname(photo))}-face${k + 1}.png`);
           await writeImage(file, alignFace(img, box, aligner.landmarks).crop);
           written.push(file);
@@ -251,7 +251,7 @@ async function buildDemoReport(r: DemoReportInput): Promise<ReportData> {
     tables: [{ title: 'Mean quality per damage rung (0 = aligned original)', columns: ['rung', 'images', 'DifFIQA label', 'regressor score'], rows: perRung }],
     skipped: [...r.skipped, ...readErrors(r.labels).map((e) => ({ path: e.path, reason: e.error })), ...skipped],
     notes: [
-      'Demo scale: a tiny diffusion model trained for a few dozen steps and N = 4 labeller repeats. The ranking it ' +
+      'Demo scale: a tiny diffusion model trained for a few dozen steps and N = 2 labeller repeats (the paper uses 10). The ranking it ' +
         'produces shows the machinery working end to end; use configs/diffusion/cpu-small.yaml and the paper settings for real labels.',
     ],
   };
