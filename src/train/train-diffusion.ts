@@ -77,6 +77,8 @@ export async function trainDiffusion(config: Readonly<DiffusionConfig>, opts: Tr
   const task = createDiffusionTask(unet, dataset, { lr: t.lr, process, runDir: opts.runDir, monitor });
   try {
     const before = monitor && !opts.resume && !opts.resumeFrom ? await task.onEvaluate?.(0, { ema: null }) : undefined;
+    // The untrained model's restoration error is the baseline every later `restore_mse` is compared with.
+    if (before) appendLinesDurable(path.join(opts.runDir, 'metrics.jsonl'), [JSON.stringify({ step: 0, ...before, time: new Date().toISOString() })]);
     const result = await train(task, {
       runDir: opts.runDir,
       steps: t.steps,
