@@ -74,4 +74,22 @@ Epilogue argEpilogue(const Napi::CallbackInfo& info, size_t first, int64_t cols)
   return e;
 }
 
+BroadcastGeometry argBroadcast(const Napi::CallbackInfo& info, size_t shapeIndex, const F32& a, const F32& b, const F32& out) {
+  if (!info[shapeIndex].IsArray()) throw std::invalid_argument("shape: expected an array");
+  const size_t rank = info[shapeIndex].As<Napi::Array>().Length();
+  if (rank < 1 || rank > 8) throw std::invalid_argument("shape: rank must be 1..8");
+  BroadcastGeometry g{argInts(info, shapeIndex, rank, "shape"), argInts(info, shapeIndex + 1, rank, "aStrides"),
+                      argInts(info, shapeIndex + 2, rank, "bStrides"), 1};
+  int64_t aMax = 0, bMax = 0;
+  for (size_t d = 0; d < rank; ++d) {
+    if (g.shape[d] < 0 || g.aStrides[d] < 0 || g.bStrides[d] < 0) throw std::invalid_argument("shape/strides: negative value");
+    g.size *= g.shape[d];
+    aMax += (g.shape[d] - 1) * g.aStrides[d];
+    bMax += (g.shape[d] - 1) * g.bStrides[d];
+  }
+  requireLength(out, g.size, "out");
+  if (g.size > 0 && (aMax >= a.length || bMax >= b.length)) throw std::invalid_argument("strides reach past a or b");
+  return g;
+}
+
 }  // namespace diffiqa

@@ -31,6 +31,17 @@ bool argBool(const Napi::CallbackInfo& info, size_t index, const char* name);
 /// Throws std::invalid_argument unless `a.length == want`.
 void requireLength(const F32& a, int64_t want, const char* name);
 
+/// A broadcast binary op's geometry: the output shape and each input's strides (0 on broadcast axes).
+struct BroadcastGeometry {
+  std::vector<int64_t> shape, aStrides, bStrides;
+  int64_t size;  ///< number of output elements
+  int rank() const { return static_cast<int>(shape.size()); }
+};
+
+/// Reads (shape, aStrides, bStrides) from arguments shapeIndex..shapeIndex+2 and checks them against a, b and
+/// out: rank 1..8, no negative values, out of the output's size, strides inside a and b.
+BroadcastGeometry argBroadcast(const Napi::CallbackInfo& info, size_t shapeIndex, const F32& a, const F32& b, const F32& out);
+
 /// Epilogue from args (bias, activationCode, preluAlpha, leakyAlpha) starting at `first`, checked against cols.
 Epilogue argEpilogue(const Napi::CallbackInfo& info, size_t first, int64_t cols);
 
