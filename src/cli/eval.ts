@@ -9,18 +9,14 @@
 import { startBackend, type GlobalArgs } from './common.js';
 import * as path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { decodeImage } from '../data/image-io.js';
-import { BASELINE_NAMES, computeEmbeddingNormQualities, computeLaplacianVariance, computeRandomQualities } from '../eval/baselines.js';
+import { BASELINE_NAMES, type BaselineName } from '../eval/baselines.js';
 import { makeDiscardLevels, type ThresholdMode } from '../eval/edc.js';
-import { getEmbeddingCachePath, loadEmbeddingCache, saveEmbeddingCache } from '../eval/embedding-cache.js';
 import { evaluate, type EvalResult } from '../eval/evaluate.js';
 import { filterFolds, listPairImages, loadCfpPairs, loadComparisonCsv, loadLfwPairs, type Pair, type ScoredPair } from '../eval/inputs.js';
+import { computeBaselines, getEmbeddings, type EmbedImagesFn } from '../eval/prepare.js';
 import { loadQualityFile } from '../eval/qualities.js';
 import { writeEvalOutputs, type EvalOutputFiles } from '../eval/report.js';
 import { ConfigError } from '../util/errors.js';
-
-/** Computes raw FR embeddings of images (absolute paths in, the same paths as keys out). Wired by the lead. */
-export type EmbedImagesFn = (fr: string, paths: string[]) => Promise<Map<string, Float32Array>>;
 
 /** What `eval` needs from outside src/eval. */
 export interface EvalCommandDeps {
@@ -110,37 +106,6 @@ function loadProtocolPairs(args: EvalArgs): Pair[] {
   }
 }
 
-/**
- * Embeddings of `images` for one FR model: from the cache, the missing ones from `embedImages` (then cached).
- * This is the one FR-dependent step of the command.
- * @throws ConfigError when embeddings are missing and no FR implementation was injected
- */
-export async function getEmbeddings(
-  fr: string,
-  dataset: string,
-  images: readonly string[],
-  dataRoot: string,
-  cacheDir: string,
-  deps: EvalCommandDeps,
-): Promise<Map<string, Float32Array>> {
-  const file = getEmbeddingCachePath(cacheDir, fr, dataset);
-  const cached = loadEmbeddingCache(file, fr, dataset) ?? new Map<string, Float32Array>();
-  const missing = images.filter((p) => !cached.has(p));
-  if (missing.length === 0) return cached;
-  if (!deps.embedImages) {
-    throw new ConfigError(CLI, '--fr', `${missing.length} images of '${dataset}' have no cached '${fr}' embedding in ${file}, and no FR model is wired into eval`);
-  }
-  const absolute = missing.map((p) => path.resolve(dataRoot, p));
-  const computed = await deps.embedImages(fr, absolute);
-  missing.forEach((p, i) => {
-    const e = computed.get(absolute[i] as string);
-    if (!e) throw new ConfigError(CLI, '--fr', `FR model '${fr}' returned no embedding for ${absolute[i]}`);
-    cached.set(p, e);
-  });
-  saveEmbeddingCache(file, fr, dataset, cached);
-  return cached;
-}
-
 /** Which baselines to add: `auto` = every baseline whose inputs exist; `none`; or a list. */
 function resolveBaselines(spec: string, haveImages: boolean, haveEmbeddings: boolean): string[] {
   const available = (b: string): boolean => b === 'random' || (b === 'sharpness' && haveImages) || (b === 'embedding-norm' && haveEmbeddings);
@@ -154,13 +119,6 @@ function resolveBaselines(spec: string, haveImages: boolean, haveEmbeddings: boo
     if (!available(b)) throw new ConfigError(CLI, '--baselines', `baseline "${b}" needs ${b === 'sharpness' ? '--data (images)' : 'embeddings (--protocol)'}`);
   }
   return list;
-}
-
-/** Sharpness (variance of the Laplacian) of every image, decoded at the FR input size 112x112. */
-async function computeSharpness(images: readonly string[], root: string): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  for (const p of images) out.set(p, computeLaplacianVariance(await decodeImage(path.resolve(root, p))));
-  return out;
 }
 
 /** Runs the whole evaluation; returns the results and the files written. */
@@ -194,7 +152,8 @@ export async function runEval(args: EvalArgs, deps: EvalCommandDeps = {}): Promi
     const baselines = resolveBaselines(args.baselines, true, true);
     for (const fr of args.fr) {
       log(`eval: ${fr} on ${dataset}: ${pairs.length} pairs, ${images.length} images`);
-      const embeddings = await getEmbeddings(fr, dataset, images, args.data as string, args.cacheDir ?? path.join(args.out, 'embeddings'), deps);
+      const data = args.data as string;
+      const embeddings = await getEmbeddings(fr, dataset, images, (p) => path.resolve(data, p), args.cacheDir ?? path.join(args.out, 'embeddings'), deps.embedImages);
       const all = await addBaselines(qualities, baselines, images, args, embeddings);
       results.push(...evaluate({ fr, dataset, pairs, embeddings, qualities: all, qualitySources: sources, ...common }));
     }
@@ -215,14 +174,12 @@ async function addBaselines(
   args: EvalArgs,
   embeddings: ReadonlyMap<string, Float32Array> | undefined,
 ): Promise<Map<string, Map<string, number>>> {
-  const all = new Map(qualities);
   for (const b of baselines) {
-    if (all.has(b)) throw new ConfigError(CLI, '--quality', `"${b}" is a baseline name; rename the method or pass --baselines none`);
-    if (b === 'random') all.set(b, computeRandomQualities(images, args.seed));
-    else if (b === 'sharpness') all.set(b, await computeSharpness(images, args.data as string));
-    else if (embeddings) all.set(b, computeEmbeddingNormQualities(new Map(images.map((p) => [p, embeddings.get(p) as Float32Array]))));
+    if (qualities.has(b)) throw new ConfigError(CLI, '--quality', `"${b}" is a baseline name; rename the method or pass --baselines none`);
   }
-  return all;
+  const resolve = (p: string): string => path.resolve(args.data as string, p);
+  const computed = await computeBaselines(baselines as BaselineName[], { images, resolve, embeddings, seed: args.seed });
+  return new Map([...qualities, ...computed]);
 }
 
 /** Declares the options. */

@@ -5,7 +5,7 @@ import { loadDiffusionConfig } from '../diffusion/config.js';
 import { trainDiffusion } from '../train/train-diffusion.js';
 import { deepMerge } from '../util/schema.js';
 import { startBackend, type GlobalArgs } from './common.js';
-import { parseOverrides } from './overrides.js';
+import { parseOverrides } from '../util/schema.js';
 
 interface TrainDiffusionArgs extends GlobalArgs {
   config: string;

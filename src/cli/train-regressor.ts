@@ -4,7 +4,7 @@ import type { CommandModule } from 'yargs';
 import { loadRegressorConfig } from '../regressor/config.js';
 import { trainRegressor } from '../train/train-regressor.js';
 import { startBackend, type GlobalArgs } from './common.js';
-import { parseOverrides } from './overrides.js';
+import { parseOverrides } from '../util/schema.js';
 
 interface TrainRegressorArgs extends GlobalArgs {
   config: string;

@@ -28,6 +28,8 @@ export type { BaselineName } from './baselines.js';
 export { evaluate, scorePairs } from './evaluate.js';
 export type { EvalResult, EvaluateOptions, PaucValue } from './evaluate.js';
 export { getEmbeddingCachePath, loadEmbeddingCache, saveEmbeddingCache } from './embedding-cache.js';
+export { computeBaselines, computeSharpness, getEmbeddings } from './prepare.js';
+export type { BaselineInputs, EmbedImagesFn, ResolveImage } from './prepare.js';
 export { buildEdcCsv, buildPaucMarkdown, buildSummary, writeEvalOutputs } from './report.js';
 export type { EvalOutputFiles, SummaryRecord } from './report.js';
 export { renderEdcSvg } from './plot.js';

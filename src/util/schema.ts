@@ -176,3 +176,26 @@ function readYamlWithExtends(file: string, seen: Set<string>): unknown {
   const parentPath = new URL(parent, `file://${fs.realpathSync(file)}`).pathname;
   return deepMerge(readYamlWithExtends(parentPath, seen), rest);
 }
+
+/**
+ * Folds `key.path=value` strings (`--set`, or a config's `set:` list) into one nested override object. Values
+ * parse as YAML scalars/lists, so `unet.dimMults=[1,2]` works.
+ * @throws ConfigError naming `origin` and the item for a malformed item or value
+ */
+export function parseOverrides(sets: readonly string[] | undefined, origin = '--set'): Record<string, unknown> {
+  let out: Record<string, unknown> = {};
+  for (const item of sets ?? []) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new ConfigError(origin, item, 'expected key.path=value');
+    const keys = item.slice(0, eq).split('.');
+    let value: unknown;
+    try {
+      value = yaml.load(item.slice(eq + 1));
+    } catch (err) {
+      throw new ConfigError(origin, item.slice(0, eq), `cannot parse value: ${(err as Error).message.split('\n')[0]}`);
+    }
+    const nested = keys.reduceRight<unknown>((acc, k) => ({ [k]: acc }), value) as Record<string, unknown>;
+    out = deepMerge(out, nested) as Record<string, unknown>;
+  }
+  return out;
+}
