@@ -8,6 +8,7 @@
         "src/backend/native/thread_pool.cc",
         "src/backend/native/gemm_impl.cc",
         "src/backend/native/conv_impl.cc",
+        "src/backend/native/conv_direct_impl.cc",
         "src/backend/native/depthwise_impl.cc",
         "src/backend/native/epilogue_impl.cc",
         "src/backend/native/matmul_impl.cc",

@@ -24,6 +24,11 @@ ConvGeom makeGeom(const int64_t* v, bool depthwise);
 
 /// out[rows, outC] = im2col(x) * w, w in HWIO order ([fH*fW*inC, outC]).
 void conv2dForward(const ConvGeom& g, const float* x, const float* w, float* out);
+/// True when the direct small-channel kernel (conv_direct_impl.cc) handles `g`: AVX-512, not pointwise, a
+/// reduction of at most 9*128 taps x channels; DIFFIQA_CONV_DIRECT=0 turns it off (benchmarks, tests).
+bool conv2dDirectApplies(const ConvGeom& g);
+/// out = conv(x, w) (+ bias[outC] when not null) by the direct kernel; only where conv2dDirectApplies(g).
+void conv2dDirect(const ConvGeom& g, const float* x, const float* w, const float* bias, float* out);
 /// dx = col2im(dy * w^T).
 void conv2dBackpropInput(const ConvGeom& g, const float* dy, const float* w, float* dx);
 /// dw = im2col(x)^T * dy.

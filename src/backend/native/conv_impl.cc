@@ -149,6 +149,10 @@ void conv2dForward(const ConvGeom& g, const float* x, const float* w, float* out
     sgemm(DenseA(x, g.inC, false), b, g.rows(), g.outC, g.inC, out, g.outC, false);
     return;
   }
+  if (conv2dDirectApplies(g)) {
+    conv2dDirect(g, x, w, nullptr, out);
+    return;
+  }
   sgemm(Im2colA(g, x), b, g.rows(), g.outC, g.taps(), out, g.outC, false);
 }
 
@@ -170,7 +174,7 @@ void conv2dBackpropInput(const ConvGeom& g, const float* dy, const float* w, flo
                 w[(((g.fH - 1 - kh) * g.fW + (g.fW - 1 - kw)) * g.inC + ci) * g.outC + co];
     const ConvGeom t{g.batch, g.outH, g.outW, g.outC, g.inH, g.inW, g.inC, g.fH, g.fW, 1, 1, g.dilH, g.dilW,
                      (g.fH - 1) * g.dilH - g.padTop, (g.fW - 1) * g.dilW - g.padLeft};
-    sgemm(Im2colA(t, dy), DenseB(wf.data(), g.inC, false), t.rows(), g.inC, t.taps(), dx, g.inC, false);
+    conv2dForward(t, dy, wf.data(), dx);
     return;
   }
   const int64_t per = imagesPerChunk(g), pixels = g.outH * g.outW, taps = g.taps();

@@ -1,0 +1,194 @@
+/**
+ * Labeller throughput: labelBatch (t* 5, 10 repeats, so 20·B UNet rows per evaluation and 6 evaluations per batch)
+ * with the mobileface FR model and a randomly initialised UNet, for the cpu-small config and the paper config
+ * (143 M params: B=1, one rep unless told). Prints the median s/image and images/s over `--reps` timed batches
+ * after one warm-up batch, and the median split between UNet and FR time (both backends run kernels eagerly and
+ * synchronously, so wall time around a call is the kernels' time).
+ *
+ *   node --import tsx bench/label.ts [--only cpu-small|paper] [--batch 2] [--reps 3]
+ *   node --import tsx bench/label.ts --profile [--rows 40] [--top 25]   # per-kernel profile of one cpu-small forward
+ *
+ * --profile runs one warm-up forward, then one forward under tf.profile, and prints the kernels grouped by name and
+ * by (name, input shapes), by total time, with GFLOP/s for convolutions and matmuls.
+ */
+import * as path from 'node:path';
+import { describeBackend, initBackend, tf } from '../src/backend/index.js';
+import { loadDiffusionConfig, unetConfigOf } from '../src/diffusion/config.js';
+import { createSchedule } from '../src/diffusion/schedule.js';
+import { type UnetConfig, countUnetParams, createUnet } from '../src/diffusion/unet.js';
+import { loadFrModel } from '../src/fr/registry.js';
+import type { FrModel } from '../src/fr/types.js';
+import { labelBatch } from '../src/pipelines/label.js';
+import { Rng } from '../src/util/rng.js';
+
+const ROOT = path.join(import.meta.dirname, '..');
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? (process.argv[i + 1] ?? def) : def;
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  return n % 2 === 1 ? (s[(n - 1) / 2] as number) : ((s[n / 2 - 1] as number) + (s[n / 2] as number)) / 2;
+}
+
+function configOf(name: string): { unet: UnetConfig; schedule: string; timesteps: number } {
+  const c = loadDiffusionConfig(path.join(ROOT, `configs/diffusion/${name}.yaml`));
+  return { unet: unetConfigOf(c), schedule: c.diffusion.schedule, timesteps: c.diffusion.timesteps };
+}
+
+/** Times labelBatch on B random images: one warm-up (unless `warmup` is false) and `reps` timed batches. */
+function benchLabel(name: string, fr: FrModel, batch: number, reps: number, warmup: boolean): void {
+  const { unet: config, schedule, timesteps } = configOf(name);
+  const unet = createUnet(config, new Rng(0));
+  const s = config.imageSize;
+  console.log(
+    `${name}: ${(countUnetParams(config) / 1e6).toFixed(2)} M params, ${s} px, B=${batch} images -> ${20 * batch} UNet rows x 6 evaluations per batch, ${reps} rep(s)`,
+  );
+  let unetTime = 0;
+  let frTime = 0;
+  const timedUnet = (x: tf.Tensor4D, t: tf.Tensor1D): tf.Tensor4D => {
+    const t0 = performance.now();
+    const y = unet.apply(x, t);
+    unetTime += performance.now() - t0;
+    return y;
+  };
+  const timedFr: FrModel = {
+    ...fr,
+    embed: (b) => {
+      const t0 = performance.now();
+      const e = fr.embed(b);
+      frTime += performance.now() - t0;
+      return e;
+    },
+  };
+  const images = tf.randomUniform([batch, s, s, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
+  const keys = Array.from({ length: batch }, (_, i) => `bench/${i}.png`);
+  const opts = { tStar: 5, repeats: 10, seed: 0, schedule: createSchedule(schedule, timesteps) };
+  const totals: number[] = [];
+  const unets: number[] = [];
+  const frs: number[] = [];
+  for (let r = warmup ? -1 : 0; r < reps; r++) {
+    unetTime = 0;
+    frTime = 0;
+    const t0 = performance.now();
+    labelBatch(timedUnet, timedFr, images, keys, opts);
+    const total = (performance.now() - t0) / 1000;
+    if (r < 0) continue;
+    totals.push(total);
+    unets.push(unetTime / 1000);
+    frs.push(frTime / 1000);
+    console.log(`  rep ${r + 1}: ${total.toFixed(2)} s (UNet ${(unetTime / 1000).toFixed(2)} s, FR ${(frTime / 1000).toFixed(2)} s)`);
+  }
+  const tot = median(totals);
+  const u = median(unets);
+  const f = median(frs);
+  console.log(
+    `  median: ${(tot / batch).toFixed(3)} s/image, ${(batch / tot).toFixed(3)} images/s; per batch ${tot.toFixed(2)} s = UNet ${u.toFixed(2)} s (${((100 * u) / tot).toFixed(0)}%, ${(u / 6).toFixed(2)} s/forward of ${20 * batch} rows) + FR ${f.toFixed(2)} s (${((100 * f) / tot).toFixed(0)}%) + other ${(tot - u - f).toFixed(2)} s`,
+  );
+  images.dispose();
+  unet.dispose();
+}
+
+/** FLOPs of a profiled kernel when defined (convolutions and matmuls), else null. */
+function kernelFlops(name: string, inputs: (number[] | null)[], outputs: number[][]): number | null {
+  const out = outputs[0];
+  if (!out) return null;
+  const size = out.reduce((a, b) => a * b, 1);
+  if (name === 'Conv2D' || name === 'FusedConv2D') {
+    const f = inputs[1];
+    if (!f) return null;
+    return 2 * size * (f[0] as number) * (f[1] as number) * (f[2] as number);
+  }
+  if (name === 'Conv2DBackpropInput' || name === 'Conv2DBackpropFilter') return null;
+  if (name === 'BatchMatMul' || name === '_FusedMatMul') {
+    // out [..., M, N]; the contracted length is the one dimension of `a` that is neither M nor a batch dim.
+    const a = inputs[0];
+    const b = inputs[1];
+    if (!a || !b) return null;
+    const n = out[out.length - 1] as number;
+    const m = out[out.length - 2] as number;
+    const aLast = a[a.length - 1] as number;
+    const aPrev = a[a.length - 2] as number;
+    const k = aLast === m && aPrev !== m ? aPrev : aLast;
+    void n;
+    return 2 * size * k;
+  }
+  return null;
+}
+
+async function profileForward(rows: number, top: number): Promise<void> {
+  const { unet: config } = configOf('cpu-small');
+  const unet = createUnet(config, new Rng(0));
+  const s = config.imageSize;
+  const x = tf.randomUniform([rows, s, s, 3], -1, 1, 'float32', 3) as tf.Tensor4D;
+  const t = tf.tensor1d(new Array<number>(rows).fill(4), 'int32');
+  const forward = (): void => tf.tidy(() => void unet.apply(x, t).dataSync());
+  forward();
+  const t0 = performance.now();
+  forward();
+  const plain = (performance.now() - t0) / 1000;
+  const info = await tf.profile(forward);
+  type Row = { ms: number; count: number; flops: number; flopsMs: number };
+  const byName = new Map<string, Row>();
+  const byShape = new Map<string, Row>();
+  let total = 0;
+  for (const k of info.kernels) {
+    const ms = (await k.kernelTimeMs) as number;
+    total += ms;
+    const fl = kernelFlops(k.name, k.inputShapes as (number[] | null)[], k.outputShapes as number[][]);
+    const shapeKey = `${k.name} ${(k.inputShapes as (number[] | null)[]).map((sh) => (sh ? `[${sh.join(',')}]` : '-')).join(' ')}`;
+    for (const [map, key] of [
+      [byName, k.name],
+      [byShape, shapeKey],
+    ] as const) {
+      const r = map.get(key) ?? { ms: 0, count: 0, flops: 0, flopsMs: 0 };
+      r.ms += ms;
+      r.count += 1;
+      if (fl !== null) {
+        r.flops += fl;
+        r.flopsMs += ms;
+      }
+      map.set(key, r);
+    }
+  }
+  console.log(
+    `cpu-small forward, ${rows} rows of ${s}x${s}: ${plain.toFixed(2)} s unprofiled; profiled kernel time ${(total / 1000).toFixed(2)} s over ${info.kernels.length} kernel calls`,
+  );
+  const print = (title: string, map: Map<string, Row>): void => {
+    console.log(`\n${title}`);
+    console.log(`${'ms'.padStart(9)} ${'%'.padStart(5)} ${'calls'.padStart(5)} ${'GFLOP/s'.padStart(8)}  kernel`);
+    for (const [key, r] of [...map.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, top)) {
+      const gf = r.flopsMs > 0 ? (r.flops / (r.flopsMs / 1000) / 1e9).toFixed(1) : '';
+      console.log(`${r.ms.toFixed(1).padStart(9)} ${((100 * r.ms) / total).toFixed(1).padStart(5)} ${String(r.count).padStart(5)} ${gf.padStart(8)}  ${key}`);
+    }
+  };
+  print('by kernel name', byName);
+  print('by kernel name and input shapes', byShape);
+  tf.dispose([x, t]);
+  unet.dispose();
+}
+
+async function main(): Promise<void> {
+  await initBackend();
+  console.log(describeBackend());
+  if (process.argv.includes('--profile')) {
+    await profileForward(Number(arg('rows', '40')), Number(arg('top', '25')));
+    return;
+  }
+  const only = arg('only', '');
+  const fr = await loadFrModel('mobileface');
+  for (const name of ['cpu-small', 'paper']) {
+    if (only && only !== name) continue;
+    const paper = name === 'paper';
+    const batch = Number(arg('batch', paper ? '1' : '2'));
+    const reps = Number(arg('reps', paper ? '1' : '3'));
+    // The paper net takes minutes per batch: no warm-up there (its first-call overheads are negligible).
+    benchLabel(name, fr, batch, reps, !paper);
+  }
+  fr.dispose();
+}
+
+await main();

@@ -1,0 +1,186 @@
+// Direct NHWC convolution for small and medium channel counts (AVX-512 only). The im2col GEMM path pays for
+// small channel counts twice: every im2col row is assembled from fH*fW short copies of inC floats, and an outC of 16
+// fills half of the 32-column micro-kernel. Here a task takes a band of output rows of one image, copies the input
+// rows it needs once into a zero-padded thread-local buffer (so there are no borders), and runs a register-blocked
+// micro-kernel over MR consecutive output pixels x (16 * NV) output channels that walks the taps itself: output
+// pixel r of a tile reads its tap at a fixed offset from pixel r * strideW * inC of the band, so the filter is read
+// in place ([fH*fW*inC, outC] row-major, channel tails masked) and nothing is packed. The bias is the accumulators'
+// initial value. Same float32 products as the GEMM; only the summation order differs.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "conv.h"
+#include "gemm.h"
+#include "thread_pool.h"
+
+namespace diffiqa {
+
+namespace {
+
+struct Tile {
+  const float* x;         // the band buffer at the tile's first output pixel
+  int64_t pixStride;      // floats between consecutive output pixels' inputs (strideW * inC)
+  const int64_t* tapOff;  // floats from a pixel's input origin to each tap
+  int taps;
+  int inC;
+  const float* w;  // filter at column j0: row k at w + k * ldw
+  int64_t ldw;
+  const float* bias;  // at column j0, or null
+  __mmask16 lastMask;  // valid lanes of the last 16-column vector
+  float* out;          // output at the tile's first pixel, column j0
+  int64_t ldo;
+};
+
+template <int MR, int NV>
+__attribute__((target("avx512f"))) void directTile(const Tile& t) {
+  __m512 acc[MR][NV];
+  __m512 init[NV];
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v) {
+    const __mmask16 m = v == NV - 1 ? t.lastMask : static_cast<__mmask16>(0xFFFF);
+    init[v] = t.bias != nullptr ? _mm512_maskz_loadu_ps(m, t.bias + 16 * v) : _mm512_setzero_ps();
+  }
+#pragma GCC unroll 28
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[r][v] = init[v];
+  const int64_t ps = t.pixStride;
+  for (int tap = 0; tap < t.taps; ++tap) {
+    const float* xa = t.x + t.tapOff[tap];
+    const float* wt = t.w + static_cast<int64_t>(tap) * t.inC * t.ldw;
+    for (int ci = 0; ci < t.inC; ++ci) {
+      __m512 b[NV];
+      const float* wr = wt + ci * t.ldw;
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) {
+        if (v == NV - 1) b[v] = _mm512_maskz_loadu_ps(t.lastMask, wr + 16 * v);
+        else b[v] = _mm512_loadu_ps(wr + 16 * v);
+      }
+#pragma GCC unroll 28
+      for (int r = 0; r < MR; ++r) {
+        const __m512 a = _mm512_set1_ps(xa[r * ps + ci]);
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(a, b[v], acc[r][v]);
+      }
+    }
+  }
+#pragma GCC unroll 28
+  for (int r = 0; r < MR; ++r) {
+    float* o = t.out + r * t.ldo;
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      if (v == NV - 1) _mm512_mask_storeu_ps(o + 16 * v, t.lastMask, acc[r][v]);
+      else _mm512_storeu_ps(o + 16 * v, acc[r][v]);
+    }
+  }
+}
+
+using TileFn = void (*)(const Tile&);
+
+/// Rows per tile by vector count: at most 28 accumulators plus the filter vectors and a broadcast.
+constexpr int kMr[5] = {0, 14, 12, 8, 6};
+
+template <int NV, int... R>
+constexpr std::array<TileFn, sizeof...(R)> tileTable(std::integer_sequence<int, R...>) {
+  return {&directTile<R + 1, NV>...};
+}
+
+const TileFn* tilesFor(int nv) {
+  static const auto t1 = tileTable<1>(std::make_integer_sequence<int, kMr[1]>{});
+  static const auto t2 = tileTable<2>(std::make_integer_sequence<int, kMr[2]>{});
+  static const auto t3 = tileTable<3>(std::make_integer_sequence<int, kMr[3]>{});
+  static const auto t4 = tileTable<4>(std::make_integer_sequence<int, kMr[4]>{});
+  switch (nv) {
+    case 1: return t1.data();
+    case 2: return t2.data();
+    case 3: return t3.data();
+    default: return t4.data();
+  }
+}
+
+bool directDisabled() {
+  const char* env = std::getenv("DIFFIQA_CONV_DIRECT");
+  return env != nullptr && env[0] == '0';
+}
+
+}  // namespace
+
+bool conv2dDirectApplies(const ConvGeom& g) {
+  if (directDisabled() || activeIsa() != "avx512") return false;
+  if (g.rows() == 0 || g.isPointwise()) return false;
+  // Wide reductions (taps * inC) are the GEMM's strength (KC blocking keeps its B panel in cache); the direct
+  // kernel re-reads a filter block of taps * inC * 64 floats per tile.
+  return g.taps() <= 9 * 128 && g.inC <= 128;
+}
+
+void conv2dDirect(const ConvGeom& g, const float* x, const float* w, const float* bias, float* out) {
+  const int64_t C = g.inC, OC = g.outC;
+  const int64_t wp = (g.outW - 1) * g.strideW + (g.fW - 1) * g.dilW + 1;  // padded band width
+  const int64_t colLo = std::clamp<int64_t>(g.padLeft, 0, wp);             // first band column holding input
+  const int64_t colHi = std::clamp<int64_t>(g.padLeft + g.inW, colLo, wp);
+  const int64_t srcCol0 = colLo - g.padLeft;
+  std::vector<int64_t> tapOff(static_cast<size_t>(g.fH * g.fW));
+  for (int64_t kh = 0; kh < g.fH; ++kh)
+    for (int64_t kw = 0; kw < g.fW; ++kw) tapOff[kh * g.fW + kw] = (kh * g.dilH * wp + kw * g.dilW) * C;
+  // Bands of output rows: enough tasks for the pool, few enough that halo rows are a small overhead.
+  const int64_t threads = pool().size();
+  const int64_t want = std::max<int64_t>(1, (8 * threads + g.batch - 1) / g.batch);
+  const int64_t band = std::max<int64_t>(1, std::min<int64_t>(8, (g.outH + want - 1) / want));
+  const int64_t bandsPerImage = (g.outH + band - 1) / band;
+  const int64_t maxBandRows = (band - 1) * g.strideH + (g.fH - 1) * g.dilH + 1;
+  const int taps = static_cast<int>(g.fH * g.fW);
+  pool().run(g.batch * bandsPerImage, [&](int64_t task, int) {
+    const int64_t b = task / bandsPerImage, oy0 = (task % bandsPerImage) * band;
+    const int64_t oy1 = std::min(g.outH, oy0 + band);
+    const int64_t rowsNeeded = (oy1 - 1 - oy0) * g.strideH + (g.fH - 1) * g.dilH + 1;
+    thread_local std::vector<float> buf;
+    if (buf.size() < static_cast<size_t>(maxBandRows * wp * C)) buf.resize(static_cast<size_t>(maxBandRows * wp * C));
+    const int64_t iy0 = oy0 * g.strideH - g.padTop;
+    for (int64_t r = 0; r < rowsNeeded; ++r) {
+      float* dst = buf.data() + r * wp * C;
+      const int64_t iy = iy0 + r;
+      if (iy < 0 || iy >= g.inH || colHi <= colLo) {
+        std::memset(dst, 0, sizeof(float) * wp * C);
+        continue;
+      }
+      std::memset(dst, 0, sizeof(float) * colLo * C);
+      std::memcpy(dst + colLo * C, x + ((b * g.inH + iy) * g.inW + srcCol0) * C, sizeof(float) * (colHi - colLo) * C);
+      std::memset(dst + colHi * C, 0, sizeof(float) * (wp - colHi) * C);
+    }
+    for (int64_t j0 = 0; j0 < OC; j0 += 64) {
+      const int64_t cols = std::min<int64_t>(64, OC - j0);
+      const int nv = static_cast<int>((cols + 15) / 16);
+      const int mr = kMr[nv];
+      const TileFn* fns = tilesFor(nv);
+      const int lastCols = static_cast<int>(cols - 16 * (nv - 1));
+      Tile t{};
+      t.pixStride = g.strideW * C;
+      t.tapOff = tapOff.data();
+      t.taps = taps;
+      t.inC = static_cast<int>(C);
+      t.w = w + j0;
+      t.ldw = OC;
+      t.bias = bias != nullptr ? bias + j0 : nullptr;
+      t.lastMask = static_cast<__mmask16>((1u << lastCols) - 1u);
+      t.ldo = OC;
+      for (int64_t oy = oy0; oy < oy1; ++oy) {
+        const float* rowIn = buf.data() + (oy - oy0) * g.strideH * wp * C;
+        float* rowOut = out + ((b * g.outH + oy) * g.outW) * OC + j0;
+        for (int64_t ox = 0; ox < g.outW; ox += mr) {
+          const int rows = static_cast<int>(std::min<int64_t>(mr, g.outW - ox));
+          t.x = rowIn + ox * g.strideW * C;
+          t.out = rowOut + ox * OC;
+          fns[rows - 1](t);
+        }
+      }
+    }
+  });
+}
+
+}  // namespace diffiqa

@@ -1,0 +1,79 @@
+/**
+ * The direct small-channel convolution (src/backend/native/conv_direct_impl.cc) against tfjs cpu, for the shape
+ * classes it handles: channel counts 3..96 (one to four 16-wide vectors, masked channel tails, two column blocks),
+ * output widths that leave partial pixel tiles, strides 1 and 2, explicit/same/valid padding, dilation 2, batch > 1,
+ * bias folded into the accumulators, and the stride-1 input gradient (a forward convolution, so also direct).
+ * With DIFFIQA_CONV_DIRECT=0 the same cases take the im2col GEMM, so both paths are checked on each shape.
+ * On a CPU without AVX-512 the direct kernel is off and these cases test the GEMM only.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { countCpuFallbacks } from '../../src/backend/kernels/native-kernel-util.js';
+import { tf } from '../../src/backend/tf.js';
+import { expectNativeMatchesCpu, randomValues } from './compare.js';
+
+type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+interface Case {
+  name: string;
+  x: [number, number, number, number];
+  f: [number, number, number, number];
+  stride: number;
+  pad: Pad;
+  dilation?: number;
+}
+
+const P1: Pad = [[0, 0], [1, 1], [1, 1], [0, 0]];
+const CASES: Case[] = [
+  { name: 'UNet 3x3 16->16 pad 1, width 30 (tiles 14+14+2)', x: [3, 9, 30, 16], f: [3, 3, 16, 16], stride: 1, pad: P1 },
+  { name: 'UNet 3x3 32->16 pad 1 (concat input)', x: [2, 8, 17, 32], f: [3, 3, 32, 16], stride: 1, pad: P1 },
+  { name: 'init 7x7 3->16 pad 3', x: [2, 13, 15, 3], f: [7, 7, 3, 16], stride: 1, pad: [[0, 0], [3, 3], [3, 3], [0, 0]] },
+  { name: 'downsample 4x4 s2 16->16 pad 1', x: [3, 14, 18, 16], f: [4, 4, 16, 16], stride: 2, pad: P1 },
+  { name: '3x3 s2 same 13->48 (3 vectors, odd sizes)', x: [2, 11, 13, 13], f: [3, 3, 13, 48], stride: 2, pad: 'same' },
+  { name: '3x3 64->64 pad 1 (4 vectors)', x: [2, 7, 7, 64], f: [3, 3, 64, 64], stride: 1, pad: P1 },
+  { name: '3x3 valid 24->80 (column blocks 64+16)', x: [1, 9, 26, 24], f: [3, 3, 24, 80], stride: 1, pad: 'valid' },
+  { name: '3x3 48->21 masked tail, asymmetric pad', x: [2, 6, 9, 48], f: [3, 3, 48, 21], stride: 1, pad: [[0, 0], [2, 0], [0, 1], [0, 0]] },
+  { name: '3x3 dilation 2 same 16->32', x: [2, 10, 12, 16], f: [3, 3, 16, 32], stride: 1, pad: 'same', dilation: 2 },
+  { name: '2x2 s2 valid 5->7 (one partial vector)', x: [4, 6, 31, 5], f: [2, 2, 5, 7], stride: 2, pad: 'valid' },
+];
+
+function input(c: Case): { x: tf.Tensor4D; w: tf.Tensor4D } {
+  const n = (s: number[]) => s.reduce((a, b) => a * b, 1);
+  return {
+    x: tf.tensor4d(randomValues(`dx-${c.name}`, n(c.x)), c.x),
+    w: tf.tensor4d(randomValues(`dw-${c.name}`, n(c.f)), c.f),
+  };
+}
+
+afterEach(() => {
+  delete process.env['DIFFIQA_CONV_DIRECT'];
+});
+
+describe('direct small-channel convolution matches tfjs cpu', () => {
+  for (const path of ['direct', 'gemm'] as const) {
+    for (const c of CASES) {
+      it(`${path}: Conv2D and FusedConv2D (bias) ${c.name}`, () => {
+        if (path === 'gemm') process.env['DIFFIQA_CONV_DIRECT'] = '0';
+        const before = countCpuFallbacks();
+        expectNativeMatchesCpu(() => {
+          const { x, w } = input(c);
+          const bias = tf.tensor1d(randomValues(`db-${c.name}`, c.f[3]));
+          const plain = tf.conv2d(x, w, c.stride, c.pad, 'NHWC', c.dilation ?? 1);
+          const fused = tf.fused.conv2d({ x, filter: w, strides: c.stride, pad: c.pad, dilations: c.dilation ?? 1, bias });
+          return [plain, fused];
+        });
+        expect(countCpuFallbacks()).toBe(before);
+      });
+
+      it(`${path}: gradients through tf.grads ${c.name}`, () => {
+        if ((c.dilation ?? 1) !== 1) return; // tfjs's Conv2D gradient rejects dilations > 1
+        if (path === 'gemm') process.env['DIFFIQA_CONV_DIRECT'] = '0';
+        expectNativeMatchesCpu(() => {
+          const { x, w } = input(c);
+          const y = tf.conv2d(x, w, c.stride, c.pad);
+          const r = tf.tensor4d(randomValues(`dr-${c.name}`, y.size), y.shape);
+          const loss = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad), r));
+          return tf.grads(loss)([x, w]);
+        });
+      });
+    }
+  }
+});
