@@ -34,7 +34,9 @@
         "src/backend/native/pow_impl.cc",
         "src/backend/native/kernels/Pow.cc",
         "src/backend/native/prelu_bn_impl.cc",
-        "src/backend/native/kernels/PreluBatchNorm.cc"
+        "src/backend/native/kernels/PreluBatchNorm.cc",
+        "src/backend/native/unet_ops_impl.cc",
+        "src/backend/native/kernels/UnetOps.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

@@ -24,3 +24,16 @@ export interface GroupNormAttrs {
   groups: number;
   epsilon: number;
 }
+
+/** SiLU forward: input x; output x·sigmoid(x). */
+export const Silu = 'DiffiqaSilu';
+/** SiLU backward: inputs dy, x; output dx. */
+export const SiluGrad = 'DiffiqaSiluGrad';
+/** Channel LayerNorm forward: inputs x [..., C], g [C]; outputs [y, mean [rows], rstd [rows]]. Attr epsilon. */
+export const ChannelNorm = 'DiffiqaChannelNorm';
+/** Channel LayerNorm backward: inputs dy, x, g, mean, rstd; outputs [dx, dg]. */
+export const ChannelNormGrad = 'DiffiqaChannelNormGrad';
+/** LinearAttention core: input qkv [B,H,W,3·heads·d]; output [B,H,W,heads·d]. Attr heads. */
+export const LinearAttention = 'DiffiqaLinearAttention';
+/** LinearAttention core backward: inputs dy, qkv; output dqkv. Attr heads. */
+export const LinearAttentionGrad = 'DiffiqaLinearAttentionGrad';

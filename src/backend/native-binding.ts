@@ -63,6 +63,16 @@ export interface NativeAddon {
   select(cond: Uint8Array, t: Words, e: Words, out: Words): void;
   /** out[i] = offset + (x[i] - mean) * scale / sqrt(variance + eps), each parameter indexed modulo its length, in double. */
   fusedBatchNorm(x: F32, mean: F32, variance: F32, scale: OptF32, offset: OptF32, varianceEpsilon: number, out: F32): void;
+  /** y = x * sigmoid(x). */
+  silu(x: F32, y: F32): void;
+  /** dx = dy * d(silu)/dx. */
+  siluGrad(dy: F32, x: F32, dx: F32): void;
+  /** Per row of `channels`: y = (x - mean) / sqrt(var + eps) * g (biased variance); saves mean and rstd per row. */
+  channelNorm(x: F32, g: F32, y: F32, mean: F32, rstd: F32, channels: number, eps: number): void;
+  channelNormGrad(dy: F32, x: F32, g: F32, mean: F32, rstd: F32, dx: F32, dg: F32, channels: number): void;
+  /** LinearAttention core over qkv [B, N, 3*H*D] -> out [B, N, H*D]; dims = [B, N, H, D] (src/backend/native/unet_ops.h). */
+  linearAttention(qkv: F32, out: F32, dims: readonly number[]): void;
+  linearAttentionGrad(dout: F32, qkv: F32, dqkv: F32, dims: readonly number[]): void;
 }
 
 /** Binary op codes (src/backend/native/elementwise.h). */

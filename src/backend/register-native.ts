@@ -10,6 +10,7 @@ import {
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { describeError } from '../util/errors.js';
 import { groupNormGradConfig } from './gradients/group-norm-grad.js';
+import { UNET_OP_GRADIENTS } from './gradients/unet-ops-grad.js';
 import { batchMatMulConfig } from './kernels/BatchMatMul.js';
 import { conv2DConfig } from './kernels/Conv2D.js';
 import { conv2DBackpropFilterConfig } from './kernels/Conv2DBackpropFilter.js';
@@ -22,6 +23,7 @@ import { fusedDepthwiseConv2DConfig } from './kernels/FusedDepthwiseConv2D.js';
 import { groupNormConfig } from './kernels/GroupNorm.js';
 import { groupNormGradConfig as groupNormGradKernelConfig } from './kernels/GroupNormGrad.js';
 import { fusedMatMulConfig } from './kernels/_FusedMatMul.js';
+import { UNET_OP_KERNELS } from './kernels/UnetOps.js';
 import { DATA_MOVEMENT_KERNELS } from './kernels/data-movement-kernels.js';
 import { BINARY_KERNELS, UNARY_KERNELS } from './kernels/elementwise-kernels.js';
 import { meanConfig, sumConfig } from './kernels/reduce-kernels.js';
@@ -50,6 +52,7 @@ export const NATIVE_KERNELS: readonly KernelConfig[] = [
   sumConfig,
   meanConfig,
   ...DATA_MOVEMENT_KERNELS,
+  ...UNET_OP_KERNELS,
 ];
 
 let unavailable: string | undefined;
@@ -73,7 +76,9 @@ export function registerNativeBackend(): boolean {
     if (getKernel(config.kernelName, NATIVE_BACKEND) !== undefined) unregisterKernel(config.kernelName, NATIVE_BACKEND);
     registerKernel({ ...config, backendName: NATIVE_BACKEND });
   }
-  if (getGradient(groupNormGradConfig.kernelName) === undefined) registerGradient(groupNormGradConfig);
+  for (const grad of [groupNormGradConfig, ...UNET_OP_GRADIENTS]) {
+    if (getGradient(grad.kernelName) === undefined) registerGradient(grad);
+  }
   return true;
 }
 

@@ -2,6 +2,7 @@
  * The UNet's attention blocks (METHOD §1.1), NHWC. Both take their qkv from a bias-free 1x1 conv whose
  * output channels are ordered (q|k|v) then (head, feature), as the reference's `'b (h c) x y'`.
  */
+import { linearAttentionCore } from '../backend/ops/unet-ops.js';
 import { tf } from '../backend/tf.js';
 import { convNamed } from '../nn/layers.js';
 import type { ParamStore } from '../nn/params.js';
@@ -31,15 +32,9 @@ function mergeHeads(x: tf.Tensor4D, h: number, w: number): tf.Tensor4D {
  * itself (e.g. `downs.0.2.fn.fn`).
  */
 export function linearAttention(p: ParamStore, prefix: string, x: tf.Tensor4D, heads: number): tf.Tensor4D {
-  const [, h, w] = x.shape;
-  const [q0, k0, v0] = splitHeads(convNamed(p, `${prefix}.to_qkv`, x), heads);
-  const d = q0.shape[3];
-  const q = tf.mul(tf.softmax(q0, -1), d ** -0.5);
-  const k = tf.softmax(tf.transpose(k0, [0, 1, 3, 2]), -1); // [B,heads,d,N], softmax over N
-  const v = tf.div(v0, h * w);
-  const context = tf.matMul(k, v); // [B,heads,d,e] = Σ_n k[d,n] v[n,e]
-  const out = tf.matMul(q, context); // [B,heads,N,e] = Σ_d q[n,d] context[d,e]
-  const y = convNamed(p, `${prefix}.to_out.0`, mergeHeads(out as tf.Tensor4D, h, w));
+  // The core (softmaxes, context, output) is one fused op on `native` (src/backend/ops/unet-ops.ts).
+  const out = linearAttentionCore(convNamed(p, `${prefix}.to_qkv`, x), heads);
+  const y = convNamed(p, `${prefix}.to_out.0`, out);
   return layerNormNamed(p, `${prefix}.to_out.1.g`, y);
 }
 

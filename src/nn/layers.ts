@@ -3,6 +3,7 @@
  * ParamStore by name; callers own tf.tidy. Padding follows PyTorch semantics: an explicit symmetric pad
  * (e.g. 1 for a stride-2 3x3 conv) is NOT the same as TF 'same' on even inputs (METHOD §9).
  */
+import { silu as siluOp } from '../backend/ops/unet-ops.js';
 import { tf } from '../backend/tf.js';
 import type { ParamStore } from './params.js';
 
@@ -95,9 +96,9 @@ export function preluNamed(p: ParamStore, prefix: string, x: tf.Tensor): tf.Tens
   return tf.prelu(x, p.get(`${prefix}.weight`));
 }
 
-/** SiLU (x * sigmoid(x)). */
+/** SiLU (x * sigmoid(x)): one fused kernel where the backend has it (src/backend/ops/unet-ops.ts). */
 export function silu(x: tf.Tensor): tf.Tensor {
-  return tf.mul(x, tf.sigmoid(x));
+  return siluOp(x);
 }
 
 /** Exact (erf) GELU, as torch.nn.GELU() default. */

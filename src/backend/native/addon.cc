@@ -53,6 +53,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("greater", Napi::Function::New(env, Greater));
   exports.Set("select", Napi::Function::New(env, Select));
   exports.Set("fusedBatchNorm", Napi::Function::New(env, FusedBatchNorm));
+  exports.Set("silu", Napi::Function::New(env, Silu));
+  exports.Set("siluGrad", Napi::Function::New(env, SiluGrad));
+  exports.Set("channelNorm", Napi::Function::New(env, ChannelNorm));
+  exports.Set("channelNormGrad", Napi::Function::New(env, ChannelNormGrad));
+  exports.Set("linearAttention", Napi::Function::New(env, LinearAttention));
+  exports.Set("linearAttentionGrad", Napi::Function::New(env, LinearAttentionGrad));
   return exports;
 }
 

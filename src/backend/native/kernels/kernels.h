@@ -24,5 +24,11 @@ Napi::Value GroupNormGrad(const Napi::CallbackInfo& info);
 Napi::Value Binary(const Napi::CallbackInfo& info);
 Napi::Value Unary(const Napi::CallbackInfo& info);
 Napi::Value ReduceSum(const Napi::CallbackInfo& info);
+Napi::Value Silu(const Napi::CallbackInfo& info);
+Napi::Value SiluGrad(const Napi::CallbackInfo& info);
+Napi::Value ChannelNorm(const Napi::CallbackInfo& info);
+Napi::Value ChannelNormGrad(const Napi::CallbackInfo& info);
+Napi::Value LinearAttention(const Napi::CallbackInfo& info);
+Napi::Value LinearAttentionGrad(const Napi::CallbackInfo& info);
 
 }  // namespace diffiqa

@@ -1,0 +1,102 @@
+/**
+ * The fused UNet kernels on `native` (src/backend/native/unet_ops_impl.cc): SiLU, channel LayerNorm and the
+ * LinearAttention core, forward and backward. Ops and composite fallbacks: src/backend/ops/unet-ops.ts.
+ */
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import {
+  ChannelNorm, ChannelNormGrad, LinearAttention, LinearAttentionGrad, Silu, SiluGrad,
+} from '../kernel-names.js';
+import { loadNativeAddon } from '../native-binding.js';
+import { allocOutput, valuesOf, type KernelArgs } from './native-kernel-util.js';
+
+function f32(args: KernelArgs, name: string, kernel: string): Float32Array {
+  const v = valuesOf(args.backend, args.inputs[name]);
+  if (v === null) throw new Error(`${kernel}: ${name} must be a float32 tensor`);
+  return v;
+}
+
+function rowsOf(x: TensorInfo): number {
+  return x.shape.slice(0, -1).reduce((p, d) => p * d, 1);
+}
+
+/** [B, N, heads, d] of a qkv [B, H, W, 3·heads·d]. */
+function attnDims(qkv: TensorInfo, heads: number): number[] {
+  const [b = 0, h = 1, w = 1, c3 = 3] = qkv.shape;
+  const d = c3 / 3 / heads;
+  if (qkv.shape.length !== 4 || !Number.isInteger(d) || d < 1) {
+    throw new Error(`${LinearAttention}: qkv [B,H,W,3·${heads}·d] expected, got [${qkv.shape.join(',')}]`);
+  }
+  return [b, h * w, heads, d];
+}
+
+function silu(args: KernelArgs): TensorInfo {
+  const x = args.inputs['x'] as TensorInfo;
+  const y = allocOutput(args.backend, [...x.shape]);
+  loadNativeAddon().silu(f32(args, 'x', Silu), y.values);
+  return y.info;
+}
+
+function siluGrad(args: KernelArgs): TensorInfo {
+  const x = args.inputs['x'] as TensorInfo;
+  const dx = allocOutput(args.backend, [...x.shape]);
+  loadNativeAddon().siluGrad(f32(args, 'dy', SiluGrad), f32(args, 'x', SiluGrad), dx.values);
+  return dx.info;
+}
+
+function channelNorm(args: KernelArgs): TensorInfo[] {
+  const x = args.inputs['x'] as TensorInfo;
+  const { epsilon } = args.attrs as unknown as { epsilon: number };
+  const channels = x.shape[x.shape.length - 1] ?? 1;
+  const y = allocOutput(args.backend, [...x.shape]);
+  const mean = allocOutput(args.backend, [rowsOf(x)]);
+  const rstd = allocOutput(args.backend, [rowsOf(x)]);
+  loadNativeAddon().channelNorm(f32(args, 'x', ChannelNorm), f32(args, 'g', ChannelNorm), y.values, mean.values, rstd.values, channels, epsilon);
+  return [y.info, mean.info, rstd.info];
+}
+
+function channelNormGrad(args: KernelArgs): TensorInfo[] {
+  const x = args.inputs['x'] as TensorInfo;
+  const channels = x.shape[x.shape.length - 1] ?? 1;
+  const dx = allocOutput(args.backend, [...x.shape]);
+  const dg = allocOutput(args.backend, [channels]);
+  const k = ChannelNormGrad;
+  loadNativeAddon().channelNormGrad(
+    f32(args, 'dy', k), f32(args, 'x', k), f32(args, 'g', k), f32(args, 'mean', k), f32(args, 'rstd', k),
+    dx.values, dg.values, channels,
+  );
+  return [dx.info, dg.info];
+}
+
+function linearAttention(args: KernelArgs): TensorInfo {
+  const qkv = args.inputs['qkv'] as TensorInfo;
+  const { heads } = args.attrs as unknown as { heads: number };
+  const dims = attnDims(qkv, heads);
+  const [b, h, w] = qkv.shape as number[];
+  const out = allocOutput(args.backend, [b as number, h as number, w as number, (dims[2] as number) * (dims[3] as number)]);
+  loadNativeAddon().linearAttention(f32(args, 'qkv', LinearAttention), out.values, dims);
+  return out.info;
+}
+
+function linearAttentionGrad(args: KernelArgs): TensorInfo {
+  const qkv = args.inputs['qkv'] as TensorInfo;
+  const { heads } = args.attrs as unknown as { heads: number };
+  const dims = attnDims(qkv, heads);
+  const dqkv = allocOutput(args.backend, [...qkv.shape]);
+  loadNativeAddon().linearAttentionGrad(f32(args, 'dy', LinearAttentionGrad), f32(args, 'qkv', LinearAttentionGrad), dqkv.values, dims);
+  return dqkv.info;
+}
+
+const config = (kernelName: string, fn: (args: KernelArgs) => TensorInfo | TensorInfo[]): KernelConfig => ({
+  kernelName,
+  backendName: 'native',
+  kernelFunc: fn as unknown as KernelFunc,
+});
+
+export const UNET_OP_KERNELS: readonly KernelConfig[] = [
+  config(Silu, silu),
+  config(SiluGrad, siluGrad),
+  config(ChannelNorm, channelNorm),
+  config(ChannelNormGrad, channelNormGrad),
+  config(LinearAttention, linearAttention),
+  config(LinearAttentionGrad, linearAttentionGrad),
+];

@@ -1,0 +1,27 @@
+// Branch-free float math shared by the elementwise kernels, softmax and the fused UNet ops (inline, so that each
+// caller's loop vectorises under its own target_clones).
+#pragma once
+#include <cstdint>
+
+namespace diffiqa {
+
+/// exp(x) = 2^n * p(r), x = n ln2 + r, |r| <= ln2/2, p the degree-6 Taylor polynomial (truncation 1.2e-7).
+/// Branch-free so that loops calling it vectorise; overflows to +inf and underflows to 0 like expf, keeps NaN.
+inline float fastExp(float x) {
+  const float xc = x < -87.3365f ? -87.3365f : (x > 88.7228f ? 88.7228f : x);
+  const float n = __builtin_floorf(xc * 1.44269504088896341f + 0.5f);
+  const float r = (xc - n * 0.693359375f) - n * -2.12194440e-4f;
+  float p = 1.f / 720.f;
+  p = p * r + 1.f / 120.f;
+  p = p * r + 1.f / 24.f;
+  p = p * r + 1.f / 6.f;
+  p = p * r + 0.5f;
+  p = p * r + 1.f;
+  p = p * r + 1.f;
+  // 2^n as 2^(n-1) * 2 so that n = 128 (x just below the overflow threshold) stays representable.
+  const float half = __builtin_bit_cast(float, (static_cast<int32_t>(n) + 126) << 23);
+  const float e = x > 88.7228f ? __builtin_inff() : p * half * 2.f;
+  return x != x ? x : e;
+}
+
+}  // namespace diffiqa

@@ -1,0 +1,95 @@
+#include <stdexcept>
+
+#include "../napi_util.h"
+#include "../unet_ops.h"
+#include "kernels.h"
+
+namespace diffiqa {
+
+namespace {
+std::vector<int64_t> argAttnDims(const Napi::CallbackInfo& info, size_t index) {
+  const std::vector<int64_t> d = argInts(info, index, 4, "dims");
+  if (d[0] < 0 || d[1] < 1 || d[2] < 1 || d[3] < 1) throw std::invalid_argument("dims: expected [B>=0, N>=1, H>=1, D>=1]");
+  return d;
+}
+}  // namespace
+
+/// silu(x, y)
+Napi::Value Silu(const Napi::CallbackInfo& info) {
+  return guard(info, "DiffiqaSilu", [&] {
+    F32 x = argF32(info, 0, "x"), y = argF32(info, 1, "y");
+    requireLength(y, x.length, "y");
+    siluForward(x.data, y.data, x.length);
+  });
+}
+
+/// siluGrad(dy, x, dx)
+Napi::Value SiluGrad(const Napi::CallbackInfo& info) {
+  return guard(info, "DiffiqaSiluGrad", [&] {
+    F32 dy = argF32(info, 0, "dy"), x = argF32(info, 1, "x"), dx = argF32(info, 2, "dx");
+    requireLength(dy, x.length, "dy");
+    requireLength(dx, x.length, "dx");
+    siluBackward(dy.data, x.data, dx.data, x.length);
+  });
+}
+
+/// channelNorm(x, g, y, mean, rstd, channels, eps)
+Napi::Value ChannelNorm(const Napi::CallbackInfo& info) {
+  return guard(info, "DiffiqaChannelNorm", [&] {
+    F32 x = argF32(info, 0, "x"), g = argF32(info, 1, "g"), y = argF32(info, 2, "y");
+    F32 mean = argF32(info, 3, "mean"), rstd = argF32(info, 4, "rstd");
+    const int64_t C = static_cast<int64_t>(argNumber(info, 5, "channels"));
+    const double eps = argNumber(info, 6, "eps");
+    if (C < 1 || x.length % C != 0 || !(eps >= 0)) throw std::invalid_argument("channels/eps: invalid");
+    const int64_t rows = x.length / C;
+    requireLength(g, C, "g");
+    requireLength(y, x.length, "y");
+    requireLength(mean, rows, "mean");
+    requireLength(rstd, rows, "rstd");
+    channelNormForward(x.data, g.data, y.data, mean.data, rstd.data, rows, C, static_cast<float>(eps));
+  });
+}
+
+/// channelNormGrad(dy, x, g, mean, rstd, dx, dg, channels)
+Napi::Value ChannelNormGrad(const Napi::CallbackInfo& info) {
+  return guard(info, "DiffiqaChannelNormGrad", [&] {
+    F32 dy = argF32(info, 0, "dy"), x = argF32(info, 1, "x"), g = argF32(info, 2, "g");
+    F32 mean = argF32(info, 3, "mean"), rstd = argF32(info, 4, "rstd");
+    F32 dx = argF32(info, 5, "dx"), dg = argF32(info, 6, "dg");
+    const int64_t C = static_cast<int64_t>(argNumber(info, 7, "channels"));
+    if (C < 1 || x.length % C != 0) throw std::invalid_argument("channels: invalid");
+    const int64_t rows = x.length / C;
+    requireLength(dy, x.length, "dy");
+    requireLength(dx, x.length, "dx");
+    requireLength(g, C, "g");
+    requireLength(dg, C, "dg");
+    requireLength(mean, rows, "mean");
+    requireLength(rstd, rows, "rstd");
+    channelNormBackward(dy.data, x.data, g.data, mean.data, rstd.data, dx.data, dg.data, rows, C);
+  });
+}
+
+/// linearAttention(qkv, out, [B, N, H, D])
+Napi::Value LinearAttention(const Napi::CallbackInfo& info) {
+  return guard(info, "DiffiqaLinearAttention", [&] {
+    F32 qkv = argF32(info, 0, "qkv"), out = argF32(info, 1, "out");
+    const std::vector<int64_t> d = argAttnDims(info, 2);
+    requireLength(qkv, d[0] * d[1] * 3 * d[2] * d[3], "qkv");
+    requireLength(out, d[0] * d[1] * d[2] * d[3], "out");
+    linearAttentionForward(qkv.data, out.data, d[0], d[1], d[2], d[3]);
+  });
+}
+
+/// linearAttentionGrad(dout, qkv, dqkv, [B, N, H, D])
+Napi::Value LinearAttentionGrad(const Napi::CallbackInfo& info) {
+  return guard(info, "DiffiqaLinearAttentionGrad", [&] {
+    F32 dout = argF32(info, 0, "dout"), qkv = argF32(info, 1, "qkv"), dqkv = argF32(info, 2, "dqkv");
+    const std::vector<int64_t> d = argAttnDims(info, 3);
+    requireLength(qkv, d[0] * d[1] * 3 * d[2] * d[3], "qkv");
+    requireLength(dqkv, qkv.length, "dqkv");
+    requireLength(dout, d[0] * d[1] * d[2] * d[3], "dout");
+    linearAttentionBackward(dout.data, qkv.data, dqkv.data, d[0], d[1], d[2], d[3]);
+  });
+}
+
+}  // namespace diffiqa

@@ -1,0 +1,28 @@
+// Fused forward/backward kernels for the DifFIQA UNet's memory-bound layers, each replacing a chain of 4-10 tfjs
+// kernels that would each stream the whole activation through memory (src/backend/ops/unet-ops.ts):
+// SiLU, the channel LayerNorm of the attention blocks, and the core of LinearAttention.
+#pragma once
+#include <cstdint>
+
+namespace diffiqa {
+
+/// y = x * sigmoid(x).
+void siluForward(const float* x, float* y, int64_t n);
+/// dx = dy * s * (1 + x * (1 - s)), s = sigmoid(x).
+void siluBackward(const float* dy, const float* x, float* dx, int64_t n);
+
+/// Per row of C channels: y = (x - mean) * rstd * g, rstd = 1 / sqrt(biased var + eps); saves mean and rstd [rows].
+void channelNormForward(const float* x, const float* g, float* y, float* mean, float* rstd, int64_t rows, int64_t C,
+                        float eps);
+/// dx and dg (summed over rows) from dy and the saved statistics.
+void channelNormBackward(const float* dy, const float* x, const float* g, const float* mean, const float* rstd,
+                         float* dx, float* dg, int64_t rows, int64_t C);
+
+/// Linear attention over qkv [B, N, 3*H*D] (channels q|k|v, then head, then feature):
+/// q = softmax_D(q) * D^-1/2, k = softmax_N(k), v = v / N, ctx[h] = k[h]^T v[h] (D x D), out[n, h*D + e] = q[n,h] ctx[h].
+void linearAttentionForward(const float* qkv, float* out, int64_t B, int64_t N, int64_t H, int64_t D);
+/// dqkv [B, N, 3*H*D] from dout [B, N, H*D].
+void linearAttentionBackward(const float* dout, const float* qkv, float* dqkv, int64_t B, int64_t N, int64_t H,
+                             int64_t D);
+
+}  // namespace diffiqa

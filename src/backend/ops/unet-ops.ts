@@ -1,0 +1,78 @@
+/**
+ * Fused UNet layers as single ops: SiLU, the channel LayerNorm of the attention blocks, and the LinearAttention core.
+ * On a backend with the fused kernels (`native`, src/backend/kernels/UnetOps.ts) each is one native kernel forward
+ * and one backward (instead of 2-12 tfjs kernels, each a pass over the activation); elsewhere, and for float
+ * types other than float32, they compose tfjs ops with the same maths, so models never branch. The composites are
+ * also the tests' references.
+ */
+import { engine, getKernel } from '@tensorflow/tfjs-core';
+import type { Tensor, Tensor1D, Tensor4D } from '@tensorflow/tfjs-core';
+import { ShapeError } from '../../util/errors.js';
+import { ChannelNorm, LinearAttention, Silu } from '../kernel-names.js';
+import { tf } from '../tf.js';
+
+function fused(kernel: string, x: Tensor): boolean {
+  return x.dtype === 'float32' && getKernel(kernel, tf.getBackend()) !== undefined;
+}
+
+/** SiLU, x·sigmoid(x). */
+export function silu(x: Tensor): Tensor {
+  if (fused(Silu, x)) return engine().runKernel(Silu, { x }) as Tensor;
+  return siluComposite(x);
+}
+
+export function siluComposite(x: Tensor): Tensor {
+  return tf.mul(x, tf.sigmoid(x));
+}
+
+/**
+ * Normalisation over the channel (last) axis per pixel with a gain and no bias: (x − mean_c)/√(var_c + eps)·g,
+ * biased variance (the reference's "LayerNorm" for NCHW maps, METHOD §1.1). x [..., C], g [C].
+ */
+export function channelLayerNorm(x: Tensor4D, g: Tensor1D, eps: number): Tensor4D {
+  const c = x.shape[3];
+  if (g.rank !== 1 || g.size !== c) throw new ShapeError('channelLayerNorm g', `[${c}]`, g.shape);
+  if (!fused(ChannelNorm, x) || g.dtype !== 'float32') return channelLayerNormComposite(x, g, eps);
+  const [y, mean, rstd] = engine().runKernel(ChannelNorm, { x, g }, { epsilon: eps }) as Tensor[];
+  // mean/rstd are only for the gradient; the tape keeps its own references when it records.
+  mean?.dispose();
+  rstd?.dispose();
+  return y as Tensor4D;
+}
+
+export function channelLayerNormComposite(x: Tensor4D, g: Tensor1D, eps: number): Tensor4D {
+  return tf.tidy(() => {
+    const { mean, variance } = tf.moments(x, -1, true);
+    return tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), g) as Tensor4D;
+  });
+}
+
+/**
+ * The LinearAttention core on a 1x1 qkv projection [B,H,W,3·heads·d] whose channels are (q|k|v) then (head,
+ * feature): q softmax over features, k softmax over space, q·d^−½, v/(H·W); context = Σ_n k vᵀ, out = contextᵀ q,
+ * returned as [B,H,W,heads·d] (before to_out).
+ */
+export function linearAttentionCore(qkv: Tensor4D, heads: number): Tensor4D {
+  const c3 = qkv.shape[3];
+  if (qkv.rank !== 4 || c3 % (3 * heads) !== 0) throw new ShapeError('linearAttentionCore qkv', `[B,H,W,3·${heads}·d]`, qkv.shape);
+  if (fused(LinearAttention, qkv)) return engine().runKernel(LinearAttention, { qkv }, { heads }) as Tensor4D;
+  return linearAttentionCoreComposite(qkv, heads);
+}
+
+export function linearAttentionCoreComposite(qkv: Tensor4D, heads: number): Tensor4D {
+  return tf.tidy(() => {
+    const [b, h, w, c3] = qkv.shape;
+    const d = c3 / 3 / heads;
+    const [q0, k0, v0] = tf.split(qkv, 3, 3).map((t) => tf.transpose(tf.reshape(t, [b, h * w, heads, d]), [0, 2, 1, 3])) as [
+      Tensor4D,
+      Tensor4D,
+      Tensor4D,
+    ];
+    const q = tf.mul(tf.softmax(q0, -1), d ** -0.5);
+    const k = tf.softmax(tf.transpose(k0, [0, 1, 3, 2]), -1); // [B,heads,d,N], softmax over N
+    const v = tf.div(v0, h * w);
+    const context = tf.matMul(k, v); // [B,heads,d,e] = Σ_n k[d,n] v[n,e]
+    const out = tf.matMul(q, context); // [B,heads,N,e]
+    return tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [b, h, w, heads * d]) as Tensor4D;
+  });
+}

@@ -1,0 +1,86 @@
+/**
+ * The fused UNet ops (src/backend/ops/unet-ops.ts) on `native` against their tfjs-op composites run on tfjs cpu:
+ * SiLU, channel LayerNorm and the LinearAttention core, forward and gradients (tf.grads of sum(y·r) for a random r),
+ * on odd sizes: channel counts that are not multiples of 16, one and several batches, odd pixel counts, 1..4 heads.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  channelLayerNorm, channelLayerNormComposite, linearAttentionCore, linearAttentionCoreComposite, silu, siluComposite,
+} from '../../src/backend/ops/unet-ops.js';
+import { tf } from '../../src/backend/tf.js';
+import { randomValues, relativeError, runOn } from './compare.js';
+
+const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+
+/** native(fused) vs cpu(composite) on the outputs of `build`, within `tol` relative error each. */
+function expectFusedMatchesComposite(build: (fusedPath: boolean) => tf.Tensor[], tol = 1e-5): void {
+  const ref = runOn('cpu', () => build(false));
+  const got = runOn('native', () => build(true));
+  expect(got.length).toBe(ref.length);
+  ref.forEach((r, i) => {
+    expect(r.some((v) => v !== 0)).toBe(true);
+    expect(relativeError(got[i] as Float32Array, r)).toBeLessThan(tol);
+  });
+}
+
+/** Output and input gradients of y = f(inputs) under the loss sum(y · r). */
+function withGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: tf.Tensor[], seed: string): tf.Tensor[] {
+  const y = f(...inputs);
+  const r = tf.tensor(randomValues(`r-${seed}`, y.size), y.shape);
+  const grads = tf.grads((...xs: tf.Tensor[]) => tf.sum(tf.mul(f(...xs), r)))(inputs);
+  return [y, ...grads];
+}
+
+describe('fused UNet ops match their tfjs composites on cpu', () => {
+  it('the native kernels are registered (the fused path is what these tests exercise)', () => {
+    for (const k of ['DiffiqaSilu', 'DiffiqaChannelNorm', 'DiffiqaLinearAttention']) {
+      expect(tf.getKernel(k, 'native')).toBeDefined();
+      expect(tf.getKernel(k, 'cpu')).toBeUndefined();
+    }
+  });
+
+  for (const shape of [[3, 5, 7, 13], [2, 4, 4, 16], [1, 1, 1, 100003]]) {
+    it(`SiLU and its gradient ${shape}`, () => {
+      expectFusedMatchesComposite((fusedPath) => {
+        // Spread values over [-12, 12] to cover the sigmoid's saturated ends.
+        const x = tf.mul(tf.tensor(randomValues(`silu-${shape}`, size(shape)), shape), 4);
+        return withGrads((a) => (fusedPath ? silu(a) : siluComposite(a)), [x], `silu-${shape}`);
+      });
+    });
+  }
+
+  for (const shape of [[2, 5, 7, 16], [3, 3, 5, 13], [1, 4, 6, 64], [2, 3, 3, 40]] as [number, number, number, number][]) {
+    it(`channel LayerNorm and its gradients (x, g) ${shape}`, () => {
+      expectFusedMatchesComposite((fusedPath) => {
+        // An offset and scale per pixel so that the statistics matter.
+        const x = tf.add(tf.mul(tf.tensor4d(randomValues(`cn-${shape}`, size(shape)), shape), 3), 0.7);
+        const g = tf.tensor1d(randomValues(`cng-${shape}`, shape[3]));
+        const f = (a: tf.Tensor, b: tf.Tensor) =>
+          fusedPath ? channelLayerNorm(a as tf.Tensor4D, b as tf.Tensor1D, 1e-5) : channelLayerNormComposite(a as tf.Tensor4D, b as tf.Tensor1D, 1e-5);
+        return withGrads(f, [x, g], `cn-${shape}`);
+      }, 5e-5);
+    });
+  }
+
+  const ATTN: { shape: [number, number, number, number]; heads: number }[] = [
+    { shape: [2, 7, 9, 96], heads: 4 }, // cpu-small: 4 heads of 8
+    { shape: [1, 5, 5, 30], heads: 2 }, // d = 5
+    { shape: [3, 4, 6, 12], heads: 1 }, // d = 4, one head
+    { shape: [1, 3, 11, 48], heads: 4 }, // d = 4, odd pixel count
+  ];
+  for (const { shape, heads } of ATTN) {
+    it(`LinearAttention core and its gradient ${shape} heads ${heads}`, () => {
+      expectFusedMatchesComposite((fusedPath) => {
+        const qkv = tf.mul(tf.tensor4d(randomValues(`la-${shape}`, size(shape)), shape), 2);
+        const f = (a: tf.Tensor) =>
+          fusedPath ? linearAttentionCore(a as tf.Tensor4D, heads) : linearAttentionCoreComposite(a as tf.Tensor4D, heads);
+        return withGrads(f, [qkv], `la-${shape}`);
+      }, 5e-5);
+    });
+  }
+
+  it('falls back to the composite on cpu (no fused kernel there)', () => {
+    const [a, b] = [runOn('cpu', () => silu(tf.tensor1d([-2, 0, 3]))), runOn('cpu', () => siluComposite(tf.tensor1d([-2, 0, 3])))];
+    expect(Array.from(a[0] as Float32Array)).toEqual(Array.from(b[0] as Float32Array));
+  });
+});
