@@ -8,7 +8,7 @@
  *   node --import tsx bench/label.ts [--only cpu-small|paper] [--batch 2] [--reps 3]
  *   node --import tsx bench/label.ts --profile [--rows 40] [--top 25]   # per-kernel profile of one cpu-small forward
  *
- * --profile runs one warm-up forward, then one forward under tf.profile, and prints the kernels grouped by name and
+ * --profile runs two warm-up forwards and a timed one, then one forward under tf.profile, and prints the kernels grouped by name and
  * by (name, input shapes), by total time, with GFLOP/s for convolutions and matmuls.
  */
 import * as path from 'node:path';
@@ -126,6 +126,8 @@ async function profileForward(rows: number, top: number): Promise<void> {
   const x = tf.randomUniform([rows, s, s, 3], -1, 1, 'float32', 3) as tf.Tensor4D;
   const t = tf.tensor1d(new Array<number>(rows).fill(4), 'int32');
   const forward = (): void => tf.tidy(() => void unet.apply(x, t).dataSync());
+  // Two warm-ups: the first forwards of a process are slower (first touch of the allocator's memory).
+  forward();
   forward();
   const t0 = performance.now();
   forward();

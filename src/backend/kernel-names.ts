@@ -37,3 +37,5 @@ export const ChannelNormGrad = 'DiffiqaChannelNormGrad';
 export const LinearAttention = 'DiffiqaLinearAttention';
 /** LinearAttention core backward: inputs dy, qkv; output dqkv. Attr heads. */
 export const LinearAttentionGrad = 'DiffiqaLinearAttentionGrad';
+/** Softmax attention: inputs q, k, v [..., N, d]; output softmax(scale·q kᵀ) v [..., N, d]. Attr scale. */
+export const Attention = 'DiffiqaAttention';

@@ -73,6 +73,8 @@ export interface NativeAddon {
   /** LinearAttention core over qkv [B, N, 3*H*D] -> out [B, N, H*D]; dims = [B, N, H, D] (src/backend/native/unet_ops.h). */
   linearAttention(qkv: F32, out: F32, dims: readonly number[]): void;
   linearAttentionGrad(dout: F32, qkv: F32, dqkv: F32, dims: readonly number[]): void;
+  /** out = softmax(scale * q k^T) v per group; q, k, v, out [G, N, D]; dims = [G, N, D]. */
+  attention(q: F32, k: F32, v: F32, out: F32, dims: readonly number[], scale: number): void;
 }
 
 /** Binary op codes (src/backend/native/elementwise.h). */

@@ -2,7 +2,7 @@
  * The UNet's attention blocks (METHOD §1.1), NHWC. Both take their qkv from a bias-free 1x1 conv whose
  * output channels are ordered (q|k|v) then (head, feature), as the reference's `'b (h c) x y'`.
  */
-import { linearAttentionCore } from '../backend/ops/unet-ops.js';
+import { linearAttentionCore, softmaxAttention } from '../backend/ops/unet-ops.js';
 import { tf } from '../backend/tf.js';
 import { convNamed } from '../nn/layers.js';
 import type { ParamStore } from '../nn/params.js';
@@ -55,7 +55,7 @@ export function fullAttention(p: ParamStore, prefix: string, x: tf.Tensor4D, hea
   const axis = fixNorm ? 3 : 2;
   const q = l2normalize(q0, axis);
   const k = l2normalize(k0, axis);
-  const sim = tf.mul(tf.matMul(q, k, false, true), 10); // [B,heads,N,N]
-  const out = tf.matMul(tf.softmax(sim, -1), v); // [B,heads,N,d]
+  // softmax(10·q kᵀ) v, [B,heads,N,d]: one kernel on `native` that never stores the [B,heads,N,N] logits.
+  const out = softmaxAttention(q, k, v, 10);
   return convNamed(p, `${prefix}.to_out`, mergeHeads(out as tf.Tensor4D, h, w));
 }

@@ -1,11 +1,12 @@
 /**
  * The fused UNet ops (src/backend/ops/unet-ops.ts) on `native` against their tfjs-op composites run on tfjs cpu:
- * SiLU, channel LayerNorm and the LinearAttention core, forward and gradients (tf.grads of sum(y·r) for a random r),
+ * SiLU, channel LayerNorm, the LinearAttention core and softmax attention, forward and gradients (tf.grads of sum(y·r) for a random r),
  * on odd sizes: channel counts that are not multiples of 16, one and several batches, odd pixel counts, 1..4 heads.
  */
 import { describe, expect, it } from 'vitest';
 import {
   channelLayerNorm, channelLayerNormComposite, linearAttentionCore, linearAttentionCoreComposite, silu, siluComposite,
+  softmaxAttention, softmaxAttentionComposite,
 } from '../../src/backend/ops/unet-ops.js';
 import { tf } from '../../src/backend/tf.js';
 import { randomValues, relativeError, runOn } from './compare.js';
@@ -33,7 +34,7 @@ function withGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: tf.Tensor[], se
 
 describe('fused UNet ops match their tfjs composites on cpu', () => {
   it('the native kernels are registered (the fused path is what these tests exercise)', () => {
-    for (const k of ['DiffiqaSilu', 'DiffiqaChannelNorm', 'DiffiqaLinearAttention']) {
+    for (const k of ['DiffiqaSilu', 'DiffiqaChannelNorm', 'DiffiqaLinearAttention', 'DiffiqaAttention']) {
       expect(tf.getKernel(k, 'native')).toBeDefined();
       expect(tf.getKernel(k, 'cpu')).toBeUndefined();
     }
@@ -75,6 +76,22 @@ describe('fused UNet ops match their tfjs composites on cpu', () => {
         const f = (a: tf.Tensor) =>
           fusedPath ? linearAttentionCore(a as tf.Tensor4D, heads) : linearAttentionCoreComposite(a as tf.Tensor4D, heads);
         return withGrads(f, [qkv], `la-${shape}`);
+      }, 5e-5);
+    });
+  }
+
+  const FULL: { shape: number[]; scale: number }[] = [
+    { shape: [2, 4, 49, 8], scale: 10 }, // the bottleneck's 4 heads of 8 (7x7 tokens), logit scale 10
+    { shape: [1, 3, 37, 5], scale: 0.7 }, // odd N and d: partial 16-lane blocks
+    { shape: [3, 17, 32], scale: 1 / Math.sqrt(32) }, // rank 3, d = 32
+  ];
+  for (const { shape, scale } of FULL) {
+    it(`softmax attention and its gradients (q, k, v) ${shape} scale ${scale}`, () => {
+      expectFusedMatchesComposite((fusedPath) => {
+        const [q, k, v] = ['q', 'k', 'v'].map((n) => tf.tensor(randomValues(`fa-${n}-${shape}`, size(shape)), shape));
+        const f = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+          fusedPath ? softmaxAttention(a, b, c, scale) : softmaxAttentionComposite(a, b, c, scale);
+        return withGrads(f, [q as tf.Tensor, k as tf.Tensor, v as tf.Tensor], `fa-${shape}`);
       }, 5e-5);
     });
   }

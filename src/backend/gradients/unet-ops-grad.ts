@@ -2,9 +2,9 @@
  * Gradients of the fused UNet kernels (src/backend/kernels/UnetOps.ts), each one native backward call. As for
  * GroupNorm, multi-output backward results are computed eagerly and handed over by the closures.
  */
-import { engine } from '@tensorflow/tfjs-core';
+import { engine, matMul, mul, softmax, sub, sum, tidy } from '@tensorflow/tfjs-core';
 import type { GradConfig, NamedAttrMap, Tensor } from '@tensorflow/tfjs-core';
-import { ChannelNorm, ChannelNormGrad, LinearAttention, LinearAttentionGrad, Silu, SiluGrad } from '../kernel-names.js';
+import { Attention, ChannelNorm, ChannelNormGrad, LinearAttention, LinearAttentionGrad, Silu, SiluGrad } from '../kernel-names.js';
 
 const first = (dy: Tensor | Tensor[]): Tensor => (Array.isArray(dy) ? dy[0] : dy) as Tensor;
 
@@ -37,4 +37,29 @@ export const linearAttentionGradConfig: GradConfig = {
   },
 };
 
-export const UNET_OP_GRADIENTS: readonly GradConfig[] = [siluGradConfig, channelNormGradConfig, linearAttentionGradConfig];
+/**
+ * Softmax attention: the forward kernel keeps no N x N matrix, so the backward recomputes P = softmax(scale·q kᵀ)
+ * with tfjs ops (native BatchMatMul/Softmax) and applies the usual formulas: dv = Pᵀ dO, dP = dO vᵀ,
+ * dS = P ⊙ (dP − rowsum(dP ⊙ P)), dq = scale·dS k, dk = scale·dSᵀ q.
+ */
+export const attentionGradConfig: GradConfig = {
+  kernelName: Attention,
+  inputsToSave: ['q', 'k', 'v'],
+  gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
+    const [q, k, v] = saved as [Tensor, Tensor, Tensor];
+    const { scale } = attrs as unknown as { scale: number };
+    const dO = first(dy);
+    // Eagerly, in one tidy, so that the N x N temporaries are freed here rather than at the end of the backward pass.
+    const [dq, dk, dv] = tidy(() => {
+      const p = softmax(mul(matMul(q, k, false, true), scale));
+      const dP = matMul(dO, v, false, true);
+      const dS = mul(p, sub(dP, sum(mul(dP, p), -1, true)));
+      return [mul(matMul(dS, k), scale), mul(matMul(dS, q, true, false), scale), matMul(p, dO, true, false)];
+    });
+    return { q: () => dq as Tensor, k: () => dk as Tensor, v: () => dv as Tensor };
+  },
+};
+
+export const UNET_OP_GRADIENTS: readonly GradConfig[] = [
+  siluGradConfig, channelNormGradConfig, linearAttentionGradConfig, attentionGradConfig,
+];

@@ -4,7 +4,7 @@
  */
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import {
-  ChannelNorm, ChannelNormGrad, LinearAttention, LinearAttentionGrad, Silu, SiluGrad,
+  Attention, ChannelNorm, ChannelNormGrad, LinearAttention, LinearAttentionGrad, Silu, SiluGrad,
 } from '../kernel-names.js';
 import { loadNativeAddon } from '../native-binding.js';
 import { allocOutput, valuesOf, type KernelArgs } from './native-kernel-util.js';
@@ -86,6 +86,24 @@ function linearAttentionGrad(args: KernelArgs): TensorInfo {
   return dqkv.info;
 }
 
+function attention(args: KernelArgs): TensorInfo {
+  const q = args.inputs['q'] as TensorInfo;
+  const { scale } = args.attrs as unknown as { scale: number };
+  const shape = q.shape;
+  const n = shape[shape.length - 2] ?? 1;
+  const d = shape[shape.length - 1] ?? 1;
+  for (const name of ['k', 'v']) {
+    const t = args.inputs[name] as TensorInfo;
+    if (t.shape.join() !== shape.join()) throw new Error(`${Attention}: ${name} must have q's shape [${shape.join(',')}], got [${t.shape.join(',')}]`);
+  }
+  const out = allocOutput(args.backend, [...shape]);
+  const g = shape.slice(0, -2).reduce((p, s) => p * s, 1);
+  if (out.values.length > 0) {
+    loadNativeAddon().attention(f32(args, 'q', Attention), f32(args, 'k', Attention), f32(args, 'v', Attention), out.values, [g, n, d], scale);
+  }
+  return out.info;
+}
+
 const config = (kernelName: string, fn: (args: KernelArgs) => TensorInfo | TensorInfo[]): KernelConfig => ({
   kernelName,
   backendName: 'native',
@@ -99,4 +117,5 @@ export const UNET_OP_KERNELS: readonly KernelConfig[] = [
   config(ChannelNormGrad, channelNormGrad),
   config(LinearAttention, linearAttention),
   config(LinearAttentionGrad, linearAttentionGrad),
+  config(Attention, attention),
 ];

@@ -59,6 +59,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("channelNormGrad", Napi::Function::New(env, ChannelNormGrad));
   exports.Set("linearAttention", Napi::Function::New(env, LinearAttention));
   exports.Set("linearAttentionGrad", Napi::Function::New(env, LinearAttentionGrad));
+  exports.Set("attention", Napi::Function::New(env, Attention));
   return exports;
 }
 

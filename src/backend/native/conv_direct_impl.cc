@@ -113,7 +113,10 @@ bool directDisabled() {
 
 bool conv2dDirectApplies(const ConvGeom& g) {
   if (directDisabled() || activeIsa() != "avx512") return false;
-  if (g.rows() == 0 || g.isPointwise()) return false;
+  if (g.rows() == 0) return false;
+  // A pointwise conv is a plain GEMM with no im2col; the direct kernel only wins when outC is small (an outC of 16
+  // fills half of the GEMM's 32-column tile, and a short reduction makes its C-tile stores dominate).
+  if (g.isPointwise() && (g.outC > 64 || g.inC > 256)) return false;
   // Wide reductions (taps * inC) are the GEMM's strength (KC blocking keeps its B panel in cache); the direct
   // kernel re-reads a filter block of taps * inC * 64 floats per tile.
   return g.taps() <= 9 * 128 && g.inC <= 128;

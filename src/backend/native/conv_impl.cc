@@ -145,7 +145,7 @@ ConvGeom makeGeom(const int64_t* v, bool depthwise) {
 
 void conv2dForward(const ConvGeom& g, const float* x, const float* w, float* out) {
   const DenseB b(w, g.outC, false);
-  if (g.isPointwise()) {
+  if (g.isPointwise() && !conv2dDirectApplies(g)) {
     sgemm(DenseA(x, g.inC, false), b, g.rows(), g.outC, g.inC, out, g.outC, false);
     return;
   }

@@ -25,4 +25,9 @@ void linearAttentionForward(const float* qkv, float* out, int64_t B, int64_t N, 
 void linearAttentionBackward(const float* dout, const float* qkv, float* dqkv, int64_t B, int64_t N, int64_t H,
                              int64_t D);
 
+/// Softmax attention per group g < G (batch x heads): out[g] = softmax(scale * q[g] k[g]^T) v[g], q, k, v and out
+/// [G, N, D] row-major, without materialising the N x N matrix.
+void attentionForward(const float* q, const float* k, const float* v, float* out, int64_t G, int64_t N, int64_t D,
+                      float scale);
+
 }  // namespace diffiqa

@@ -118,6 +118,18 @@ Chunks chunksOf(int64_t B, int64_t N) {
   return {per, (N + per - 1) / per};
 }
 
+#define DIFFIQA_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+
+DIFFIQA_CLONES void keyMaxRange(const float* k, int64_t row, int64_t hd, int64_t n, float* m) {
+  for (int64_t i = 0; i < n; ++i, k += row)
+    for (int64_t c = 0; c < hd; ++c) m[c] = k[c] > m[c] ? k[c] : m[c];
+}
+
+DIFFIQA_CLONES void keySumRange(const float* k, int64_t row, int64_t hd, int64_t n, const float* m, float* s) {
+  for (int64_t i = 0; i < n; ++i, k += row)
+    for (int64_t c = 0; c < hd; ++c) s[c] += fastExp(k[c] - m[c]);
+}
+
 struct LinAttn {
   int64_t B, N, H, D;
   int64_t hd() const { return H * D; }
@@ -132,11 +144,7 @@ void keyStats(const LinAttn& a, const float* qkv, std::vector<float>& kmax, std:
   std::vector<float> pmax(static_cast<size_t>(tasks * hd), -INFINITY);
   pool().run(tasks, [&](int64_t t, int) {
     const int64_t b = t / ch.perBatch, n0 = (t % ch.perBatch) * ch.size, n1 = std::min(a.N, n0 + ch.size);
-    float* m = pmax.data() + t * hd;
-    for (int64_t n = n0; n < n1; ++n) {
-      const float* k = qkv + (b * a.N + n) * row + hd;
-      for (int64_t c = 0; c < hd; ++c) m[c] = std::max(m[c], k[c]);
-    }
+    if (n1 > n0) keyMaxRange(qkv + (b * a.N + n0) * row + hd, row, hd, n1 - n0, pmax.data() + t * hd);
   });
   kmax.assign(static_cast<size_t>(a.B * hd), -INFINITY);
   for (int64_t t = 0; t < tasks; ++t)
@@ -148,11 +156,7 @@ void keyStats(const LinAttn& a, const float* qkv, std::vector<float>& kmax, std:
   pool().run(tasks, [&](int64_t t, int) {
     const int64_t b = t / ch.perBatch, n0 = (t % ch.perBatch) * ch.size, n1 = std::min(a.N, n0 + ch.size);
     std::vector<float> s(static_cast<size_t>(hd), 0.f);
-    const float* m = kmax.data() + b * hd;
-    for (int64_t n = n0; n < n1; ++n) {
-      const float* k = qkv + (b * a.N + n) * row + hd;
-      for (int64_t c = 0; c < hd; ++c) s[c] += fastExp(k[c] - m[c]);
-    }
+    if (n1 > n0) keySumRange(qkv + (b * a.N + n0) * row + hd, row, hd, n1 - n0, kmax.data() + b * hd, s.data());
     for (int64_t c = 0; c < hd; ++c) psum[t * hd + c] = s[c];
   });
   std::vector<double> sum(static_cast<size_t>(a.B * hd), 0.0);
@@ -162,24 +166,54 @@ void keyStats(const LinAttn& a, const float* qkv, std::vector<float>& kmax, std:
   for (size_t i = 0; i < sum.size(); ++i) kinv[i] = static_cast<float>(1.0 / sum[i]);
 }
 
-/// acc[h, j, e] += sum over n in [n0, n1) of left(n, h, j) * right(n, h, e), both [N, HD] rows of stride `ls`/`rs`
-/// (left already transformed by `lf`).
-template <typename LeftFn>
-void outerAccumulate(const LinAttn& a, int64_t n0, int64_t n1, LeftFn lf, const float* right, int64_t rs,
-                     float* acc) {
-  const int64_t D = a.D, hd = a.hd();
-  std::vector<float> l(static_cast<size_t>(hd));
-  for (int64_t n = n0; n < n1; ++n) {
-    lf(n, l.data());
-    const float* r = right + n * rs;
-    for (int64_t h = 0; h < a.H; ++h)
-      for (int64_t j = 0; j < D; ++j) {
-        const float lv = l[h * D + j];
-        float* out = acc + (h * D + j) * D;
-        const float* rv = r + h * D;
-        for (int64_t e = 0; e < D; ++e) out[e] += lv * rv[e];
+/// acc[h, j, e] += sum over n < count of l(n, h, j) * r(n, h, e), l and r rows of H*D at strides ls and rs.
+template <int DC>
+__attribute__((always_inline)) inline void outerAccumulateT(int64_t H, int64_t Dr, int64_t count,
+                                                            const float* __restrict l, int64_t ls,
+                                                            const float* __restrict r, int64_t rs,
+                                                            float* __restrict acc) {
+  const int64_t D = DC > 0 ? DC : Dr;
+  if constexpr (DC > 0) {
+    // One (h, j) output row at a time, its DC sums in registers across the whole block of rows.
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t j = 0; j < DC; ++j) {
+        float a[DC] = {};
+        const float* lp = l + h * DC + j;
+        const float* rp = r + h * DC;
+        for (int64_t n = 0; n < count; ++n) {
+          const float lv = lp[n * ls];
+          const float* rv = rp + n * rs;
+          for (int e = 0; e < DC; ++e) a[e] += lv * rv[e];
+        }
+        float* out = acc + (h * DC + j) * DC;
+        for (int e = 0; e < DC; ++e) out[e] += a[e];
       }
+  } else {
+    for (int64_t n = 0; n < count; ++n, l += ls, r += rs)
+      for (int64_t h = 0; h < H; ++h)
+        for (int64_t j = 0; j < D; ++j) {
+          const float lv = l[h * D + j];
+          float* out = acc + (h * D + j) * D;
+          const float* rv = r + h * D;
+          for (int64_t e = 0; e < D; ++e) out[e] += lv * rv[e];
+        }
   }
+}
+
+DIFFIQA_CLONES void outerAccumulate(int64_t H, int64_t D, int64_t count, const float* l, int64_t ls, const float* r, int64_t rs, float* acc) {
+  switch (D) {
+    case 8: return outerAccumulateT<8>(H, D, count, l, ls, r, rs, acc);
+    case 16: return outerAccumulateT<16>(H, D, count, l, ls, r, rs, acc);
+    case 32: return outerAccumulateT<32>(H, D, count, l, ls, r, rs, acc);
+    default: return outerAccumulateT<0>(H, D, count, l, ls, r, rs, acc);
+  }
+}
+
+/// Rows of softmax_N(k) / N: l[n, c] = exp(k[n, c] - m[c]) * inv[c] for n < count (k rows at stride `row`).
+DIFFIQA_CLONES void keyRows(const float* k, int64_t row, int64_t hd, int64_t count, const float* m, const float* inv,
+                            float invN, float* l) {
+  for (int64_t n = 0; n < count; ++n, k += row, l += hd)
+    for (int64_t c = 0; c < hd; ++c) l[c] = fastExp(k[c] - m[c]) * inv[c] * invN;
 }
 
 /// Sum over n of left ⊗ right per (b, h) as [B, H, D, D], from per-task partials added in double in task order.
@@ -200,7 +234,9 @@ std::vector<float> reduceOuter(const LinAttn& a, TaskFn task) {
 }
 
 /// p = softmax(q[0..D)) per head, times `scale`.
-inline void headSoftmax(const float* q, int64_t H, int64_t D, float scale, float* p) {
+template <int DC>
+__attribute__((always_inline)) inline void headSoftmaxT(const float* q, int64_t H, int64_t Dr, float scale, float* p) {
+  const int64_t D = DC > 0 ? DC : Dr;
   for (int64_t h = 0; h < H; ++h) {
     const float* qh = q + h * D;
     float* ph = p + h * D;
@@ -216,6 +252,24 @@ inline void headSoftmax(const float* q, int64_t H, int64_t D, float scale, float
   }
 }
 
+/// Rows of softmax_D(q) * scale for n < count.
+template <int DC>
+__attribute__((always_inline)) inline void queryRowsT(const float* q, int64_t row, int64_t H, int64_t Dr, int64_t count, float scale, float* l) {
+  const int64_t D = DC > 0 ? DC : Dr;
+  for (int64_t n = 0; n < count; ++n, q += row, l += H * D) headSoftmaxT<DC>(q, H, D, scale, l);
+}
+
+DIFFIQA_CLONES void queryRows(const float* q, int64_t row, int64_t H, int64_t D, int64_t count, float scale, float* l) {
+  switch (D) {
+    case 8: return queryRowsT<8>(q, row, H, D, count, scale, l);
+    case 16: return queryRowsT<16>(q, row, H, D, count, scale, l);
+    case 32: return queryRowsT<32>(q, row, H, D, count, scale, l);
+    default: return queryRowsT<0>(q, row, H, D, count, scale, l);
+  }
+}
+
+constexpr int64_t kRowBlock = 256;  // rows of transformed keys/queries staged per outerAccumulate call
+
 /// ctx [B, H, D, D] = sum_n softmax_N(k)[n, h, j] * v[n, h, e] / N.
 std::vector<float> context(const LinAttn& a, const float* qkv, const std::vector<float>& kmax,
                            const std::vector<float>& kinv) {
@@ -223,20 +277,153 @@ std::vector<float> context(const LinAttn& a, const float* qkv, const std::vector
   const float invN = 1.f / static_cast<float>(a.N);
   return reduceOuter(a, [&](int64_t b, int64_t n0, int64_t n1, float* acc) {
     const float* base = qkv + b * a.N * row;
-    const float* m = kmax.data() + b * hd;
-    const float* inv = kinv.data() + b * hd;
-    outerAccumulate(
-        a, n0, n1,
-        [&](int64_t n, float* l) {
-          const float* k = base + n * row + hd;
-          for (int64_t c = 0; c < hd; ++c) l[c] = fastExp(k[c] - m[c]) * inv[c] * invN;
-        },
-        base + 2 * hd, row, acc);
+    std::vector<float> l(static_cast<size_t>(kRowBlock * hd));
+    for (int64_t s = n0; s < n1; s += kRowBlock) {
+      const int64_t cnt = std::min(kRowBlock, n1 - s);
+      keyRows(base + s * row + hd, row, hd, cnt, kmax.data() + b * hd, kinv.data() + b * hd, invN, l.data());
+      outerAccumulate(a.H, a.D, cnt, l.data(), hd, base + s * row + 2 * hd, row, acc);
+    }
   });
 }
 
+/// out rows [r0, r1) (flat b*N + n): out[n, h, e] = sum_j q[n, h, j] ctx[b, h, j, e].
+template <int DC>
+__attribute__((always_inline)) inline void attendRowsT(const float* qkv, const float* ctx, float* out, int64_t r0, int64_t r1, int64_t N, int64_t H, int64_t Dr, float scale) {
+  const int64_t D = DC > 0 ? DC : Dr;
+  const int64_t hd = H * D, row = 3 * hd;
+  float p[4096];
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t b = r / N;
+    headSoftmaxT<DC>(qkv + r * row, H, D, scale, p);
+    float* __restrict o = out + r * hd;
+    if constexpr (DC > 0) {
+      for (int64_t h = 0; h < H; ++h) {
+        float a[DC] = {};
+        const float* ch = ctx + (b * H + h) * DC * DC;
+        for (int j = 0; j < DC; ++j) {
+          const float pv = p[h * DC + j];
+          for (int e = 0; e < DC; ++e) a[e] += pv * ch[j * DC + e];
+        }
+        for (int e = 0; e < DC; ++e) o[h * DC + e] = a[e];
+      }
+    } else {
+      for (int64_t c = 0; c < hd; ++c) o[c] = 0.f;
+      for (int64_t h = 0; h < H; ++h)
+        for (int64_t j = 0; j < D; ++j) {
+          const float pv = p[h * D + j];
+          const float* c = ctx + ((b * H + h) * D + j) * D;
+          float* oh = o + h * D;
+          for (int64_t e = 0; e < D; ++e) oh[e] += pv * c[e];
+        }
+    }
+  }
+}
+
+DIFFIQA_CLONES void attendRows(const float* qkv, const float* ctx, float* out, int64_t r0, int64_t r1, int64_t N, int64_t H, int64_t D, float scale) {
+  switch (D) {
+    case 8: return attendRowsT<8>(qkv, ctx, out, r0, r1, N, H, D, scale);
+    case 16: return attendRowsT<16>(qkv, ctx, out, r0, r1, N, H, D, scale);
+    case 32: return attendRowsT<32>(qkv, ctx, out, r0, r1, N, H, D, scale);
+    default: return attendRowsT<0>(qkv, ctx, out, r0, r1, N, H, D, scale);
+  }
+}
+
+/// dqkv rows [r0, r1) of the LinearAttention backward (see linearAttentionBackward).
+template <int DC>
+__attribute__((always_inline)) inline void backwardRowsT(const float* dout, const float* qkv, float* dqkv, const float* ctx, const float* dctx, const float* colDot, const float* kmax, const float* kinv, int64_t r0, int64_t r1, int64_t N, int64_t H, int64_t Dr) {
+  const int64_t D = DC > 0 ? DC : Dr;
+  const int64_t hd = H * D, row = 3 * hd;
+  const float scale = 1.f / std::sqrt(static_cast<float>(D));
+  const float invN = 1.f / static_cast<float>(N);
+  float p[4096], k[4096];
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t b = r / N;
+    const float* in = qkv + r * row;
+    const float* g = dout + r * hd;
+    float* dq = dqkv + r * row;
+    float* dk = dq + hd;
+    float* dv = dq + 2 * hd;
+    headSoftmaxT<DC>(in, H, D, 1.f, p);
+    for (int64_t c = 0; c < hd; ++c) k[c] = fastExp(in[hd + c] - kmax[b * hd + c]) * kinv[b * hd + c];
+    for (int64_t h = 0; h < H; ++h) {
+      const float* ctxH = ctx + (b * H + h) * D * D;
+      const float* dctxH = dctx + (b * H + h) * D * D;
+      const float* gh = g + h * D;
+      const float* vh = in + 2 * hd + h * D;
+      // dq (through the scale) and its softmax-over-D backward.
+      float dot = 0.f;
+      for (int64_t j = 0; j < D; ++j) {
+        float s = 0.f;
+        for (int64_t e = 0; e < D; ++e) s += gh[e] * ctxH[j * D + e];
+        dq[h * D + j] = s * scale;
+        dot += dq[h * D + j] * p[h * D + j];
+      }
+      for (int64_t j = 0; j < D; ++j) dq[h * D + j] = p[h * D + j] * (dq[h * D + j] - dot);
+      // dk = (v / N) dctx^T, then the softmax-over-N backward with the column term.
+      for (int64_t j = 0; j < D; ++j) {
+        float s = 0.f;
+        for (int64_t e = 0; e < D; ++e) s += vh[e] * dctxH[j * D + e];
+        const int64_t c = h * D + j;
+        dk[c] = k[c] * (s * invN - colDot[b * hd + c]);
+      }
+      // dv = k dctx / N.
+      for (int64_t e = 0; e < D; ++e) dv[h * D + e] = 0.f;
+      for (int64_t j = 0; j < D; ++j) {
+        const float kv = k[h * D + j] * invN;
+        for (int64_t e = 0; e < D; ++e) dv[h * D + e] += kv * dctxH[j * D + e];
+      }
+    }
+  }
+}
+
+DIFFIQA_CLONES void backwardRows(const float* dout, const float* qkv, float* dqkv, const float* ctx, const float* dctx, const float* colDot, const float* kmax, const float* kinv, int64_t r0, int64_t r1, int64_t N, int64_t H, int64_t D) {
+  switch (D) {
+    case 8: return backwardRowsT<8>(dout, qkv, dqkv, ctx, dctx, colDot, kmax, kinv, r0, r1, N, H, D);
+    case 16: return backwardRowsT<16>(dout, qkv, dqkv, ctx, dctx, colDot, kmax, kinv, r0, r1, N, H, D);
+    case 32: return backwardRowsT<32>(dout, qkv, dqkv, ctx, dctx, colDot, kmax, kinv, r0, r1, N, H, D);
+    default: return backwardRowsT<0>(dout, qkv, dqkv, ctx, dctx, colDot, kmax, kinv, r0, r1, N, H, D);
+  }
+}
+
+/// Output rows [n0, n1) of one attention group; kT and vT are [D, N], logits scratch of N floats.
+DIFFIQA_CLONES void attentionRows(const float* __restrict q, const float* __restrict kT, const float* __restrict vT,
+                                  float* __restrict out, float* __restrict p, int64_t n0, int64_t n1, int64_t N,
+                                  int64_t D, float scale) {
+  for (int64_t n = n0; n < n1; ++n) {
+    const float* qn = q + n * D;
+    for (int64_t m = 0; m < N; ++m) p[m] = 0.f;
+    for (int64_t j = 0; j < D; ++j) {
+      const float qj = qn[j] * scale;
+      const float* kj = kT + j * N;
+      for (int64_t m = 0; m < N; ++m) p[m] += qj * kj[m];
+    }
+    float mx[16];
+    for (int l = 0; l < 16; ++l) mx[l] = -INFINITY;
+    int64_t m = 0;
+    for (; m + 16 <= N; m += 16)
+      for (int l = 0; l < 16; ++l) mx[l] = p[m + l] > mx[l] ? p[m + l] : mx[l];
+    float mxAll = -INFINITY;
+    for (; m < N; ++m) mxAll = p[m] > mxAll ? p[m] : mxAll;
+    for (int l = 0; l < 16; ++l) mxAll = mx[l] > mxAll ? mx[l] : mxAll;
+    for (int64_t i = 0; i < N; ++i) p[i] = fastExp(p[i] - mxAll);
+    const float inv = 1.f / laneSum(p, N);
+    for (int64_t e = 0; e < D; ++e) {
+      const float* ve = vT + e * N;
+      float acc[16] = {};
+      int64_t i = 0;
+      for (; i + 16 <= N; i += 16)
+        for (int l = 0; l < 16; ++l) acc[l] += p[i + l] * ve[i + l];
+      float s = 0.f;
+      for (; i < N; ++i) s += p[i] * ve[i];
+      for (int l = 0; l < 16; ++l) s += acc[l];
+      out[n * D + e] = s * inv;
+    }
+  }
+}
+
 void checkAttn(const LinAttn& a) {
-  if (a.B < 0 || a.N < 1 || a.H < 1 || a.D < 1) throw std::invalid_argument("linearAttention: bad dims");
+  if (a.B < 0 || a.N < 1 || a.H < 1 || a.D < 1 || a.H * a.D > 4096)
+    throw std::invalid_argument("linearAttention: bad dims (heads * dimHead must be <= 4096)");
 }
 
 }  // namespace
@@ -282,23 +469,9 @@ void linearAttentionForward(const float* qkv, float* out, int64_t B, int64_t N, 
   std::vector<float> kmax, kinv;
   keyStats(a, qkv, kmax, kinv);
   const std::vector<float> ctx = context(a, qkv, kmax, kinv);
-  const int64_t hd = a.hd(), row = a.row();
   const float scale = 1.f / std::sqrt(static_cast<float>(D));
   pool().parallelFor(B * N, [&](int64_t r0, int64_t r1, int) {
-    std::vector<float> p(static_cast<size_t>(hd));
-    for (int64_t r = r0; r < r1; ++r) {
-      const int64_t b = r / N;
-      headSoftmax(qkv + r * row, H, D, scale, p.data());
-      float* o = out + r * hd;
-      std::fill(o, o + hd, 0.f);
-      for (int64_t h = 0; h < H; ++h)
-        for (int64_t j = 0; j < D; ++j) {
-          const float pv = p[h * D + j];
-          const float* c = ctx.data() + ((b * H + h) * D + j) * D;
-          float* oh = o + h * D;
-          for (int64_t e = 0; e < D; ++e) oh[e] += pv * c[e];
-        }
-    }
+    attendRows(qkv, ctx.data(), out, r0, r1, N, H, D, scale);
   }, 4, 256);
 }
 
@@ -309,16 +482,18 @@ void linearAttentionBackward(const float* dout, const float* qkv, float* dqkv, i
   if (B == 0) return;
   const int64_t hd = a.hd(), row = a.row();
   const float scale = 1.f / std::sqrt(static_cast<float>(D));
-  const float invN = 1.f / static_cast<float>(N);
   std::vector<float> kmax, kinv;
   keyStats(a, qkv, kmax, kinv);
   const std::vector<float> ctx = context(a, qkv, kmax, kinv);
   // dctx[b, h, j, e] = sum_n q[n, h, j] * dout[n, h, e].
   const std::vector<float> dctx = reduceOuter(a, [&](int64_t b, int64_t n0, int64_t n1, float* acc) {
     const float* base = qkv + b * N * row;
-    outerAccumulate(
-        a, n0, n1, [&](int64_t n, float* l) { headSoftmax(base + n * row, H, D, scale, l); }, dout + b * N * hd, hd,
-        acc);
+    std::vector<float> l(static_cast<size_t>(kRowBlock * hd));
+    for (int64_t s = n0; s < n1; s += kRowBlock) {
+      const int64_t cnt = std::min(kRowBlock, n1 - s);
+      queryRows(base + s * row, row, H, D, cnt, scale, l.data());
+      outerAccumulate(H, D, cnt, l.data(), hd, dout + (b * N + s) * hd, hd, acc);
+    }
   });
   // Column term of the softmax over N: S[b, h, j] = sum_n dk[n, h, j] k[n, h, j] = sum_e dctx[h, j, e] ctx[h, j, e].
   std::vector<float> colDot(static_cast<size_t>(B * hd));
@@ -328,46 +503,33 @@ void linearAttentionBackward(const float* dout, const float* qkv, float* dqkv, i
     colDot[i] = static_cast<float>(s);
   }
   pool().parallelFor(B * N, [&](int64_t r0, int64_t r1, int) {
-    std::vector<float> p(static_cast<size_t>(hd)), k(static_cast<size_t>(hd));
-    for (int64_t r = r0; r < r1; ++r) {
-      const int64_t b = r / N;
-      const float* in = qkv + r * row;
-      const float* g = dout + r * hd;
-      float* dq = dqkv + r * row;
-      float* dk = dq + hd;
-      float* dv = dq + 2 * hd;
-      headSoftmax(in, H, D, 1.f, p.data());
-      for (int64_t c = 0; c < hd; ++c) k[c] = fastExp(in[hd + c] - kmax[b * hd + c]) * kinv[b * hd + c];
-      for (int64_t h = 0; h < H; ++h) {
-        const float* ctxH = ctx.data() + (b * H + h) * D * D;
-        const float* dctxH = dctx.data() + (b * H + h) * D * D;
-        const float* gh = g + h * D;
-        const float* vh = in + 2 * hd + h * D;
-        // dq (through the scale) and its softmax-over-D backward.
-        float dot = 0.f;
-        for (int64_t j = 0; j < D; ++j) {
-          float s = 0.f;
-          for (int64_t e = 0; e < D; ++e) s += gh[e] * ctxH[j * D + e];
-          dq[h * D + j] = s * scale;
-          dot += dq[h * D + j] * p[h * D + j];
-        }
-        for (int64_t j = 0; j < D; ++j) dq[h * D + j] = p[h * D + j] * (dq[h * D + j] - dot);
-        // dk = (v / N) dctx^T, then the softmax-over-N backward with the column term.
-        for (int64_t j = 0; j < D; ++j) {
-          float s = 0.f;
-          for (int64_t e = 0; e < D; ++e) s += vh[e] * dctxH[j * D + e];
-          const int64_t c = h * D + j;
-          dk[c] = k[c] * (s * invN - colDot[b * hd + c]);
-        }
-        // dv = k dctx / N.
-        for (int64_t e = 0; e < D; ++e) dv[h * D + e] = 0.f;
-        for (int64_t j = 0; j < D; ++j) {
-          const float kv = k[h * D + j] * invN;
-          for (int64_t e = 0; e < D; ++e) dv[h * D + e] += kv * dctxH[j * D + e];
-        }
-      }
-    }
+    backwardRows(dout, qkv, dqkv, ctx.data(), dctx.data(), colDot.data(), kmax.data(), kinv.data(), r0, r1, N, H, D);
   }, 4, 256);
+}
+
+void attentionForward(const float* q, const float* k, const float* v, float* out, int64_t G, int64_t N, int64_t D,
+                      float scale) {
+  if (G < 0 || N < 1 || D < 1) throw std::invalid_argument("attention: bad dims");
+  // Tasks: (group, block of query rows); each stages its group's k^T and v^T (2*N*D floats) in thread-local memory.
+  const int64_t want = std::max<int64_t>(1, (8 * pool().size() + G - 1) / std::max<int64_t>(1, G));
+  const int64_t block = std::max<int64_t>(16, (N + want - 1) / want);
+  const int64_t blocks = (N + block - 1) / block;
+  pool().run(G * blocks, [&](int64_t t, int) {
+    const int64_t g = t / blocks, n0 = (t % blocks) * block, n1 = std::min(N, n0 + block);
+    thread_local std::vector<float> buf;
+    if (buf.size() < static_cast<size_t>(2 * N * D + N)) buf.resize(static_cast<size_t>(2 * N * D + N));
+    float* kT = buf.data();
+    float* vT = kT + N * D;
+    float* p = vT + N * D;
+    const float* kg = k + g * N * D;
+    const float* vg = v + g * N * D;
+    for (int64_t m = 0; m < N; ++m)
+      for (int64_t j = 0; j < D; ++j) {
+        kT[j * N + m] = kg[m * D + j];
+        vT[j * N + m] = vg[m * D + j];
+      }
+    attentionRows(q + g * N * D, kT, vT, out + g * N * D, p, n0, n1, N, D, scale);
+  });
 }
 
 }  // namespace diffiqa

@@ -8,7 +8,7 @@
 import { engine, getKernel } from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor1D, Tensor4D } from '@tensorflow/tfjs-core';
 import { ShapeError } from '../../util/errors.js';
-import { ChannelNorm, LinearAttention, Silu } from '../kernel-names.js';
+import { Attention, ChannelNorm, LinearAttention, Silu } from '../kernel-names.js';
 import { tf } from '../tf.js';
 
 function fused(kernel: string, x: Tensor): boolean {
@@ -75,4 +75,22 @@ export function linearAttentionCoreComposite(qkv: Tensor4D, heads: number): Tens
     const out = tf.matMul(q, context); // [B,heads,N,e]
     return tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [b, h, w, heads * d]) as Tensor4D;
   });
+}
+
+/**
+ * Softmax attention softmax(scale·q kᵀ) v over the last two axes of q, k, v [..., N, d] (same shapes). On `native`
+ * one kernel that never materialises the N x N matrix (the backward recomputes it).
+ */
+export function softmaxAttention(q: Tensor, k: Tensor, v: Tensor, scale: number): Tensor {
+  if (q.rank < 2 || k.shape.join() !== q.shape.join() || v.shape.join() !== q.shape.join()) {
+    throw new ShapeError('softmaxAttention k and v', `q's shape [${q.shape.join(',')}]`, k.shape.join() !== q.shape.join() ? k.shape : v.shape);
+  }
+  if (fused(Attention, q) && k.dtype === 'float32' && v.dtype === 'float32') {
+    return engine().runKernel(Attention, { q, k, v }, { scale }) as Tensor;
+  }
+  return softmaxAttentionComposite(q, k, v, scale);
+}
+
+export function softmaxAttentionComposite(q: Tensor, k: Tensor, v: Tensor, scale: number): Tensor {
+  return tf.tidy(() => tf.matMul(tf.softmax(tf.mul(tf.matMul(q, k, false, true), scale), -1), v));
 }

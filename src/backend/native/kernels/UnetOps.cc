@@ -92,4 +92,19 @@ Napi::Value LinearAttentionGrad(const Napi::CallbackInfo& info) {
   });
 }
 
+/// attention(q, k, v, out, [G, N, D], scale)
+Napi::Value Attention(const Napi::CallbackInfo& info) {
+  return guard(info, "DiffiqaAttention", [&] {
+    F32 q = argF32(info, 0, "q"), k = argF32(info, 1, "k"), v = argF32(info, 2, "v"), out = argF32(info, 3, "out");
+    const std::vector<int64_t> d = argInts(info, 4, 3, "dims");
+    if (d[0] < 0 || d[1] < 1 || d[2] < 1) throw std::invalid_argument("dims: expected [G>=0, N>=1, D>=1]");
+    const int64_t n = d[0] * d[1] * d[2];
+    requireLength(q, n, "q");
+    requireLength(k, n, "k");
+    requireLength(v, n, "v");
+    requireLength(out, n, "out");
+    attentionForward(q.data, k.data, v.data, out.data, d[0], d[1], d[2], static_cast<float>(argNumber(info, 5, "scale")));
+  });
+}
+
 }  // namespace diffiqa

@@ -30,5 +30,6 @@ Napi::Value ChannelNorm(const Napi::CallbackInfo& info);
 Napi::Value ChannelNormGrad(const Napi::CallbackInfo& info);
 Napi::Value LinearAttention(const Napi::CallbackInfo& info);
 Napi::Value LinearAttentionGrad(const Napi::CallbackInfo& info);
+Napi::Value Attention(const Napi::CallbackInfo& info);
 
 }  // namespace diffiqa
