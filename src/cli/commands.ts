@@ -3,6 +3,7 @@ import type { CommandModule } from 'yargs';
 import { embedImages } from '../fr/embed.js';
 import { alignCommand } from './align.js';
 import { demoCommand } from './demo.js';
+import { experimentCommand } from './experiment.js';
 import { makeEvalCommand } from './eval.js';
 import { labelCommand } from './label.js';
 import { mergeCommand } from './merge.js';
@@ -20,4 +21,5 @@ export const commands: CommandModule<any, any>[] = [
   trainRegressorCommand,
   scoreCommand,
   makeEvalCommand({ embedImages: (fr, paths) => embedImages(fr, paths) }),
+  experimentCommand,
 ];

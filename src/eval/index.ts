@@ -30,6 +30,6 @@ export type { EvalResult, EvaluateOptions, PaucValue } from './evaluate.js';
 export { getEmbeddingCachePath, loadEmbeddingCache, saveEmbeddingCache } from './embedding-cache.js';
 export { computeBaselines, computeSharpness, getEmbeddings } from './prepare.js';
 export type { BaselineInputs, EmbedImagesFn, ResolveImage } from './prepare.js';
-export { buildEdcCsv, buildPaucMarkdown, buildSummary, writeEvalOutputs } from './report.js';
-export type { EvalOutputFiles, SummaryRecord } from './report.js';
+export { buildEdcCsv, buildPaucMarkdown, buildPaucTables, buildSummary, writeEvalOutputs } from './report.js';
+export type { EvalOutputFiles, PaucTable, SummaryRecord } from './report.js';
 export { renderEdcSvg } from './plot.js';

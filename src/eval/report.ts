@@ -68,27 +68,47 @@ function escapeMd(s: string): string {
   return s.replace(/[|\\`*_]/g, (c) => `\\${c}`).replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-/** pauc.md: one table per discard limit; a missing or undefined (NaN) cell is "–" and left out of the mean. */
-export function buildPaucMarkdown(results: readonly EvalResult[]): string {
+/** A pAUC table at one discard limit: rows = methods, columns = (dataset, FR) pairs, then the mean. */
+export interface PaucTable {
+  limit: number;
+  /** Column titles after the method column: `dataset / fr`, then `Mean`. */
+  columns: string[];
+  rows: Array<{ method: string; values: number[] }>;
+}
+
+/**
+ * The normalised pAUC tables, one per discard limit, in first-seen order of methods and columns. A missing or
+ * undefined (NaN) cell is NaN and left out of the row mean.
+ */
+export function buildPaucTables(results: readonly EvalResult[]): PaucTable[] {
   const columns = [...groupByColumn(results).keys()].map((k) => JSON.parse(k) as [string, string]);
   const methods = [...new Set(results.map((r) => r.method))];
   const limits = [...new Set(results.flatMap((r) => r.paucs.map((p) => p.limit)))];
-  const modes = [...new Set(results.map((r) => `${r.thresholdMode} threshold at FMR ${r.fmr}`))].join('; ');
-  const out: string[] = ['# Normalised pAUC of the EDC (lower is better)', '', `${modes}; pAUC / (FNMR(0)·limit).`, ''];
-  for (const limit of limits) {
-    out.push(`## Discard limit ${limit}`, '');
-    out.push(`| Method | ${columns.map(([fr, ds]) => `${escapeMd(ds)} / ${escapeMd(fr)}`).join(' | ')} | Mean |`);
-    out.push(`|---|${columns.map(() => '---:').join('|')}|---:|`);
-    for (const m of methods) {
+  return limits.map((limit) => ({
+    limit,
+    columns: [...columns.map(([fr, ds]) => `${ds} / ${fr}`), 'Mean'],
+    rows: methods.map((method) => {
       const cells = columns.map(([fr, ds]) => {
-        const r = results.find((x) => x.method === m && x.fr === fr && x.dataset === ds);
+        const r = results.find((x) => x.method === method && x.fr === fr && x.dataset === ds);
         return r?.paucs.find((p) => p.limit === limit)?.paucNorm ?? NaN;
       });
       const finite = cells.filter(Number.isFinite);
       const mean = finite.length > 0 ? finite.reduce((a, b) => a + b, 0) / finite.length : NaN;
-      const fmt = (v: number): string => (Number.isFinite(v) ? v.toFixed(4) : '–');
-      out.push(`| ${escapeMd(m)} | ${cells.map(fmt).join(' | ')} | ${fmt(mean)} |`);
-    }
+      return { method, values: [...cells, mean] };
+    }),
+  }));
+}
+
+/** pauc.md: one table per discard limit; a missing or undefined (NaN) cell is "–" and left out of the mean. */
+export function buildPaucMarkdown(results: readonly EvalResult[]): string {
+  const modes = [...new Set(results.map((r) => `${r.thresholdMode} threshold at FMR ${r.fmr}`))].join('; ');
+  const out: string[] = ['# Normalised pAUC of the EDC (lower is better)', '', `${modes}; pAUC / (FNMR(0)·limit).`, ''];
+  const fmt = (v: number): string => (Number.isFinite(v) ? v.toFixed(4) : '–');
+  for (const table of buildPaucTables(results)) {
+    out.push(`## Discard limit ${table.limit}`, '');
+    out.push(`| Method | ${table.columns.map(escapeMd).join(' | ')} |`);
+    out.push(`|---|${table.columns.map(() => '---:').join('|')}|`);
+    for (const row of table.rows) out.push(`| ${escapeMd(row.method)} | ${row.values.map(fmt).join(' | ')} |`);
     out.push('');
   }
   return out.join('\n');

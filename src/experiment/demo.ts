@@ -8,7 +8,6 @@
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describeBackend } from '../backend/index.js';
 import { listImageFiles } from '../data/files.js';
 import { decodeImage, writeImage } from '../data/image-io.js';
@@ -28,6 +27,7 @@ import { trainDiffusion } from '../train/train-diffusion.js';
 import { trainRegressor } from '../train/train-regressor.js';
 import { ensureDir } from '../util/atomic.js';
 import { DataError, describeError } from '../util/errors.js';
+import { PACKAGE_ROOT } from './package-root.js';
 import { Rng, deriveSeed } from '../util/rng.js';
 
 /** Options of the demo. */
@@ -58,8 +58,6 @@ export interface DemoResult {
   rhoLabel: number;
   rhoScore: number;
 }
-
-const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', ...(import.meta.url.includes('/dist/') ? ['..'] : []));
 
 /** The sample photos that ship with @vladmandic/face-api (demo/sample1..6.jpg). */
 export function samplePhotos(): string[] {

@@ -19,6 +19,8 @@ import { ResultWriter, finishedPaths, parseShard, selectShard, type ErrorRow, ty
 export interface LabelRunOptions {
   /** Dataset root folder; result paths are relative to it. */
   data: string;
+  /** Label only these files, folders or globs (under `data`); default everything under `data`. */
+  files?: readonly string[];
   /** Output file (.csv or .jsonl); errors go to `<out>.errors.jsonl`. */
   out: string;
   tStar: number;
@@ -68,7 +70,7 @@ export async function runLabeller(diffusion: X0Predictor, schedule: NoiseSchedul
   const t0 = Date.now();
   const writer = new ResultWriter(opts.out, LABEL_COLUMNS);
   const listingSkips: ErrorRow[] = [];
-  let files = listImageFiles(opts.data, { onSkip: (e) => listingSkips.push({ path: relativeKey(opts.data, e.path), error: e.reason }) });
+  let files = listImageFiles(opts.files ?? opts.data, { onSkip: (e) => listingSkips.push({ path: relativeKey(opts.data, e.path), error: e.reason }) });
   if (opts.shard) files = selectShard(files, parseShard(opts.shard));
   const done = finishedPaths(opts.out);
   // Entries the listing could not use (unreadable names, link loops) are recorded once, like failed images.

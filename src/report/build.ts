@@ -29,7 +29,7 @@ export interface ResultsReportOptions {
 }
 
 /** The newest `n` restoration grids of a run, oldest first. */
-function readRestorations(runDir: string, n = 3): NonNullable<ReportData['restorations']> {
+export function readRestorations(runDir: string, n = 3): NonNullable<ReportData['restorations']> {
   const dir = path.join(runDir, 'samples');
   if (!fs.existsSync(dir)) return [];
   const files = fs.readdirSync(dir).filter((f) => /\.png$/i.test(f)).sort().slice(-n);

@@ -13,4 +13,4 @@ export {
 export { curvesFromMetrics, parseMetricsJsonl, readMetricsCurves, type MetricsCurveOptions } from './metrics.js';
 export { loadReportFaces, type LoadFacesOptions, type ScoredImage } from './faces.js';
 export { assertSafeSvg } from './svg-check.js';
-export { buildResultsReport, type ResultsReportOptions } from './build.js';
+export { buildResultsReport, readRestorations, type ResultsReportOptions } from './build.js';
