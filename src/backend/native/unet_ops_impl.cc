@@ -2,6 +2,7 @@
 // per-task partials combined in double in task order, so results do not depend on thread timing.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 #include <vector>
 
@@ -125,46 +126,12 @@ DIFFIQA_CLONES void keyMaxRange(const float* k, int64_t row, int64_t hd, int64_t
     for (int64_t c = 0; c < hd; ++c) m[c] = k[c] > m[c] ? k[c] : m[c];
 }
 
-DIFFIQA_CLONES void keySumRange(const float* k, int64_t row, int64_t hd, int64_t n, const float* m, float* s) {
-  for (int64_t i = 0; i < n; ++i, k += row)
-    for (int64_t c = 0; c < hd; ++c) s[c] += fastExp(k[c] - m[c]);
-}
-
 struct LinAttn {
   int64_t B, N, H, D;
   int64_t hd() const { return H * D; }
   int64_t row() const { return 3 * H * D; }
 };
 
-/// kmax[b, c] and kinv[b, c] = 1 / sum_n exp(k[b, n, c] - kmax) for the HD key channels.
-void keyStats(const LinAttn& a, const float* qkv, std::vector<float>& kmax, std::vector<float>& kinv) {
-  const int64_t hd = a.hd(), row = a.row();
-  const Chunks ch = chunksOf(a.B, a.N);
-  const int64_t tasks = a.B * ch.perBatch;
-  std::vector<float> pmax(static_cast<size_t>(tasks * hd), -INFINITY);
-  pool().run(tasks, [&](int64_t t, int) {
-    const int64_t b = t / ch.perBatch, n0 = (t % ch.perBatch) * ch.size, n1 = std::min(a.N, n0 + ch.size);
-    if (n1 > n0) keyMaxRange(qkv + (b * a.N + n0) * row + hd, row, hd, n1 - n0, pmax.data() + t * hd);
-  });
-  kmax.assign(static_cast<size_t>(a.B * hd), -INFINITY);
-  for (int64_t t = 0; t < tasks; ++t)
-    for (int64_t c = 0; c < hd; ++c) {
-      float& m = kmax[(t / ch.perBatch) * hd + c];
-      m = std::max(m, pmax[t * hd + c]);
-    }
-  std::vector<double> psum(static_cast<size_t>(tasks * hd), 0.0);
-  pool().run(tasks, [&](int64_t t, int) {
-    const int64_t b = t / ch.perBatch, n0 = (t % ch.perBatch) * ch.size, n1 = std::min(a.N, n0 + ch.size);
-    std::vector<float> s(static_cast<size_t>(hd), 0.f);
-    if (n1 > n0) keySumRange(qkv + (b * a.N + n0) * row + hd, row, hd, n1 - n0, kmax.data() + b * hd, s.data());
-    for (int64_t c = 0; c < hd; ++c) psum[t * hd + c] = s[c];
-  });
-  std::vector<double> sum(static_cast<size_t>(a.B * hd), 0.0);
-  for (int64_t t = 0; t < tasks; ++t)
-    for (int64_t c = 0; c < hd; ++c) sum[(t / ch.perBatch) * hd + c] += psum[t * hd + c];
-  kinv.resize(static_cast<size_t>(a.B * hd));
-  for (size_t i = 0; i < sum.size(); ++i) kinv[i] = static_cast<float>(1.0 / sum[i]);
-}
 
 /// acc[h, j, e] += sum over n < count of l(n, h, j) * r(n, h, e), l and r rows of H*D at strides ls and rs.
 template <int DC>
@@ -270,20 +237,71 @@ DIFFIQA_CLONES void queryRows(const float* q, int64_t row, int64_t H, int64_t D,
 
 constexpr int64_t kRowBlock = 256;  // rows of transformed keys/queries staged per outerAccumulate call
 
-/// ctx [B, H, D, D] = sum_n softmax_N(k)[n, h, j] * v[n, h, e] / N.
-std::vector<float> context(const LinAttn& a, const float* qkv, const std::vector<float>& kmax,
-                           const std::vector<float>& kinv) {
-  const int64_t hd = a.hd(), row = a.row();
-  const float invN = 1.f / static_cast<float>(a.N);
-  return reduceOuter(a, [&](int64_t b, int64_t n0, int64_t n1, float* acc) {
+DIFFIQA_CLONES void addColumns(const float* l, int64_t count, int64_t hd, float* s) {
+  for (int64_t n = 0; n < count; ++n, l += hd)
+    for (int64_t c = 0; c < hd; ++c) s[c] += l[c];
+}
+
+/// One pass over k and v: the key softmax statistics (kmax, kinv = 1 / sum exp(k - kmax)) and
+/// ctx [B, H, D, D] = sum_n softmax_N(k)[n, h, j] * v[n, h, e] / N. Each task keeps a running max per key channel
+/// and rescales its partial sums when the max grows (online softmax); partials are combined in double, in task order.
+void keyContext(const LinAttn& a, const float* qkv, std::vector<float>& kmax, std::vector<float>& kinv,
+                std::vector<float>& ctx) {
+  const int64_t hd = a.hd(), row = a.row(), D = a.D, dd = a.H * a.D * a.D;
+  const Chunks ch = chunksOf(a.B, a.N);
+  const int64_t tasks = a.B * ch.perBatch;
+  std::vector<float> tMax(static_cast<size_t>(tasks * hd), -INFINITY), tSum(static_cast<size_t>(tasks * hd), 0.f);
+  std::vector<float> tCtx(static_cast<size_t>(tasks * dd), 0.f);
+  const std::vector<float> ones(static_cast<size_t>(hd), 1.f);
+  pool().run(tasks, [&](int64_t t, int) {
+    const int64_t b = t / ch.perBatch, n0 = (t % ch.perBatch) * ch.size, n1 = std::min(a.N, n0 + ch.size);
     const float* base = qkv + b * a.N * row;
-    std::vector<float> l(static_cast<size_t>(kRowBlock * hd));
-    for (int64_t s = n0; s < n1; s += kRowBlock) {
-      const int64_t cnt = std::min(kRowBlock, n1 - s);
-      keyRows(base + s * row + hd, row, hd, cnt, kmax.data() + b * hd, kinv.data() + b * hd, invN, l.data());
-      outerAccumulate(a.H, a.D, cnt, l.data(), hd, base + s * row + 2 * hd, row, acc);
+    float* m = tMax.data() + t * hd;
+    float* sum = tSum.data() + t * hd;
+    float* acc = tCtx.data() + t * dd;
+    std::vector<float> l(static_cast<size_t>(kRowBlock * hd)), bm(static_cast<size_t>(hd));
+    for (int64_t s0 = n0; s0 < n1; s0 += kRowBlock) {
+      const int64_t cnt = std::min(kRowBlock, n1 - s0);
+      std::copy(m, m + hd, bm.begin());
+      keyMaxRange(base + s0 * row + hd, row, hd, cnt, bm.data());
+      for (int64_t c = 0; c < hd; ++c) {
+        if (!(bm[c] > m[c])) continue;
+        const float f = m[c] == -INFINITY ? 0.f : std::exp(m[c] - bm[c]);
+        sum[c] *= f;
+        for (int64_t e = 0; e < D; ++e) acc[c * D + e] *= f;
+        m[c] = bm[c];
+      }
+      keyRows(base + s0 * row + hd, row, hd, cnt, m, ones.data(), 1.f, l.data());
+      addColumns(l.data(), cnt, hd, sum);
+      outerAccumulate(a.H, a.D, cnt, l.data(), hd, base + s0 * row + 2 * hd, row, acc);
     }
   });
+  kmax.assign(static_cast<size_t>(a.B * hd), -INFINITY);
+  for (int64_t t = 0; t < tasks; ++t)
+    for (int64_t c = 0; c < hd; ++c) {
+      float& mm = kmax[(t / ch.perBatch) * hd + c];
+      mm = std::max(mm, tMax[t * hd + c]);
+    }
+  std::vector<double> S(static_cast<size_t>(a.B * hd), 0.0), C(static_cast<size_t>(a.B * dd), 0.0);
+  for (int64_t t = 0; t < tasks; ++t) {
+    const int64_t b = t / ch.perBatch;
+    for (int64_t c = 0; c < hd; ++c) {
+      const float tm = tMax[t * hd + c];
+      if (tm == -INFINITY) continue;  // an empty task
+      const double f = std::exp(static_cast<double>(tm) - kmax[b * hd + c]);
+      S[b * hd + c] += f * tSum[t * hd + c];
+      for (int64_t e = 0; e < D; ++e) C[b * dd + c * D + e] += f * tCtx[t * dd + c * D + e];
+    }
+  }
+  kinv.resize(static_cast<size_t>(a.B * hd));
+  ctx.resize(static_cast<size_t>(a.B * dd));
+  for (int64_t b = 0; b < a.B; ++b)
+    for (int64_t c = 0; c < hd; ++c) {
+      const double inv = 1.0 / S[b * hd + c];
+      kinv[b * hd + c] = static_cast<float>(inv);
+      for (int64_t e = 0; e < D; ++e)
+        ctx[b * dd + c * D + e] = static_cast<float>(C[b * dd + c * D + e] * inv / static_cast<double>(a.N));
+    }
 }
 
 /// out rows [r0, r1) (flat b*N + n): out[n, h, e] = sum_j q[n, h, j] ctx[b, h, j, e].
@@ -297,14 +315,18 @@ __attribute__((always_inline)) inline void attendRowsT(const float* qkv, const f
     headSoftmaxT<DC>(qkv + r * row, H, D, scale, p);
     float* __restrict o = out + r * hd;
     if constexpr (DC > 0) {
+      // GCC vector extensions: one DC-wide register row per head (left alone, the compiler SLP-vectorises across j
+      // with permutes and runs several times slower).
+      typedef float Row __attribute__((vector_size(DC * sizeof(float))));
       for (int64_t h = 0; h < H; ++h) {
-        float a[DC] = {};
+        Row a = {};
         const float* ch = ctx + (b * H + h) * DC * DC;
         for (int j = 0; j < DC; ++j) {
-          const float pv = p[h * DC + j];
-          for (int e = 0; e < DC; ++e) a[e] += pv * ch[j * DC + e];
+          Row c;
+          std::memcpy(&c, ch + j * DC, sizeof(Row));
+          a += p[h * DC + j] * c;
         }
-        for (int e = 0; e < DC; ++e) o[h * DC + e] = a[e];
+        std::memcpy(o + h * DC, &a, sizeof(Row));
       }
     } else {
       for (int64_t c = 0; c < hd; ++c) o[c] = 0.f;
@@ -467,8 +489,8 @@ void linearAttentionForward(const float* qkv, float* out, int64_t B, int64_t N, 
   checkAttn(a);
   if (B == 0) return;
   std::vector<float> kmax, kinv;
-  keyStats(a, qkv, kmax, kinv);
-  const std::vector<float> ctx = context(a, qkv, kmax, kinv);
+  std::vector<float> ctx;
+  keyContext(a, qkv, kmax, kinv, ctx);
   const float scale = 1.f / std::sqrt(static_cast<float>(D));
   pool().parallelFor(B * N, [&](int64_t r0, int64_t r1, int) {
     attendRows(qkv, ctx.data(), out, r0, r1, N, H, D, scale);
@@ -483,8 +505,8 @@ void linearAttentionBackward(const float* dout, const float* qkv, float* dqkv, i
   const int64_t hd = a.hd(), row = a.row();
   const float scale = 1.f / std::sqrt(static_cast<float>(D));
   std::vector<float> kmax, kinv;
-  keyStats(a, qkv, kmax, kinv);
-  const std::vector<float> ctx = context(a, qkv, kmax, kinv);
+  std::vector<float> ctx;
+  keyContext(a, qkv, kmax, kinv, ctx);
   // dctx[b, h, j, e] = sum_n q[n, h, j] * dout[n, h, e].
   const std::vector<float> dctx = reduceOuter(a, [&](int64_t b, int64_t n0, int64_t n1, float* acc) {
     const float* base = qkv + b * N * row;
