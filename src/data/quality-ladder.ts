@@ -5,7 +5,10 @@
  * sampling, sensor noise, JPEG), each stronger than on the rung below. Used by the demo, the labeller sanity
  * check and reports.
  */
-import type { Rng } from '../util/rng.js';
+import * as path from 'node:path';
+import { ensureDir } from '../util/atomic.js';
+import { Rng, deriveSeed } from '../util/rng.js';
+import { decodeImage, writeImage } from './image-io.js';
 import { clipImage, cloneImage, type RgbImage } from './image.js';
 import { convolveMirror } from './degrade/convolve.js';
 import { jpegRoundTrip } from './degrade/jpeg.js';
@@ -54,5 +57,26 @@ export async function degradeAtSeverity(img: RgbImage, level: number, rng: Rng):
   if (sev.noiseSigma > 0) addColorNoise(out, sev.noiseSigma, rng);
   out = clipImage(out);
   if (sev.jpegQuality !== null) out = await jpegRoundTrip(out, sev.jpegQuality);
+  return out;
+}
+
+/**
+ * Writes `<dir>/<face name>/rung<k>.png` for every face file and rung (rung 0 = the face itself, decoded at
+ * 112x112), each rung seeded by the face name and rung, so the ladder is the same on every run.
+ * @returns the folder of each face's rungs
+ */
+export async function writeLadder(faces: readonly string[], dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const face of faces) {
+    const id = path.basename(face, path.extname(face));
+    const img = await decodeImage(face);
+    const faceDir = path.join(dir, id);
+    ensureDir(faceDir);
+    for (let k = 0; k < LADDER.length; k++) {
+      const rung = await degradeAtSeverity(img, k, new Rng(deriveSeed('ladder', `${id}/${k}`)));
+      await writeImage(path.join(faceDir, `rung${k}.png`), rung);
+    }
+    out.push(faceDir);
+  }
   return out;
 }

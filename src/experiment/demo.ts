@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { describeBackend } from '../backend/index.js';
 import { listImageFiles } from '../data/files.js';
 import { decodeImage, writeImage } from '../data/image-io.js';
-import { LADDER, degradeAtSeverity } from '../data/quality-ladder.js';
+import { LADDER, writeLadder } from '../data/quality-ladder.js';
 import { loadDiffusionConfig } from '../diffusion/config.js';
 import { loadDiffusion } from '../diffusion/load.js';
 import { createSchedule } from '../diffusion/schedule.js';
@@ -28,7 +28,6 @@ import { trainRegressor } from '../train/train-regressor.js';
 import { ensureDir } from '../util/atomic.js';
 import { DataError, describeError } from '../util/errors.js';
 import { PACKAGE_ROOT } from './package-root.js';
-import { Rng, deriveSeed } from '../util/rng.js';
 
 /** Options of the demo. */
 export interface DemoOptions {
@@ -97,7 +96,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const skipped: { path: string; reason: string }[] = [];
   const faces = await stage('detecting and aligning faces', () => alignAll(photos, dirs.faces, opts, skipped));
   if (faces.length === 0) throw new DataError(opts.data ?? 'the sample photos', 'no face found in any photo');
-  await stage(`building the quality ladder (${faces.length} faces x ${LADDER.length} rungs)`, () => buildLadder(faces, dirs.ladder));
+  await stage(`building the quality ladder (${faces.length} faces x ${LADDER.length} rungs)`, () => writeLadder(faces, dirs.ladder));
 
   const diffusionConfig = loadDiffusionConfig(path.join(PACKAGE_ROOT, 'configs/demo/diffusion.yaml'), {
     data: { folder: dirs.faces },
@@ -175,19 +174,6 @@ async function alignAll(photos: readonly string[], outDir: string, opts: DemoOpt
     aligner.dispose();
   }
   return written;
-}
-
-/** Writes `<ladder>/<face>/rung<k>.png` for every face and rung (rung 0 = the aligned face). */
-async function buildLadder(faces: readonly string[], ladderDir: string): Promise<void> {
-  for (const face of faces) {
-    const id = path.basename(face, '.png');
-    const img = await decodeImage(face);
-    ensureDir(path.join(ladderDir, id));
-    for (let k = 0; k < LADDER.length; k++) {
-      const out = await degradeAtSeverity(img, k, new Rng(deriveSeed('ladder', `${id}/${k}`)));
-      await writeImage(path.join(ladderDir, id, `rung${k}.png`), out);
-    }
-  }
 }
 
 interface JoinedRow {
