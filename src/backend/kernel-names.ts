@@ -39,3 +39,8 @@ export const LinearAttention = 'DiffiqaLinearAttention';
 export const LinearAttentionGrad = 'DiffiqaLinearAttentionGrad';
 /** Softmax attention: inputs q, k, v [..., N, d]; output softmax(scale·q kᵀ) v [..., N, d]. Attr scale. */
 export const Attention = 'DiffiqaAttention';
+/**
+ * The UNet block's GroupNorm → FiLM → SiLU: inputs x [B,H,W,C], gamma [C], beta [C], scale [B,C], shift [B,C];
+ * outputs [silu(groupNorm(x)·(1 + scale) + shift), mean [B,G], rstd [B,G]]. Attrs groups, epsilon.
+ */
+export const GroupNormFilmSilu = 'DiffiqaGroupNormFilmSilu';

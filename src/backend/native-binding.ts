@@ -63,6 +63,8 @@ export interface NativeAddon {
   select(cond: Uint8Array, t: Words, e: Words, out: Words): void;
   /** out[i] = offset + (x[i] - mean) * scale / sqrt(variance + eps), each parameter indexed modulo its length, in double. */
   fusedBatchNorm(x: F32, mean: F32, variance: F32, scale: OptF32, offset: OptF32, varianceEpsilon: number, out: F32): void;
+  /** y = silu(groupNorm(x) * (1 + filmScale[b, c]) + filmShift[b, c]); film arrays [batch, channels]. */
+  groupNormFilmSilu(x: F32, gamma: F32, beta: F32, filmScale: F32, filmShift: F32, y: F32, mean: F32, rstd: F32, dims: GroupNormDims, eps: number): void;
   /** y = x * sigmoid(x). */
   silu(x: F32, y: F32): void;
   /** dx = dy * d(silu)/dx. */

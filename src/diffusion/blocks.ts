@@ -4,7 +4,7 @@
  */
 import { tf } from '../backend/tf.js';
 import { conv2d, convNamed, linearNamed, silu } from '../nn/layers.js';
-import { groupNorm } from '../backend/ops/group-norm.js';
+import { groupNormFilmSilu } from '../backend/ops/unet-ops.js';
 import { channelLayerNorm } from '../nn/norms.js';
 import type { ParamStore } from '../nn/params.js';
 
@@ -26,18 +26,16 @@ export function wsConvNamed(p: ParamStore, prefix: string, x: tf.Tensor4D): tf.T
   return conv2d(x, w, p.get(`${prefix}.bias`) as tf.Tensor1D, { padding: 1 });
 }
 
-/** The per-sample FiLM parameters (scale, shift) [B,1,1,C] a ResNet block derives from the time embedding. */
+/** The per-sample FiLM parameters (scale, shift) [B,C] a ResNet block derives from the time embedding. */
 export interface ScaleShift {
-  scale: tf.Tensor4D;
-  shift: tf.Tensor4D;
+  scale: tf.Tensor2D;
+  shift: tf.Tensor2D;
 }
 
-/** Block: WS conv → GroupNorm → optional FiLM (a·(scale+1)+shift) → SiLU. */
+/** Block: WS conv → GroupNorm → optional FiLM (a·(scale+1)+shift) → SiLU (the last three one fused op). */
 export function block(p: ParamStore, prefix: string, x: tf.Tensor4D, groups: number, film?: ScaleShift): tf.Tensor4D {
-  let h = wsConvNamed(p, `${prefix}.proj`, x);
-  h = groupNorm(h, p.get(`${prefix}.norm.weight`), p.get(`${prefix}.norm.bias`), groups, EPS) as tf.Tensor4D;
-  if (film) h = tf.add(tf.mul(h, tf.add(film.scale, 1)), film.shift);
-  return silu(h) as tf.Tensor4D;
+  const h = wsConvNamed(p, `${prefix}.proj`, x);
+  return groupNormFilmSilu(h, p.get(`${prefix}.norm.weight`), p.get(`${prefix}.norm.bias`), groups, EPS, film?.scale, film?.shift);
 }
 
 /**
@@ -46,8 +44,7 @@ export function block(p: ParamStore, prefix: string, x: tf.Tensor4D, groups: num
  */
 export function resnetBlock(p: ParamStore, prefix: string, x: tf.Tensor4D, tEmb: tf.Tensor2D, groups: number): tf.Tensor4D {
   const ss = linearNamed(p, `${prefix}.mlp.1`, silu(tEmb) as tf.Tensor2D);
-  const cout = ss.shape[1] / 2;
-  const [scale, shift] = tf.split(tf.reshape(ss, [ss.shape[0], 1, 1, 2 * cout]), 2, 3) as [tf.Tensor4D, tf.Tensor4D];
+  const [scale, shift] = tf.split(ss, 2, 1) as [tf.Tensor2D, tf.Tensor2D];
   const h = block(p, `${prefix}.block2`, block(p, `${prefix}.block1`, x, groups, { scale, shift }), groups);
   const res = p.has(`${prefix}.res_conv.weight`) ? convNamed(p, `${prefix}.res_conv`, x) : x;
   return tf.add(h, res);

@@ -1,12 +1,13 @@
 /**
  * The fused UNet ops (src/backend/ops/unet-ops.ts) on `native` against their tfjs-op composites run on tfjs cpu:
- * SiLU, channel LayerNorm, the LinearAttention core and softmax attention, forward and gradients (tf.grads of sum(y·r) for a random r),
+ * SiLU, channel LayerNorm, the LinearAttention core, softmax attention and the block's GroupNorm → FiLM → SiLU,
+ * forward and gradients (tf.grads of sum(y·r) for a random r),
  * on odd sizes: channel counts that are not multiples of 16, one and several batches, odd pixel counts, 1..4 heads.
  */
 import { describe, expect, it } from 'vitest';
 import {
   channelLayerNorm, channelLayerNormComposite, linearAttentionCore, linearAttentionCoreComposite, silu, siluComposite,
-  softmaxAttention, softmaxAttentionComposite,
+  softmaxAttention, softmaxAttentionComposite, groupNormFilmSilu, groupNormFilmSiluComposite,
 } from '../../src/backend/ops/unet-ops.js';
 import { tf } from '../../src/backend/tf.js';
 import { randomValues, relativeError, runOn } from './compare.js';
@@ -34,7 +35,7 @@ function withGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: tf.Tensor[], se
 
 describe('fused UNet ops match their tfjs composites on cpu', () => {
   it('the native kernels are registered (the fused path is what these tests exercise)', () => {
-    for (const k of ['DiffiqaSilu', 'DiffiqaChannelNorm', 'DiffiqaLinearAttention', 'DiffiqaAttention']) {
+    for (const k of ['DiffiqaSilu', 'DiffiqaChannelNorm', 'DiffiqaLinearAttention', 'DiffiqaAttention', 'DiffiqaGroupNormFilmSilu']) {
       expect(tf.getKernel(k, 'native')).toBeDefined();
       expect(tf.getKernel(k, 'cpu')).toBeUndefined();
     }
@@ -95,6 +96,32 @@ describe('fused UNet ops match their tfjs composites on cpu', () => {
         const f = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
           fusedPath ? softmaxAttention(a, b, c, scale) : softmaxAttentionComposite(a, b, c, scale);
         return withGrads(f, [q as tf.Tensor, k as tf.Tensor, v as tf.Tensor], `fa-${shape}`);
+      }, 5e-5);
+    });
+  }
+
+  const GN: { shape: [number, number, number, number]; groups: number; film: boolean }[] = [
+    { shape: [3, 7, 9, 16], groups: 4, film: true }, // cpu-small block1: FiLM from the time embedding
+    { shape: [2, 5, 5, 32], groups: 4, film: false }, // block2: no FiLM
+    { shape: [2, 3, 11, 12], groups: 3, film: true }, // 4 channels per group, odd pixel count
+    { shape: [1, 4, 4, 64], groups: 8, film: true },
+  ];
+  for (const { shape, groups, film } of GN) {
+    it(`GroupNorm -> FiLM -> SiLU and its gradients ${shape} groups ${groups} film ${film}`, () => {
+      expectFusedMatchesComposite((fusedPath) => {
+        const [b, , , c] = shape;
+        const x = tf.add(tf.mul(tf.tensor4d(randomValues(`gn-${shape}`, size(shape)), shape), 2), 0.5);
+        const gamma = tf.add(tf.tensor1d(randomValues(`gng-${shape}`, c)), 1);
+        const beta = tf.tensor1d(randomValues(`gnb-${shape}`, c));
+        const scale = tf.mul(tf.tensor2d(randomValues(`gns-${shape}`, b * c), [b, c]), 0.5);
+        const shift = tf.tensor2d(randomValues(`gnh-${shape}`, b * c), [b, c]);
+        const op = fusedPath ? groupNormFilmSilu : groupNormFilmSiluComposite;
+        if (!film) return withGrads((a, g, bb) => op(a as tf.Tensor4D, g as tf.Tensor, bb as tf.Tensor, groups, 1e-5), [x, gamma, beta], `gn-${shape}`);
+        return withGrads(
+          (a, g, bb, s, h) => op(a as tf.Tensor4D, g as tf.Tensor, bb as tf.Tensor, groups, 1e-5, s, h),
+          [x, gamma, beta, scale, shift],
+          `gn-${shape}`,
+        );
       }, 5e-5);
     });
   }

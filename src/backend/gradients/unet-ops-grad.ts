@@ -2,9 +2,9 @@
  * Gradients of the fused UNet kernels (src/backend/kernels/UnetOps.ts), each one native backward call. As for
  * GroupNorm, multi-output backward results are computed eagerly and handed over by the closures.
  */
-import { engine, matMul, mul, softmax, sub, sum, tidy } from '@tensorflow/tfjs-core';
+import { add, engine, matMul, mul, reshape, softmax, sub, sum, tidy } from '@tensorflow/tfjs-core';
 import type { GradConfig, NamedAttrMap, Tensor } from '@tensorflow/tfjs-core';
-import { Attention, ChannelNorm, ChannelNormGrad, LinearAttention, LinearAttentionGrad, Silu, SiluGrad } from '../kernel-names.js';
+import { Attention, ChannelNorm, GroupNorm, GroupNormFilmSilu, GroupNormGrad, ChannelNormGrad, LinearAttention, LinearAttentionGrad, Silu, SiluGrad } from '../kernel-names.js';
 
 const first = (dy: Tensor | Tensor[]): Tensor => (Array.isArray(dy) ? dy[0] : dy) as Tensor;
 
@@ -60,6 +60,33 @@ export const attentionGradConfig: GradConfig = {
   },
 };
 
+/**
+ * GroupNorm → FiLM → SiLU: recomputes u = groupNorm(x) (native) and z = u·(1 + scale) + shift, then
+ * dz = SiluGrad(dy, z), dshift = Σ_hw dz, dscale = Σ_hw dz·u, and GroupNormGrad of du = dz·(1 + scale).
+ */
+export const groupNormFilmSiluGradConfig: GradConfig = {
+  kernelName: GroupNormFilmSilu,
+  inputsToSave: ['x', 'gamma', 'beta', 'scale', 'shift'],
+  outputsToSave: [false, true, true],
+  gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
+    const [x, gamma, beta, scale, shift, mean, rstd] = saved as [Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor];
+    const g = first(dy);
+    const grads = tidy(() => {
+      const [b = 1, , , c = 1] = x.shape;
+      const s1 = add(reshape(scale, [b, 1, 1, c]), 1);
+      const u = (engine().runKernel(GroupNorm, { x, gamma, beta }, attrs) as Tensor[])[0] as Tensor;
+      const z = add(mul(u, s1), reshape(shift, [b, 1, 1, c]));
+      const dz = engine().runKernel(SiluGrad, { dy: g, x: z }) as Tensor;
+      const dShift = reshape(sum(dz, [1, 2]), [b, c]);
+      const dScale = reshape(sum(mul(dz, u), [1, 2]), [b, c]);
+      const [dx, dGamma, dBeta] = engine().runKernel(GroupNormGrad, { dy: mul(dz, s1), x, gamma, mean, rstd }, attrs) as Tensor[];
+      return [dx, dGamma, dBeta, dScale, dShift] as Tensor[];
+    });
+    const [dx, dGamma, dBeta, dScale, dShift] = grads as [Tensor, Tensor, Tensor, Tensor, Tensor];
+    return { x: () => dx, gamma: () => dGamma, beta: () => dBeta, scale: () => dScale, shift: () => dShift };
+  },
+};
+
 export const UNET_OP_GRADIENTS: readonly GradConfig[] = [
-  siluGradConfig, channelNormGradConfig, linearAttentionGradConfig, attentionGradConfig,
+  siluGradConfig, channelNormGradConfig, linearAttentionGradConfig, attentionGradConfig, groupNormFilmSiluGradConfig,
 ];

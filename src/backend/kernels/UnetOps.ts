@@ -4,9 +4,10 @@
  */
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import {
-  Attention, ChannelNorm, ChannelNormGrad, LinearAttention, LinearAttentionGrad, Silu, SiluGrad,
+  Attention, ChannelNorm, GroupNormFilmSilu, ChannelNormGrad, LinearAttention, LinearAttentionGrad, Silu, SiluGrad,
 } from '../kernel-names.js';
 import { loadNativeAddon } from '../native-binding.js';
+import { groupNormDims } from './GroupNorm.js';
 import { allocOutput, valuesOf, type KernelArgs } from './native-kernel-util.js';
 
 function f32(args: KernelArgs, name: string, kernel: string): Float32Array {
@@ -104,6 +105,22 @@ function attention(args: KernelArgs): TensorInfo {
   return out.info;
 }
 
+function groupNormFilmSilu(args: KernelArgs): TensorInfo[] {
+  const x = args.inputs['x'] as TensorInfo;
+  const { groups, epsilon } = args.attrs as unknown as { groups: number; epsilon: number };
+  const dims = groupNormDims(x, groups);
+  const b = dims[0] ?? 1;
+  const y = allocOutput(args.backend, [...x.shape]);
+  const mean = allocOutput(args.backend, [b, groups]);
+  const rstd = allocOutput(args.backend, [b, groups]);
+  const k = GroupNormFilmSilu;
+  loadNativeAddon().groupNormFilmSilu(
+    f32(args, 'x', k), f32(args, 'gamma', k), f32(args, 'beta', k), f32(args, 'scale', k), f32(args, 'shift', k),
+    y.values, mean.values, rstd.values, dims, epsilon,
+  );
+  return [y.info, mean.info, rstd.info];
+}
+
 const config = (kernelName: string, fn: (args: KernelArgs) => TensorInfo | TensorInfo[]): KernelConfig => ({
   kernelName,
   backendName: 'native',
@@ -118,4 +135,5 @@ export const UNET_OP_KERNELS: readonly KernelConfig[] = [
   config(LinearAttention, linearAttention),
   config(LinearAttentionGrad, linearAttentionGrad),
   config(Attention, attention),
+  config(GroupNormFilmSilu, groupNormFilmSilu),
 ];

@@ -41,6 +41,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("fusedBatchMatMul", Napi::Function::New(env, FusedMatMul));
   exports.Set("groupNorm", Napi::Function::New(env, GroupNorm));
   exports.Set("groupNormGrad", Napi::Function::New(env, GroupNormGrad));
+  exports.Set("groupNormFilmSilu", Napi::Function::New(env, GroupNormFilmSilu));
   exports.Set("binaryOp", Napi::Function::New(env, Binary));
   exports.Set("unaryOp", Napi::Function::New(env, Unary));
   exports.Set("reduceSum", Napi::Function::New(env, ReduceSum));

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "fast_math.h"
 #include "group_norm.h"
 #include "thread_pool.h"
 
@@ -76,6 +77,18 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void affineRow(floa
   for (int64_t c = 0; c < n; ++c) out[c] = x[c] * scale[c] + shift[c];
 }
 
+/// rows x C: y = silu(x * scale[c] + shift[c]).
+__attribute__((target_clones("avx512f", "avx2", "default"))) void affineSiluRows(float* y, const float* x,
+                                                                                  const float* scale,
+                                                                                  const float* shift, int64_t rows,
+                                                                                  int64_t C) {
+  for (int64_t r = 0; r < rows; ++r, x += C, y += C)
+    for (int64_t c = 0; c < C; ++c) {
+      const float z = x[c] * scale[c] + shift[c];
+      y[c] = z / (1.f + fastExp(-z));
+    }
+}
+
 __attribute__((target_clones("avx512f", "avx2", "default"))) void affineRow2(float* out, const float* x,
                                                                               const float* dy,
                                                                               const float* scale,
@@ -92,7 +105,7 @@ void checkGeom(const GroupNormGeom& g) {
 }  // namespace
 
 void groupNormForward(const GroupNormGeom& g, const float* x, const float* gamma, const float* beta, float* y,
-                      float* mean, float* rstd) {
+                      float* mean, float* rstd, const float* filmScale, const float* filmShift, bool silu) {
   checkGeom(g);
   const int64_t C = g.channels, G = g.groups, cg = C / G;
   std::vector<double> s1, s2;
@@ -114,15 +127,26 @@ void groupNormForward(const GroupNormGeom& g, const float* x, const float* gamma
       mean[b * G + gi] = static_cast<float>(mu);
       rstd[b * G + gi] = static_cast<float>(rs);
       for (int64_t c = gi * cg; c < (gi + 1) * cg; ++c) {
-        scale[b * C + c] = static_cast<float>(rs * gamma[c]);
-        shift[b * C + c] = static_cast<float>(beta[c] - mu * rs * gamma[c]);
+        double a = rs * gamma[c], sh = beta[c] - mu * rs * gamma[c];
+        if (filmScale != nullptr) {
+          const double f = 1.0 + static_cast<double>(filmScale[b * C + c]);
+          a *= f;
+          sh = sh * f + (filmShift != nullptr ? filmShift[b * C + c] : 0.f);
+        }
+        scale[b * C + c] = static_cast<float>(a);
+        shift[b * C + c] = static_cast<float>(sh);
       }
     }
   }
+  const int64_t P = std::max<int64_t>(1, g.pixels);
   pool().parallelFor(g.batch * g.pixels, [&](int64_t r0, int64_t r1, int) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const int64_t b = r / std::max<int64_t>(1, g.pixels);
-      affineRow(y + r * C, x + r * C, scale.data() + b * C, shift.data() + b * C, C);
+    // Runs of rows within one sample share scale/shift: one vectorised call per run.
+    for (int64_t r = r0; r < r1;) {
+      const int64_t b = r / P, end = std::min(r1, (b + 1) * P);
+      if (silu) affineSiluRows(y + r * C, x + r * C, scale.data() + b * C, shift.data() + b * C, end - r, C);
+      else
+        for (int64_t q = r; q < end; ++q) affineRow(y + q * C, x + q * C, scale.data() + b * C, shift.data() + b * C, C);
+      r = end;
     }
   }, 4, 64);
 }

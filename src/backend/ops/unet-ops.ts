@@ -8,7 +8,8 @@
 import { engine, getKernel } from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor1D, Tensor4D } from '@tensorflow/tfjs-core';
 import { ShapeError } from '../../util/errors.js';
-import { Attention, ChannelNorm, LinearAttention, Silu } from '../kernel-names.js';
+import { Attention, ChannelNorm, GroupNormFilmSilu, LinearAttention, Silu } from '../kernel-names.js';
+import { groupNorm } from './group-norm.js';
 import { tf } from '../tf.js';
 
 function fused(kernel: string, x: Tensor): boolean {
@@ -93,4 +94,39 @@ export function softmaxAttention(q: Tensor, k: Tensor, v: Tensor, scale: number)
 
 export function softmaxAttentionComposite(q: Tensor, k: Tensor, v: Tensor, scale: number): Tensor {
   return tf.tidy(() => tf.matMul(tf.softmax(tf.mul(tf.matMul(q, k, false, true), scale), -1), v));
+}
+
+/**
+ * The UNet block after its convolution: silu(groupNorm(x)·(1 + scale) + shift), x [B,H,W,C], gamma/beta [C], the
+ * FiLM scale/shift [B,C] per sample (omitted: no FiLM). One sweep over x on `native` (stats, then one fused pass).
+ */
+export function groupNormFilmSilu(
+  x: Tensor4D, gamma: Tensor, beta: Tensor, groups: number, eps: number, scale?: Tensor, shift?: Tensor,
+): Tensor4D {
+  const [b, , , c] = x.shape;
+  for (const [name, t] of [['scale', scale], ['shift', shift]] as const) {
+    if (t !== undefined && (t.rank !== 2 || t.shape[0] !== b || t.shape[1] !== c)) throw new ShapeError(`groupNormFilmSilu ${name}`, `[${b},${c}]`, t.shape);
+  }
+  const nativePath = fused(GroupNormFilmSilu, x) && c % groups === 0 && gamma.size === c && beta.size === c;
+  if (!nativePath) return groupNormFilmSiluComposite(x, gamma, beta, groups, eps, scale, shift);
+  return tf.tidy(() => {
+    const s = scale ?? tf.zeros([b, c]);
+    const sh = shift ?? tf.zeros([b, c]);
+    const [y, mean, rstd] = engine().runKernel(GroupNormFilmSilu, { x, gamma, beta, scale: s, shift: sh }, { groups, epsilon: eps }) as Tensor[];
+    mean?.dispose();
+    rstd?.dispose();
+    return y as Tensor4D;
+  });
+}
+
+export function groupNormFilmSiluComposite(
+  x: Tensor4D, gamma: Tensor, beta: Tensor, groups: number, eps: number, scale?: Tensor, shift?: Tensor,
+): Tensor4D {
+  return tf.tidy(() => {
+    const [b, , , c] = x.shape;
+    let h = groupNorm(x, gamma, beta, groups, eps) as Tensor4D;
+    if (scale !== undefined) h = tf.mul(h, tf.add(tf.reshape(scale, [b, 1, 1, c]), 1));
+    if (shift !== undefined) h = tf.add(h, tf.reshape(shift, [b, 1, 1, c]));
+    return siluComposite(h) as Tensor4D;
+  });
 }

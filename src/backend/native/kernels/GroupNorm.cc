@@ -48,4 +48,24 @@ Napi::Value GroupNormGrad(const Napi::CallbackInfo& info) {
   });
 }
 
+/// groupNormFilmSilu(x, gamma, beta, filmScale [B,C], filmShift [B,C], y, mean, rstd, [batch, pixels, channels, groups], eps)
+Napi::Value GroupNormFilmSilu(const Napi::CallbackInfo& info) {
+  return guard(info, "DiffiqaGroupNormFilmSilu", [&] {
+    const GroupNormGeom g = argGroupNorm(info, 8);
+    F32 x = argF32(info, 0, "x"), gamma = argF32(info, 1, "gamma"), beta = argF32(info, 2, "beta");
+    F32 fs = argF32(info, 3, "filmScale"), fb = argF32(info, 4, "filmShift");
+    F32 y = argF32(info, 5, "y"), mean = argF32(info, 6, "mean"), rstd = argF32(info, 7, "rstd");
+    const int64_t n = g.batch * g.pixels * g.channels;
+    requireLength(x, n, "x");
+    requireLength(y, n, "y");
+    requireLength(gamma, g.channels, "gamma");
+    requireLength(beta, g.channels, "beta");
+    requireLength(fs, g.batch * g.channels, "filmScale");
+    requireLength(fb, g.batch * g.channels, "filmShift");
+    requireLength(mean, g.batch * g.groups, "mean");
+    requireLength(rstd, g.batch * g.groups, "rstd");
+    groupNormForward(g, x.data, gamma.data, beta.data, y.data, mean.data, rstd.data, fs.data, fb.data, true);
+  });
+}
+
 }  // namespace diffiqa

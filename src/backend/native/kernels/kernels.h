@@ -21,6 +21,7 @@ Napi::Value BatchMatMul(const Napi::CallbackInfo& info);
 Napi::Value FusedMatMul(const Napi::CallbackInfo& info);
 Napi::Value GroupNorm(const Napi::CallbackInfo& info);
 Napi::Value GroupNormGrad(const Napi::CallbackInfo& info);
+Napi::Value GroupNormFilmSilu(const Napi::CallbackInfo& info);
 Napi::Value Binary(const Napi::CallbackInfo& info);
 Napi::Value Unary(const Napi::CallbackInfo& info);
 Napi::Value ReduceSum(const Napi::CallbackInfo& info);
