@@ -4,8 +4,13 @@
  * PyTorch (/usr/bin/python3, via the fixture generator's re-implementation) when it is installed.
  *
  *   node --import tsx bench/unet.ts [--reps 2] [--batch 8] [--only cpu-small|dim64]
+ *   node --import tsx bench/unet.ts --memory   # peak RSS of one training step: cpu-small at batch 16, paper at batch 1
+ *
+ * --memory runs each case in a fresh child process (so one case's heap does not inflate the next) and reports the
+ * child's peak resident set (getrusage maxrss) after two training steps, with the step time.
  */
 import { execFileSync } from 'node:child_process';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { describeBackend, initBackend, tf } from '../src/backend/index.js';
 import { loadDiffusionConfig, unetConfigOf } from '../src/diffusion/config.js';
@@ -91,7 +96,32 @@ function benchTorch(config: UnetConfig, batch: number, reps: number): { fwd: num
   }
 }
 
+const MEMORY_CASES: [string, string, number][] = [
+  ['cpu-small', 'configs/diffusion/cpu-small.yaml', 16],
+  ['paper', 'configs/diffusion/paper.yaml', 1],
+];
+
+/** In a child process: two training steps of one case, then its peak RSS and the second step's time as JSON. */
+async function memoryChild(name: string): Promise<void> {
+  await initBackend();
+  const [, file, batch] = MEMORY_CASES.find((c) => c[0] === name) as [string, string, number];
+  const config = unetConfigOf(loadDiffusionConfig(path.join(ROOT, file)));
+  const { step } = benchTfjs(config, batch, 1);
+  console.log(JSON.stringify({ maxRssMiB: process.resourceUsage().maxRSS / 1024, step, params: countUnetParams(config) }));
+}
+
+function memoryCases(): void {
+  console.log(`peak resident memory of a training step (machine: ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB)`);
+  for (const [name, , batch] of MEMORY_CASES) {
+    const out = execFileSync(process.execPath, [...process.execArgv, process.argv[1] as string, '--memory-child', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const r = JSON.parse(out.trim().split('\n').pop() as string) as { maxRssMiB: number; step: number; params: number };
+    console.log(`  ${name} (${(r.params / 1e6).toFixed(2)} M params), batch ${batch}: peak RSS ${(r.maxRssMiB / 1024).toFixed(2)} GiB, step ${r.step.toFixed(2)} s`);
+  }
+}
+
 async function main(): Promise<void> {
+  if (process.argv.includes('--memory-child')) return memoryChild(arg('memory-child', ''));
+  if (process.argv.includes('--memory')) return memoryCases();
   await initBackend();
   console.log(describeBackend());
   const batch = Number(arg('batch', '8'));
