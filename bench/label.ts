@@ -7,6 +7,7 @@
  *
  *   node --import tsx bench/label.ts [--only cpu-small|paper] [--batch 2] [--reps 3]
  *   node --import tsx bench/label.ts --profile [--rows 40] [--top 25]   # per-kernel profile of one cpu-small forward
+ *   node --import tsx bench/label.ts --forward [--rows 20,40] [--reps 5]  # median cpu-small forward time per row count
  *
  * --profile runs two warm-up forwards and a timed one, then one forward under tf.profile, and prints the kernels grouped by name and
  * by (name, input shapes), by total time, with GFLOP/s for convolutions and matmuls.
@@ -175,9 +176,37 @@ async function profileForward(rows: number, top: number): Promise<void> {
   unet.dispose();
 }
 
+/** Median wall time of cpu-small forwards (x in [-1,1], t = 4, output read back) after two warm-ups. */
+function benchForward(rowCounts: readonly number[], reps: number): void {
+  const { unet: config } = configOf('cpu-small');
+  const unet = createUnet(config, new Rng(0));
+  const s = config.imageSize;
+  for (const rows of rowCounts) {
+    const x = tf.randomUniform([rows, s, s, 3], -1, 1, 'float32', 3) as tf.Tensor4D;
+    const t = tf.tensor1d(new Array<number>(rows).fill(4), 'int32');
+    const forward = (): void => tf.tidy(() => void unet.apply(x, t).dataSync());
+    forward();
+    forward();
+    const ts: number[] = [];
+    for (let i = 0; i < reps; i++) {
+      const t0 = performance.now();
+      forward();
+      ts.push((performance.now() - t0) / 1000);
+    }
+    const m = median(ts);
+    console.log(`cpu-small forward, ${rows} rows: median ${m.toFixed(3)} s (${((1000 * m) / rows).toFixed(1)} ms/row) over ${reps} reps [${ts.map((v) => v.toFixed(2)).join(' ')}]`);
+    tf.dispose([x, t]);
+  }
+  unet.dispose();
+}
+
 async function main(): Promise<void> {
   await initBackend();
   console.log(describeBackend());
+  if (process.argv.includes('--forward')) {
+    benchForward(arg('rows', '20,40').split(',').map(Number), Number(arg('reps', '5')));
+    return;
+  }
   if (process.argv.includes('--profile')) {
     await profileForward(Number(arg('rows', '40')), Number(arg('top', '25')));
     return;

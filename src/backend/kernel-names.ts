@@ -44,3 +44,5 @@ export const Attention = 'DiffiqaAttention';
  * outputs [silu(groupNorm(x)·(1 + scale) + shift), mean [B,G], rstd [B,G]]. Attrs groups, epsilon.
  */
 export const GroupNormFilmSilu = 'DiffiqaGroupNormFilmSilu';
+/** Softmax attention backward: inputs q, k, v, dy; outputs [dq, dk, dv]. Attr scale. */
+export const AttentionGrad = 'DiffiqaAttentionGrad';

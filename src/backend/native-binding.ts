@@ -77,6 +77,7 @@ export interface NativeAddon {
   linearAttentionGrad(dout: F32, qkv: F32, dqkv: F32, dims: readonly number[]): void;
   /** out = softmax(scale * q k^T) v per group; q, k, v, out [G, N, D]; dims = [G, N, D]. */
   attention(q: F32, k: F32, v: F32, out: F32, dims: readonly number[], scale: number): void;
+  attentionGrad(q: F32, k: F32, v: F32, dout: F32, dq: F32, dk: F32, dv: F32, dims: readonly number[], scale: number): void;
 }
 
 /** Binary op codes (src/backend/native/elementwise.h). */

@@ -2,9 +2,9 @@
  * Gradients of the fused UNet kernels (src/backend/kernels/UnetOps.ts), each one native backward call. As for
  * GroupNorm, multi-output backward results are computed eagerly and handed over by the closures.
  */
-import { add, engine, matMul, mul, reshape, softmax, sub, sum, tidy } from '@tensorflow/tfjs-core';
+import { add, engine, getBackend, getKernel, matMul, mul, reshape, softmax, sub, sum, tidy } from '@tensorflow/tfjs-core';
 import type { GradConfig, NamedAttrMap, Tensor } from '@tensorflow/tfjs-core';
-import { Attention, ChannelNorm, GroupNorm, GroupNormFilmSilu, GroupNormGrad, ChannelNormGrad, LinearAttention, LinearAttentionGrad, Silu, SiluGrad } from '../kernel-names.js';
+import { Attention, AttentionGrad, ChannelNorm, GroupNorm, GroupNormFilmSilu, GroupNormGrad, ChannelNormGrad, LinearAttention, LinearAttentionGrad, Silu, SiluGrad } from '../kernel-names.js';
 
 const first = (dy: Tensor | Tensor[]): Tensor => (Array.isArray(dy) ? dy[0] : dy) as Tensor;
 
@@ -39,8 +39,8 @@ export const linearAttentionGradConfig: GradConfig = {
 
 /**
  * Softmax attention: the forward kernel keeps no N x N matrix, so the backward recomputes P = softmax(scale·q kᵀ)
- * with tfjs ops (native BatchMatMul/Softmax) and applies the usual formulas: dv = Pᵀ dO, dP = dO vᵀ,
- * dS = P ⊙ (dP − rowsum(dP ⊙ P)), dq = scale·dS k, dk = scale·dSᵀ q.
+ * row by row in the native DiffiqaAttentionGrad kernel, or (backends without it) with tfjs ops; both apply the usual
+ * formulas: dv = Pᵀ dO, dP = dO vᵀ, dS = P ⊙ (dP − rowsum(dP ⊙ P)), dq = scale·dS k, dk = scale·dSᵀ q.
  */
 export const attentionGradConfig: GradConfig = {
   kernelName: Attention,
@@ -49,6 +49,10 @@ export const attentionGradConfig: GradConfig = {
     const [q, k, v] = saved as [Tensor, Tensor, Tensor];
     const { scale } = attrs as unknown as { scale: number };
     const dO = first(dy);
+    if (getKernel(AttentionGrad, getBackend()) !== undefined) {
+      const [dq, dk, dv] = engine().runKernel(AttentionGrad, { q, k, v, dy: dO }, attrs) as Tensor[];
+      return { q: () => dq as Tensor, k: () => dk as Tensor, v: () => dv as Tensor };
+    }
     // Eagerly, in one tidy, so that the N x N temporaries are freed here rather than at the end of the backward pass.
     const [dq, dk, dv] = tidy(() => {
       const p = softmax(mul(matMul(q, k, false, true), scale));

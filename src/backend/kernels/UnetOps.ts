@@ -4,7 +4,7 @@
  */
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import {
-  Attention, ChannelNorm, GroupNormFilmSilu, ChannelNormGrad, LinearAttention, LinearAttentionGrad, Silu, SiluGrad,
+  Attention, AttentionGrad, ChannelNorm, GroupNormFilmSilu, ChannelNormGrad, LinearAttention, LinearAttentionGrad, Silu, SiluGrad,
 } from '../kernel-names.js';
 import { loadNativeAddon } from '../native-binding.js';
 import { groupNormDims } from './GroupNorm.js';
@@ -121,6 +121,25 @@ function groupNormFilmSilu(args: KernelArgs): TensorInfo[] {
   return [y.info, mean.info, rstd.info];
 }
 
+function attentionGrad(args: KernelArgs): TensorInfo[] {
+  const q = args.inputs['q'] as TensorInfo;
+  const { scale } = args.attrs as unknown as { scale: number };
+  const shape = q.shape;
+  const n = shape[shape.length - 2] ?? 1;
+  const d = shape[shape.length - 1] ?? 1;
+  const g = shape.slice(0, -2).reduce((p, s) => p * s, 1);
+  const [dq, dk, dv] = [0, 1, 2].map(() => allocOutput(args.backend, [...shape])) as [Out, Out, Out];
+  const k = AttentionGrad;
+  if (dq.values.length > 0) {
+    loadNativeAddon().attentionGrad(
+      f32(args, 'q', k), f32(args, 'k', k), f32(args, 'v', k), f32(args, 'dy', k), dq.values, dk.values, dv.values, [g, n, d], scale,
+    );
+  }
+  return [dq.info, dk.info, dv.info];
+}
+
+type Out = ReturnType<typeof allocOutput>;
+
 const config = (kernelName: string, fn: (args: KernelArgs) => TensorInfo | TensorInfo[]): KernelConfig => ({
   kernelName,
   backendName: 'native',
@@ -135,5 +154,6 @@ export const UNET_OP_KERNELS: readonly KernelConfig[] = [
   config(LinearAttention, linearAttention),
   config(LinearAttentionGrad, linearAttentionGrad),
   config(Attention, attention),
+  config(AttentionGrad, attentionGrad),
   config(GroupNormFilmSilu, groupNormFilmSilu),
 ];

@@ -61,6 +61,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("linearAttention", Napi::Function::New(env, LinearAttention));
   exports.Set("linearAttentionGrad", Napi::Function::New(env, LinearAttentionGrad));
   exports.Set("attention", Napi::Function::New(env, Attention));
+  exports.Set("attentionGrad", Napi::Function::New(env, AttentionGrad));
   return exports;
 }
 

@@ -30,4 +30,8 @@ void linearAttentionBackward(const float* dout, const float* qkv, float* dqkv, i
 void attentionForward(const float* q, const float* k, const float* v, float* out, int64_t G, int64_t N, int64_t D,
                       float scale);
 
+/// Gradients of attentionForward: dq, dk, dv [G, N, D] from dout, recomputing the attention rows (no N x N storage).
+void attentionBackward(const float* q, const float* k, const float* v, const float* dout, float* dq, float* dk,
+                       float* dv, int64_t G, int64_t N, int64_t D, float scale);
+
 }  // namespace diffiqa

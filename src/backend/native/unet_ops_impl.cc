@@ -443,6 +443,70 @@ DIFFIQA_CLONES void attentionRows(const float* __restrict q, const float* __rest
   }
 }
 
+/// Backward of one attention group, serially over its query rows. kT, vT [D, N]; dkT, dvT [D, N] accumulators
+/// (zeroed by the caller); p, dp scratch of N floats. dq rows written directly.
+DIFFIQA_CLONES void attentionBackwardGroup(const float* __restrict q, const float* __restrict kT,
+                                           const float* __restrict vT, const float* __restrict dout,
+                                           float* __restrict dq, float* __restrict dkT, float* __restrict dvT,
+                                           float* __restrict p, float* __restrict dp, int64_t N, int64_t D,
+                                           float scale) {
+  for (int64_t n = 0; n < N; ++n) {
+    const float* qn = q + n * D;
+    const float* gn = dout + n * D;
+    // p = softmax(scale * q k^T) row, dp = dout v^T row.
+    for (int64_t m = 0; m < N; ++m) p[m] = 0.f, dp[m] = 0.f;
+    for (int64_t j = 0; j < D; ++j) {
+      const float qj = qn[j] * scale, gj = gn[j];
+      const float* kj = kT + j * N;
+      const float* vj = vT + j * N;
+      for (int64_t m = 0; m < N; ++m) {
+        p[m] += qj * kj[m];
+        dp[m] += gj * vj[m];
+      }
+    }
+    float mx = -INFINITY;
+    for (int64_t m = 0; m < N; ++m) mx = p[m] > mx ? p[m] : mx;
+    for (int64_t m = 0; m < N; ++m) p[m] = fastExp(p[m] - mx);
+    const float inv = 1.f / laneSum(p, N);
+    float dot[16] = {};
+    int64_t m = 0;
+    for (; m + 16 <= N; m += 16)
+      for (int l = 0; l < 16; ++l) {
+        p[m + l] *= inv;
+        dot[l] += p[m + l] * dp[m + l];
+      }
+    float pd = 0.f;
+    for (; m < N; ++m) {
+      p[m] *= inv;
+      pd += p[m] * dp[m];
+    }
+    for (int l = 0; l < 16; ++l) pd += dot[l];
+    // ds = p * (dp - pd) * scale (kept in dp); dv^T[e, :] += p * dout[n, e]; dk^T[j, :] += ds * q[n, j].
+    for (int64_t i = 0; i < N; ++i) dp[i] = p[i] * (dp[i] - pd) * scale;
+    for (int64_t e = 0; e < D; ++e) {
+      const float ge = gn[e], qe = qn[e];
+      float* dve = dvT + e * N;
+      float* dke = dkT + e * N;
+      for (int64_t i = 0; i < N; ++i) {
+        dve[i] += p[i] * ge;
+        dke[i] += dp[i] * qe;
+      }
+    }
+    // dq[n, j] = sum_m ds[m] k[m, j].
+    for (int64_t j = 0; j < D; ++j) {
+      const float* kj = kT + j * N;
+      float acc[16] = {};
+      int64_t i = 0;
+      for (; i + 16 <= N; i += 16)
+        for (int l = 0; l < 16; ++l) acc[l] += dp[i + l] * kj[i + l];
+      float sacc = 0.f;
+      for (; i < N; ++i) sacc += dp[i] * kj[i];
+      for (int l = 0; l < 16; ++l) sacc += acc[l];
+      dq[n * D + j] = sacc;
+    }
+  }
+}
+
 void checkAttn(const LinAttn& a) {
   if (a.B < 0 || a.N < 1 || a.H < 1 || a.D < 1 || a.H * a.D > 4096)
     throw std::invalid_argument("linearAttention: bad dims (heads * dimHead must be <= 4096)");
@@ -551,6 +615,36 @@ void attentionForward(const float* q, const float* k, const float* v, float* out
         vT[j * N + m] = vg[m * D + j];
       }
     attentionRows(q + g * N * D, kT, vT, out + g * N * D, p, n0, n1, N, D, scale);
+  });
+}
+
+void attentionBackward(const float* q, const float* k, const float* v, const float* dout, float* dq, float* dk,
+                       float* dv, int64_t G, int64_t N, int64_t D, float scale) {
+  if (G < 0 || N < 1 || D < 1) throw std::invalid_argument("attention: bad dims");
+  // One task per group: dk and dv accumulate over all query rows of the group, so groups are the unit of work.
+  pool().run(G, [&](int64_t g, int) {
+    thread_local std::vector<float> buf;
+    const size_t need = static_cast<size_t>(4 * N * D + 2 * N);
+    if (buf.size() < need) buf.resize(need);
+    float* kT = buf.data();
+    float* vT = kT + N * D;
+    float* dkT = vT + N * D;
+    float* dvT = dkT + N * D;
+    float* p = dvT + N * D;
+    float* dp = p + N;
+    const int64_t off = g * N * D;
+    for (int64_t m = 0; m < N; ++m)
+      for (int64_t j = 0; j < D; ++j) {
+        kT[j * N + m] = k[off + m * D + j];
+        vT[j * N + m] = v[off + m * D + j];
+      }
+    std::fill(dkT, dkT + 2 * N * D, 0.f);
+    attentionBackwardGroup(q + off, kT, vT, dout + off, dq + off, dkT, dvT, p, dp, N, D, scale);
+    for (int64_t m = 0; m < N; ++m)
+      for (int64_t j = 0; j < D; ++j) {
+        dk[off + m * D + j] = dkT[j * N + m];
+        dv[off + m * D + j] = dvT[j * N + m];
+      }
   });
 }
 

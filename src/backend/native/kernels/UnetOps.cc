@@ -1,4 +1,5 @@
 #include <stdexcept>
+#include <utility>
 
 #include "../napi_util.h"
 #include "../unet_ops.h"
@@ -104,6 +105,22 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
     requireLength(v, n, "v");
     requireLength(out, n, "out");
     attentionForward(q.data, k.data, v.data, out.data, d[0], d[1], d[2], static_cast<float>(argNumber(info, 5, "scale")));
+  });
+}
+
+/// attentionGrad(q, k, v, dout, dq, dk, dv, [G, N, D], scale)
+Napi::Value AttentionGrad(const Napi::CallbackInfo& info) {
+  return guard(info, "DiffiqaAttentionGrad", [&] {
+    F32 q = argF32(info, 0, "q"), k = argF32(info, 1, "k"), v = argF32(info, 2, "v"), dout = argF32(info, 3, "dout");
+    F32 dq = argF32(info, 4, "dq"), dk = argF32(info, 5, "dk"), dv = argF32(info, 6, "dv");
+    const std::vector<int64_t> d = argInts(info, 7, 3, "dims");
+    if (d[0] < 0 || d[1] < 1 || d[2] < 1) throw std::invalid_argument("dims: expected [G>=0, N>=1, D>=1]");
+    const int64_t n = d[0] * d[1] * d[2];
+    for (const auto& [a, name] : {std::pair<const F32&, const char*>{q, "q"}, {k, "k"}, {v, "v"}, {dout, "dout"},
+                                  {dq, "dq"}, {dk, "dk"}, {dv, "dv"}})
+      requireLength(a, n, name);
+    attentionBackward(q.data, k.data, v.data, dout.data, dq.data, dk.data, dv.data, d[0], d[1], d[2],
+                      static_cast<float>(argNumber(info, 8, "scale")));
   });
 }
 

@@ -32,5 +32,6 @@ Napi::Value ChannelNormGrad(const Napi::CallbackInfo& info);
 Napi::Value LinearAttention(const Napi::CallbackInfo& info);
 Napi::Value LinearAttentionGrad(const Napi::CallbackInfo& info);
 Napi::Value Attention(const Napi::CallbackInfo& info);
+Napi::Value AttentionGrad(const Napi::CallbackInfo& info);
 
 }  // namespace diffiqa
