@@ -2,7 +2,8 @@
  * The direct small-channel convolution (src/backend/native/conv_direct_impl.cc) against tfjs cpu, for the shape
  * classes it handles: channel counts 3..96 (one to four 16-wide vectors, masked channel tails, two column blocks),
  * output widths that leave partial pixel tiles, strides 1 and 2, explicit/same/valid padding, dilation 2, batch > 1,
- * bias folded into the accumulators, and the stride-1 input gradient (a forward convolution, so also direct).
+ * bias folded into the accumulators, the stride-1 input gradient (a forward convolution, so also direct) and the
+ * direct filter gradient (outC <= 64), both through tf.grads.
  * With DIFFIQA_CONV_DIRECT=0 the same cases take the im2col GEMM, so both paths are checked on each shape.
  * On a CPU without AVX-512 the direct kernel is off and these cases test the GEMM only.
  */

@@ -29,6 +29,9 @@ void conv2dForward(const ConvGeom& g, const float* x, const float* w, float* out
 bool conv2dDirectApplies(const ConvGeom& g);
 /// out = conv(x, w) (+ bias[outC] when not null) by the direct kernel; only where conv2dDirectApplies(g).
 void conv2dDirect(const ConvGeom& g, const float* x, const float* w, const float* bias, float* out);
+/// The direct kernel's filter gradient (3x3-like filters, outC <= 64): where conv2dBackpropFilterDirectApplies(g).
+bool conv2dBackpropFilterDirectApplies(const ConvGeom& g);
+void conv2dBackpropFilterDirect(const ConvGeom& g, const float* x, const float* dy, float* dw);
 /// dx = col2im(dy * w^T).
 void conv2dBackpropInput(const ConvGeom& g, const float* dy, const float* w, float* dx);
 /// dw = im2col(x)^T * dy.

@@ -109,6 +109,67 @@ bool directDisabled() {
   return env != nullptr && env[0] == '0';
 }
 
+/// Copies the input rows that output rows [oy0, oy1) of image b read into `buf` (band layout: rows of wp pixels,
+/// zero outside the input), growing it as needed.
+void copyBand(const ConvGeom& g, const float* x, int64_t b, int64_t oy0, int64_t oy1, int64_t wp, int64_t colLo,
+              int64_t colHi, std::vector<float>& buf) {
+  const int64_t C = g.inC;
+  const int64_t rowsNeeded = (oy1 - 1 - oy0) * g.strideH + (g.fH - 1) * g.dilH + 1;
+  if (buf.size() < static_cast<size_t>(rowsNeeded * wp * C)) buf.resize(static_cast<size_t>(rowsNeeded * wp * C));
+  const int64_t srcCol0 = colLo - g.padLeft;
+  const int64_t iy0 = oy0 * g.strideH - g.padTop;
+  for (int64_t r = 0; r < rowsNeeded; ++r) {
+    float* dst = buf.data() + r * wp * C;
+    const int64_t iy = iy0 + r;
+    if (iy < 0 || iy >= g.inH || colHi <= colLo) {
+      std::memset(dst, 0, sizeof(float) * wp * C);
+      continue;
+    }
+    std::memset(dst, 0, sizeof(float) * colLo * C);
+    std::memcpy(dst + colLo * C, x + ((b * g.inH + iy) * g.inW + srcCol0) * C, sizeof(float) * (colHi - colLo) * C);
+    std::memset(dst + colHi * C, 0, sizeof(float) * (wp - colHi) * C);
+  }
+}
+
+/// Filter-gradient block: acc[ci][v] (CB input channels x NV 16-wide output-channel vectors) += sum over `count`
+/// output pixels of x[pixel * pixStride + ci] * dy[pixel * ldy + 16 v], then added into dw rows (ldw = outC).
+template <int CB, int NV>
+__attribute__((target("avx512f"))) void filterGradBlock(const float* x, int64_t pixStride, const float* dy,
+                                                         int64_t ldy, int64_t count, int cb, __mmask16 lastMask,
+                                                         float* dw, int64_t ldw) {
+  __m512 acc[CB][NV];
+#pragma GCC unroll 24
+  for (int c = 0; c < CB; ++c)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[c][v] = _mm512_setzero_ps();
+  for (int64_t p = 0; p < count; ++p, x += pixStride, dy += ldy) {
+    __m512 d[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v)
+      d[v] = v == NV - 1 ? _mm512_maskz_loadu_ps(lastMask, dy + 16 * v) : _mm512_loadu_ps(dy + 16 * v);
+#pragma GCC unroll 24
+    for (int c = 0; c < CB; ++c) {
+      if (c >= cb) break;
+      const __m512 a = _mm512_set1_ps(x[c]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[c][v] = _mm512_fmadd_ps(a, d[v], acc[c][v]);
+    }
+  }
+#pragma GCC unroll 24
+  for (int c = 0; c < CB; ++c) {
+    if (c >= cb) break;
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      float* o = dw + c * ldw + 16 * v;
+      const __mmask16 m = v == NV - 1 ? lastMask : static_cast<__mmask16>(0xFFFF);
+      _mm512_mask_storeu_ps(o, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, o), acc[c][v]));
+    }
+  }
+}
+
+using FilterGradFn = void (*)(const float*, int64_t, const float*, int64_t, int64_t, int, __mmask16, float*, int64_t);
+constexpr int kCb[5] = {0, 24, 12, 6, 5};
+
 }  // namespace
 
 bool conv2dDirectApplies(const ConvGeom& g) {
@@ -127,7 +188,6 @@ void conv2dDirect(const ConvGeom& g, const float* x, const float* w, const float
   const int64_t wp = (g.outW - 1) * g.strideW + (g.fW - 1) * g.dilW + 1;  // padded band width
   const int64_t colLo = std::clamp<int64_t>(g.padLeft, 0, wp);             // first band column holding input
   const int64_t colHi = std::clamp<int64_t>(g.padLeft + g.inW, colLo, wp);
-  const int64_t srcCol0 = colLo - g.padLeft;
   std::vector<int64_t> tapOff(static_cast<size_t>(g.fH * g.fW));
   for (int64_t kh = 0; kh < g.fH; ++kh)
     for (int64_t kw = 0; kw < g.fW; ++kw) tapOff[kh * g.fW + kw] = (kh * g.dilH * wp + kw * g.dilW) * C;
@@ -136,26 +196,12 @@ void conv2dDirect(const ConvGeom& g, const float* x, const float* w, const float
   const int64_t want = std::max<int64_t>(1, (8 * threads + g.batch - 1) / g.batch);
   const int64_t band = std::max<int64_t>(1, std::min<int64_t>(8, (g.outH + want - 1) / want));
   const int64_t bandsPerImage = (g.outH + band - 1) / band;
-  const int64_t maxBandRows = (band - 1) * g.strideH + (g.fH - 1) * g.dilH + 1;
   const int taps = static_cast<int>(g.fH * g.fW);
   pool().run(g.batch * bandsPerImage, [&](int64_t task, int) {
     const int64_t b = task / bandsPerImage, oy0 = (task % bandsPerImage) * band;
     const int64_t oy1 = std::min(g.outH, oy0 + band);
-    const int64_t rowsNeeded = (oy1 - 1 - oy0) * g.strideH + (g.fH - 1) * g.dilH + 1;
     thread_local std::vector<float> buf;
-    if (buf.size() < static_cast<size_t>(maxBandRows * wp * C)) buf.resize(static_cast<size_t>(maxBandRows * wp * C));
-    const int64_t iy0 = oy0 * g.strideH - g.padTop;
-    for (int64_t r = 0; r < rowsNeeded; ++r) {
-      float* dst = buf.data() + r * wp * C;
-      const int64_t iy = iy0 + r;
-      if (iy < 0 || iy >= g.inH || colHi <= colLo) {
-        std::memset(dst, 0, sizeof(float) * wp * C);
-        continue;
-      }
-      std::memset(dst, 0, sizeof(float) * colLo * C);
-      std::memcpy(dst + colLo * C, x + ((b * g.inH + iy) * g.inW + srcCol0) * C, sizeof(float) * (colHi - colLo) * C);
-      std::memset(dst + colHi * C, 0, sizeof(float) * (wp - colHi) * C);
-    }
+    copyBand(g, x, b, oy0, oy1, wp, colLo, colHi, buf);
     for (int64_t j0 = 0; j0 < OC; j0 += 64) {
       const int64_t cols = std::min<int64_t>(64, OC - j0);
       const int nv = static_cast<int>((cols + 15) / 16);
@@ -184,6 +230,53 @@ void conv2dDirect(const ConvGeom& g, const float* x, const float* w, const float
       }
     }
   });
+}
+
+bool conv2dBackpropFilterDirectApplies(const ConvGeom& g) {
+  return conv2dDirectApplies(g) && !g.isPointwise() && g.outC <= 64;
+}
+
+void conv2dBackpropFilterDirect(const ConvGeom& g, const float* x, const float* dy, float* dw) {
+  const int64_t C = g.inC, OC = g.outC, taps = g.fH * g.fW;
+  const int64_t wp = (g.outW - 1) * g.strideW + (g.fW - 1) * g.dilW + 1;
+  const int64_t colLo = std::clamp<int64_t>(g.padLeft, 0, wp);
+  const int64_t colHi = std::clamp<int64_t>(g.padLeft + g.inW, colLo, wp);
+  const int nv = static_cast<int>((OC + 15) / 16);
+  const int cbMax = kCb[nv];
+  static const FilterGradFn fns[5] = {nullptr, &filterGradBlock<24, 1>, &filterGradBlock<12, 2>,
+                                      &filterGradBlock<6, 3>, &filterGradBlock<5, 4>};
+  const FilterGradFn fn = fns[nv];
+  const __mmask16 lastMask = static_cast<__mmask16>((1u << (OC - 16 * (nv - 1))) - 1u);
+  ThreadPool& tp = pool();
+  const int64_t band = 4;
+  const int64_t bandsPerImage = (g.outH + band - 1) / band;
+  std::vector<std::vector<float>> part(static_cast<size_t>(tp.size()));
+  tp.run(g.batch * bandsPerImage, [&](int64_t task, int thread) {
+    const int64_t b = task / bandsPerImage, oy0 = (task % bandsPerImage) * band;
+    const int64_t oy1 = std::min(g.outH, oy0 + band);
+    std::vector<float>& acc = part[static_cast<size_t>(thread)];
+    if (acc.empty()) acc.assign(static_cast<size_t>(taps * C * OC), 0.f);
+    thread_local std::vector<float> buf;
+    copyBand(g, x, b, oy0, oy1, wp, colLo, colHi, buf);
+    for (int64_t oy = oy0; oy < oy1; ++oy) {
+      const float* rowIn = buf.data() + (oy - oy0) * g.strideH * wp * C;
+      const float* dyRow = dy + (b * g.outH + oy) * g.outW * OC;
+      for (int64_t kh = 0; kh < g.fH; ++kh)
+        for (int64_t kw = 0; kw < g.fW; ++kw) {
+          const float* xt = rowIn + (kh * g.dilH * wp + kw * g.dilW) * C;
+          float* dwTap = acc.data() + (kh * g.fW + kw) * C * OC;
+          for (int64_t c0 = 0; c0 < C; c0 += cbMax) {
+            const int cb = static_cast<int>(std::min<int64_t>(cbMax, C - c0));
+            fn(xt + c0, g.strideW * C, dyRow, OC, g.outW, cb, lastMask, dwTap + c0 * OC, OC);
+          }
+        }
+    }
+  });
+  std::fill(dw, dw + taps * C * OC, 0.f);
+  for (const auto& p : part) {
+    if (p.empty()) continue;
+    for (int64_t i = 0; i < taps * C * OC; ++i) dw[i] += p[i];
+  }
 }
 
 }  // namespace diffiqa

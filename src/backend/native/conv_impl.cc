@@ -197,6 +197,10 @@ void conv2dBackpropFilter(const ConvGeom& g, const float* x, const float* dy, fl
     sgemm(DenseA(x, g.inC, true), DenseB(dy, g.outC, false), g.inC, g.outC, g.rows(), dw, g.outC, false);
     return;
   }
+  if (conv2dBackpropFilterDirectApplies(g)) {
+    conv2dBackpropFilterDirect(g, x, dy, dw);
+    return;
+  }
   // The reduction dimension (output pixels) is split across threads, each running a serial GEMM into its own
   // dW^T [outC, taps]: one parallel region instead of two per depth block, which matters on shared cores.
   ThreadPool& tp = pool();
