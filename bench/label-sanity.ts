@@ -7,6 +7,10 @@
  * Resumable: the ladder is rewritten identically and labelled images are skipped on a rerun.
  *
  *   node --import tsx bench/label-sanity.ts --diffusion runs/lfw-cfp/diffusion [--faces 200] [--repeats 10] [--out runs/label-sanity]
+ *   node --import tsx bench/label-sanity.ts --summary-only [--repeats 10] [--out runs/label-sanity]
+ *
+ * --summary-only prints the statistics of the rows labelled so far (for example while a run is still going: the
+ * labeller works through the faces in path order, so the finished rows are whole ladders plus at most one partial).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -17,6 +21,7 @@ import { loadDiffusion } from '../src/diffusion/load.js';
 import { cosineSchedule } from '../src/diffusion/schedule.js';
 import { spearman } from '../src/eval/rank-correlation.js';
 import { loadFrModel } from '../src/fr/registry.js';
+import { LABEL_COLUMNS } from '../src/pipelines/label.js';
 import { runLabeller } from '../src/pipelines/label-run.js';
 import { readResults } from '../src/pipelines/records.js';
 import { Rng } from '../src/util/rng.js';
@@ -43,16 +48,21 @@ async function main(): Promise<void> {
     console.log(`label-sanity: ${LFW} is missing; nothing to measure`);
     return;
   }
+  const out = arg('out', 'runs/label-sanity');
+  const repeats = Number(arg('repeats', '10'));
+  const labels = path.join(out, `labels-n${repeats}.csv`);
+  if (!process.argv.includes('--summary-only')) await labelLadders(out, repeats, labels);
+  summarise(labels);
+}
+
+async function labelLadders(out: string, repeats: number, labels: string): Promise<void> {
   await initBackend();
   const runDir = arg('diffusion', 'runs/lfw-cfp/diffusion');
-  const out = arg('out', 'runs/label-sanity');
   const faces = pickFaces(Number(arg('faces', '200')));
-  const repeats = Number(arg('repeats', '10'));
   console.log(`${describeBackend()}; ${faces.length} faces x ${LADDER.length} rungs, t* 5, N ${repeats}, diffusion ${runDir}`);
   await writeLadder(faces, path.join(out, 'ladder'));
   const diffusion = loadDiffusion(runDir);
   const fr = await loadFrModel('mobileface');
-  const labels = path.join(out, `labels-n${repeats}.csv`);
   const summary = await runLabeller(diffusion, cosineSchedule(1000), fr, {
     data: path.join(out, 'ladder'),
     out: labels,
@@ -64,12 +74,18 @@ async function main(): Promise<void> {
   });
   diffusion.dispose();
   fr.dispose();
-  const rows = readResults(labels).map((r) => ({ rung: Number(/rung(\d)\.png$/.exec(r.path)?.[1]), score: r.values.score as number }));
-  const rho = spearman(rows.map((r) => r.rung), rows.map((r) => r.score));
   console.log(`labelled ${summary.labelled} images in ${summary.seconds.toFixed(0)} s: ${(summary.labelled / summary.seconds).toFixed(3)} images/s (${summary.skippedDone} done earlier, ${summary.failed} failed)`);
+}
+
+/** Spearman(severity, score), the mean score per rung and per term, over the rows of `labels`. */
+function summarise(labels: string): void {
+  const rows = readResults(labels).map((r) => ({ rung: Number(/rung(\d)\.png$/.exec(r.path)?.[1]), score: r.values.score as number, values: r.values }));
+  const rho = spearman(rows.map((r) => r.rung), rows.map((r) => r.score));
+  const mean = (xs: number[]): string => (xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(4);
+  console.log(`rung  images  ${LABEL_COLUMNS.join('  ')}`);
   for (let k = 0; k < LADDER.length; k++) {
-    const s = rows.filter((r) => r.rung === k).map((r) => r.score);
-    console.log(`rung ${k}: ${s.length} images, mean score ${(s.reduce((a, b) => a + b, 0) / s.length).toFixed(4)}`);
+    const at = rows.filter((r) => r.rung === k);
+    console.log(`${k}     ${at.length}  ${LABEL_COLUMNS.map((c) => mean(at.map((r) => r.values[c] as number))).join('  ')}`);
   }
   console.log(`Spearman(severity, score) over ${rows.length} images: ${rho.toFixed(3)}`);
 }
