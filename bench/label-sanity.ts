@@ -87,6 +87,8 @@ function summarise(labels: string): void {
     const at = rows.filter((r) => r.rung === k);
     console.log(`${k}     ${at.length}  ${LABEL_COLUMNS.map((c) => mean(at.map((r) => r.values[c] as number))).join('  ')}`);
   }
+  const perTerm = LABEL_COLUMNS.map((c) => `${c} ${spearman(rows.map((r) => r.rung), rows.map((r) => r.values[c] as number)).toFixed(3)}`);
+  console.log(`Spearman(severity, term): ${perTerm.join(', ')}`);
   console.log(`Spearman(severity, score) over ${rows.length} images: ${rho.toFixed(3)}`);
 }
 
