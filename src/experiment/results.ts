@@ -115,17 +115,20 @@ async function evaluateSets(inputs: EvaluationInputs, methods: ReadonlyMap<strin
 /** Runs the evaluation and writes the report folder. */
 export async function evaluateExperiment(inputs: EvaluationInputs): Promise<ExperimentEvaluation> {
   const { cfg, protocol, paths } = inputs;
+  const t0 = Date.now();
   const methods = methodQualities(cfg, protocol, paths);
   const results = await evaluateSets(inputs, methods);
   const correlations = rankCorrelations(cfg, protocol, methods);
   const files = await writeEvalOutputs(paths.report, results);
+  // The evaluation always reruns (its embeddings are cached); its time is this run's, listed after the stages.
+  const timed = { ...inputs, stages: [...inputs.stages, { name: 'evaluate', settings: 'reruns every time', seconds: (Date.now() - t0) / 1000, finishedAt: new Date().toISOString() }] };
   writeFileAtomic(path.join(paths.report, 'rank-correlation.json'), `${JSON.stringify(correlations, null, 2)}\n`);
   writeFileAtomic(path.join(paths.report, 'config.yaml'), fs.readFileSync(inputs.configFile));
   writeFileAtomic(path.join(paths.report, 'config.resolved.json'), `${JSON.stringify(cfg, null, 2)}\n`);
   writeFileAtomic(path.join(paths.report, 'versions.json'), `${JSON.stringify(softwareVersions(inputs.backend), null, 2)}\n`);
-  writeFileAtomic(path.join(paths.report, 'stages.json'), `${JSON.stringify(inputs.stages, null, 2)}\n`);
+  writeFileAtomic(path.join(paths.report, 'stages.json'), `${JSON.stringify(timed.stages, null, 2)}\n`);
   const report = path.join(paths.report, 'report.html');
-  writeReport(report, await buildExperimentReport(inputs, results, correlations, files, methods));
+  writeReport(report, await buildExperimentReport(timed, results, correlations, files, methods));
   for (const t of buildPaucTables(results)) {
     inputs.log(`experiment: normalised pAUC at discard limit ${t.limit} (${t.columns.join(', ')}):`);
     for (const r of t.rows) inputs.log(`  ${r.method.padEnd(16)} ${r.values.map((v) => (Number.isFinite(v) ? v.toFixed(3) : '  –  ')).join('  ')}`);
@@ -170,6 +173,19 @@ function restorationMse(runDir: string): { first: [number, number]; last: [numbe
   const points = parseMetricsJsonl(fs.readFileSync(file, 'utf8'), file).get('restore_mse');
   if (!points || points.length === 0) return null;
   return { first: points[0] as [number, number], last: points[points.length - 1] as [number, number] };
+}
+
+/** Notes for (set, FR) columns whose normalised pAUC carries no information: FNMR(0) of 0 or 1. */
+function degenerateColumns(results: readonly EvalResult[]): string[] {
+  const seen = new Map<string, number>();
+  for (const r of results) seen.set(`${r.dataset} / ${r.fr}`, r.fnmr0);
+  return [...seen]
+    .filter(([, f]) => f === 0 || f === 1)
+    .map(([col, f]) =>
+      f === 0
+        ? `${col}: FNMR(0) = 0 (no mated pair fails at the threshold), so the normalised pAUC is undefined ('–').`
+        : `${col}: FNMR(0) = 1 (the threshold at the target FMR rejects every mated pair; with few non-mated pairs it is their maximum score), so every method scores 1.`,
+    );
 }
 
 /** The report.html content. */
@@ -220,6 +236,7 @@ async function buildExperimentReport(
     ],
     skipped,
     notes: [
+      ...degenerateColumns(results),
       'Faces: the cross-quality LFW set (test-fold originals and their degraded copies), best and worst by the DifFIQA label.',
       cfg.protocol.lfwPairsPerFold !== null || cfg.protocol.cfpPairsPerFold !== null
         ? `Subsets: ${cfg.protocol.lfwPairsPerFold ?? 'all'} pairs per LFW fold, ${cfg.protocol.cfpPairsPerFold ?? 'all'} per CFP fold; with few pairs, pAUC at FMR ${cfg.eval.fmr} is noisy.`
