@@ -1,7 +1,8 @@
 // Builds the native addon (binding.gyp) with node-gyp. Run by `npm install`: a failed build prints one notice and
-// exits 0 so installation still succeeds (the `cpu` backend then serves); `--strict` (npm run build:native) fails.
+// exits 0 so installation still succeeds (the `cpu` backend then serves); `--strict` (npm run build:native) fails;
+// `--clean` forces a full rebuild.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,9 +34,20 @@ function fail(reason) {
   process.exit(0);
 }
 
+/**
+ * `rebuild` (clean + configure + build) on a fresh tree, after binding.gyp changed, or with --clean; otherwise an
+ * incremental `build`, which recompiles only changed sources and never deletes the addon first, so processes
+ * started during a rebuild do not silently fall back to the cpu backend for lack of the file.
+ */
+function gypCommand() {
+  const makefile = join(root, 'build', 'Makefile');
+  if (process.argv.includes('--clean') || !existsSync(makefile)) return 'rebuild';
+  return statSync(join(root, 'binding.gyp')).mtimeMs > statSync(makefile).mtimeMs ? 'rebuild' : 'build';
+}
+
 const gyp = findNodeGyp();
 if (!gyp) fail('node-gyp is not installed');
-const args = [gyp, 'rebuild', '--release', `--jobs=${process.env.DIFFIQA_BUILD_JOBS ?? '2'}`];
+const args = [gyp, gypCommand(), '--release', `--jobs=${process.env.DIFFIQA_BUILD_JOBS ?? '2'}`];
 const nodedir = process.env.npm_config_nodedir ?? localNodeDir();
 if (nodedir) args.push(`--nodedir=${nodedir}`);
 const res = spawnSync(process.execPath, args, { cwd: root, stdio: verbose ? 'inherit' : 'pipe', encoding: 'utf8' });
