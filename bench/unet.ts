@@ -59,7 +59,8 @@ function benchTfjs(config: UnetConfig, batch: number, reps: number): { fwd: numb
 }
 
 const TORCH_SCRIPT = `
-import json, sys, time, torch
+import json, os, sys, time, torch
+torch.set_num_threads(os.cpu_count())  # torch defaults to 1 thread on this VM; compare like with like
 sys.path.insert(0, sys.argv[1])
 import gen_unet as g
 c, batch, reps = json.loads(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
