@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { computeBaselines, getEmbeddings } from '../eval/prepare.js';
+import { computeBaselines, getEmbeddings, type EmbedImagesFn } from '../eval/prepare.js';
 import { evaluate, type EvalResult } from '../eval/evaluate.js';
 import { spearman } from '../eval/rank-correlation.js';
 import { buildPaucTables, writeEvalOutputs, type EvalOutputFiles } from '../eval/report.js';
@@ -91,17 +91,38 @@ function rankCorrelations(cfg: ExperimentConfig, protocol: ExperimentProtocol, m
   );
 }
 
+/**
+ * An embedder that computes each (FR model, file) once per evaluation: the LFW test originals are also the first
+ * images of the cross-quality pairs, and embedding them twice was most of the evaluation's time. Embeddings the
+ * sets already hold (from their caches) are added with {@link remember}.
+ */
+function sharedEmbedder(): { embed: EmbedImagesFn; remember: (fr: string, file: string, e: Float32Array) => void } {
+  const byFr = new Map<string, Map<string, Float32Array>>();
+  const known = (fr: string): Map<string, Float32Array> => byFr.get(fr) ?? byFr.set(fr, new Map()).get(fr)!;
+  return {
+    embed: async (fr, files) => {
+      const have = known(fr);
+      const todo = files.filter((f) => !have.has(f));
+      if (todo.length > 0) for (const [f, e] of await embedImages(fr, todo)) have.set(f, e);
+      return new Map(files.filter((f) => have.has(f)).map((f) => [f, have.get(f) as Float32Array]));
+    },
+    remember: (fr, file, e) => void known(fr).set(file, e),
+  };
+}
+
 /** EDC and pAUC of every method and baseline for every (set, FR model). */
 async function evaluateSets(inputs: EvaluationInputs, methods: ReadonlyMap<string, ReadonlyMap<string, number>>): Promise<EvalResult[]> {
   const { cfg, protocol, paths, log } = inputs;
   const results: EvalResult[] = [];
   const fixed = cfg.eval.baselines.filter((b) => b !== 'embedding-norm');
   const perFr = cfg.eval.baselines.filter((b) => b === 'embedding-norm');
+  const embedder = sharedEmbedder();
   for (const set of protocol.sets) {
     const shared = await computeBaselines(fixed, { images: set.images, resolve: set.resolve, seed: cfg.seed });
     for (const fr of cfg.eval.fr) {
       log(`experiment: evaluate ${set.name} with ${fr}: ${set.pairs.length} pairs, ${set.images.length} images`);
-      const embeddings = await getEmbeddings(fr, set.name, set.images, set.resolve, paths.embeddings, (name, files) => embedImages(name, files));
+      const embeddings = await getEmbeddings(fr, set.name, set.images, set.resolve, paths.embeddings, embedder.embed);
+      for (const [key, e] of embeddings) embedder.remember(fr, set.resolve(key), e);
       const own = await computeBaselines(perFr, { images: set.images, resolve: set.resolve, embeddings, seed: cfg.seed });
       const qualities = new Map([...forSet(methods, set), ...shared, ...own]);
       results.push(
