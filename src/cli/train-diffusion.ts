@@ -14,6 +14,7 @@ interface TrainDiffusionArgs extends GlobalArgs {
   resume: boolean;
   resumeFrom?: string;
   steps?: number;
+  workers?: number;
   set?: string[];
 }
 
@@ -33,7 +34,12 @@ export const trainDiffusionCommand: CommandModule<GlobalArgs, TrainDiffusionArgs
       .option('resume', { type: 'boolean', default: false, describe: 'Continue from the run folder\'s latest checkpoint' })
       .option('resume-from', { type: 'string', describe: 'Continue from this checkpoint folder (ckpt-*)' })
       .option('steps', { type: 'number', describe: 'Total optimiser steps (overrides train.steps)' })
+      .option('workers', { type: 'number', describe: 'Threads that build training pairs (default: cores - 1, 1 to 8)' })
       .option('set', { type: 'string', array: true, describe: 'Config override key.path=value (repeatable)' })
+      .check((a) => {
+        if (a.workers !== undefined && !(Number.isInteger(a.workers) && a.workers >= 1)) throw new Error('--workers must be a positive integer');
+        return true;
+      })
       .example('$0 train-diffusion --config configs/diffusion/cpu-small.yaml --data faces/', 'train from scratch')
       .example('$0 train-diffusion --config configs/diffusion/cpu-small.yaml --data faces/ --resume', 'continue after a stop')
       .example('$0 train-diffusion --config configs/diffusion/cpu-small.yaml --set train.lr=1e-4 --set unet.dim=32', 'override fields') as never,
@@ -45,7 +51,7 @@ export const trainDiffusionCommand: CommandModule<GlobalArgs, TrainDiffusionArgs
     const config = loadDiffusionConfig(args.config, overrides);
     const runDir = args.out ?? defaultRunDir(args.config);
     process.stderr.write(`diffiqa: training ${config.train.steps} steps on ${config.data.folder} -> ${runDir}\n`);
-    const r = await trainDiffusion(config, { runDir, resume: args.resume, resumeFrom: args.resumeFrom });
+    const r = await trainDiffusion(config, { runDir, resume: args.resume, resumeFrom: args.resumeFrom, workers: args.workers });
     const mse = r.restoreMse ? `; held-out restoration MSE ${r.restoreMse.before.toFixed(5)} -> ${r.restoreMse.after.toFixed(5)}` : '';
     process.stderr.write(`diffiqa: reached step ${r.step} (${r.trainImages} training images, ${r.heldOut.length} held out)${mse}\n`);
   },

@@ -3,6 +3,7 @@
  * the restoration grids and the restoration MSE, builds the UNet and the prefetching HQ/LQ dataset, and runs the
  * generic trainer (checkpoints, resume, EMA, metrics, progress) in `runDir`.
  */
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { PairDataset, type PairBatch } from '../data/dataset.js';
 import { WorkerPairLoader } from '../data/worker-loader.js';
@@ -21,6 +22,11 @@ export interface TrainDiffusionOptions {
   resume?: boolean;
   resumeFrom?: string;
   quiet?: boolean;
+  /**
+   * Worker threads that build training pairs; default {@link defaultLoaderWorkers}. Not part of the config: it
+   * changes speed, never results (every sample is seeded by its own index).
+   */
+  workers?: number;
   /** Called after every step (tests, fault injection). */
   onStep?(step: number, loss: number): void;
 }
@@ -42,6 +48,15 @@ export function splitHeldOut(files: readonly string[], count: number, seed: numb
   return { heldOut: files.filter((_, i) => held.has(i)), train: files.filter((_, i) => !held.has(i)) };
 }
 
+/**
+ * One pair-building worker per core the training step leaves free, at least one and at most 8: a BSRGAN sample
+ * costs ~0.1-0.3 s of one core (it degrades at 512x512), so a GPU step of 64 images needs several workers, while on
+ * two cores the step's own threads already use the machine.
+ */
+export function defaultLoaderWorkers(cores = os.availableParallelism()): number {
+  return Math.min(8, Math.max(1, cores - 1));
+}
+
 /** Trains (or resumes) the diffusion model described by `config`. */
 export async function trainDiffusion(config: Readonly<DiffusionConfig>, opts: TrainDiffusionOptions): Promise<TrainDiffusionResult> {
   const t = config.train;
@@ -52,8 +67,8 @@ export async function trainDiffusion(config: Readonly<DiffusionConfig>, opts: Tr
   });
   const { heldOut, train: trainFiles } = splitHeldOut(files, t.sampleCount, t.seed);
   const common = { width: size, height: size, skipLogPath: skipLog, flipProb: config.data.flip };
-  // Degradation maths runs in a worker thread so it overlaps the training step instead of alternating with it.
-  const loader = new WorkerPairLoader(1);
+  // Degradation maths runs in worker threads so it overlaps the training step instead of alternating with it.
+  const loader = new WorkerPairLoader(opts.workers ?? defaultLoaderWorkers());
   const dataset = new PairDataset({
     ...common,
     files: trainFiles,
