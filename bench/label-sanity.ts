@@ -9,6 +9,8 @@
  *   node --import tsx bench/label-sanity.ts --diffusion runs/lfw-cfp/diffusion [--faces 200] [--repeats 10] [--out runs/label-sanity]
  *   node --import tsx bench/label-sanity.ts --summary-only [--repeats 10] [--out runs/label-sanity]
  *
+ * Besides the pooled Spearman it prints the within-face one (mean over faces of Spearman(rung, term) over the
+ * face's own five rungs), which isolates the damage from the differences between faces.
  * --summary-only prints the statistics of the rows labelled so far (for example while a run is still going: the
  * labeller works through the faces in path order, so the finished rows are whole ladders plus at most one partial).
  */
@@ -77,9 +79,29 @@ async function labelLadders(out: string, repeats: number, labels: string): Promi
   console.log(`labelled ${summary.labelled} images in ${summary.seconds.toFixed(0)} s: ${(summary.labelled / summary.seconds).toFixed(3)} images/s (${summary.skippedDone} done earlier, ${summary.failed} failed)`);
 }
 
+/**
+ * Mean over faces with a whole ladder of Spearman(rung, column) within the face, and the share of faces where it
+ * is negative. The pooled Spearman mixes faces, whose scores differ more than one rung moves them; within a face
+ * only the damage changes.
+ */
+function withinFace(rows: readonly { face: string; rung: number; values: Record<string, unknown> }[], column: string): { mean: number; negative: number } {
+  const ladders = new Map<string, number[]>();
+  for (const r of rows) {
+    const l = ladders.get(r.face) ?? ladders.set(r.face, new Array<number>(LADDER.length).fill(NaN)).get(r.face)!;
+    l[r.rung] = r.values[column] as number;
+  }
+  const rhos = [...ladders.values()].filter((l) => l.every(Number.isFinite)).map((l) => spearman(l.map((_, k) => k), l));
+  return { mean: rhos.reduce((a, b) => a + b, 0) / rhos.length, negative: rhos.filter((r) => r < 0).length / rhos.length };
+}
+
 /** Spearman(severity, score), the mean score per rung and per term, over the rows of `labels`. */
 function summarise(labels: string): void {
-  const rows = readResults(labels).map((r) => ({ rung: Number(/rung(\d)\.png$/.exec(r.path)?.[1]), score: r.values.score as number, values: r.values }));
+  const rows = readResults(labels).map((r) => ({
+    face: path.dirname(r.path),
+    rung: Number(/rung(\d)\.png$/.exec(r.path)?.[1]),
+    score: r.values.score as number,
+    values: r.values,
+  }));
   const rho = spearman(rows.map((r) => r.rung), rows.map((r) => r.score));
   const mean = (xs: number[]): string => (xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(4);
   console.log(`rung  images  ${LABEL_COLUMNS.join('  ')}`);
@@ -89,6 +111,11 @@ function summarise(labels: string): void {
   }
   const perTerm = LABEL_COLUMNS.map((c) => `${c} ${spearman(rows.map((r) => r.rung), rows.map((r) => r.values[c] as number)).toFixed(3)}`);
   console.log(`Spearman(severity, term): ${perTerm.join(', ')}`);
+  const faces = LABEL_COLUMNS.map((c) => {
+    const w = withinFace(rows, c);
+    return `${c} ${w.mean.toFixed(3)} (${(100 * w.negative).toFixed(0)}% < 0)`;
+  });
+  console.log(`within-face Spearman(severity, term), mean over faces: ${faces.join(', ')}`);
   console.log(`Spearman(severity, score) over ${rows.length} images: ${rho.toFixed(3)}`);
 }
 
