@@ -40,7 +40,7 @@ export function listImageFiles(inputs: string | readonly string[], options: List
       continue;
     }
     const st = statOrThrow(input);
-    if (st.isDirectory()) walk(input, exts, skip, found, new Set(), () => true);
+    if (st.isDirectory()) walk(input, { exts, skip, found, seen: new Set(), accept: () => true });
     else found.add(input);
   }
   if (found.size === 0) {
@@ -88,18 +88,21 @@ function listGlob(input: string, exts: Set<string>, skip: (e: SkippedEntry) => v
   }
   if (!st.isDirectory()) throw new DataError(input, `glob base '${base}' is not a folder`);
   const before = found.size;
-  walk(base, exts, skip, found, new Set(), (p) => matcher.test(p));
+  walk(base, { exts, skip, found, seen: new Set(), accept: (p) => matcher.test(p) });
   if (found.size === before) skip({ path: input, reason: 'glob matched no image files' });
 }
 
-function walk(
-  dir: string,
-  exts: Set<string>,
-  skip: (e: SkippedEntry) => void,
-  found: Set<string>,
-  seen: Set<string>,
-  accept: (path: string) => boolean,
-): void {
+/** What one folder walk carries: the extensions to keep, where skips and finds go, the real folders seen. */
+interface WalkState {
+  exts: Set<string>;
+  skip: (e: SkippedEntry) => void;
+  found: Set<string>;
+  seen: Set<string>;
+  accept: (path: string) => boolean;
+}
+
+function walk(dir: string, w: WalkState): void {
+  const { skip, seen } = w;
   let real: string;
   try {
     real = realpathSync(dir);
@@ -119,18 +122,11 @@ function walk(
   }
   // Sorted, so that which of two links to one folder is walked (and named) does not depend on the file system.
   names.sort(Buffer.compare);
-  for (const raw of names) visitEntry(dir, raw, exts, skip, found, seen, accept);
+  for (const raw of names) visitEntry(dir, raw, w);
 }
 
-function visitEntry(
-  dir: string,
-  raw: Buffer,
-  exts: Set<string>,
-  skip: (e: SkippedEntry) => void,
-  found: Set<string>,
-  seen: Set<string>,
-  accept: (path: string) => boolean,
-): void {
+function visitEntry(dir: string, raw: Buffer, w: WalkState): void {
+  const { skip } = w;
   const name = raw.toString('utf8');
   const path = dir === '.' ? name : join(dir, name);
   if (!Buffer.from(name, 'utf8').equals(raw)) {
@@ -144,8 +140,8 @@ function visitEntry(
     skip({ path, reason: `cannot stat (dangling link or no permission): ${describeError(err)}` });
     return;
   }
-  if (st.isDirectory()) walk(path, exts, skip, found, seen, accept);
-  else if (st.isFile() && hasImageExtension(name, exts) && accept(path)) found.add(path);
+  if (st.isDirectory()) walk(path, w);
+  else if (st.isFile() && hasImageExtension(name, w.exts) && w.accept(path)) w.found.add(path);
 }
 
 function statOrThrow(input: string): Stats {
