@@ -7,27 +7,24 @@
 
 namespace diffiqa {
 
-/// Supplies rows of the left operand as a row-major panel: writes dst[r * kc + k] = A(i0 + r, k0 + k) for
-/// r < rows, k < kc, and zeros for rows <= r < mr (the micro-kernel always computes full mr-row panels).
-/// A dense row-major source instead lends its rows in place (`direct`), so most GEMMs pack no A at all.
+/// Supplies the left operand in MR-row micro-panels, k-major and row-interleaved, which is the order the
+/// micro-kernel broadcasts them in: writes dst[k * mr + r] = A(i0 + r, k0 + k) for r < rows, k < kc, and zeros
+/// for rows <= r < mr (the micro-kernel always computes full mr-row panels).
 class ASource {
  public:
   virtual ~ASource() = default;
   virtual void pack(int64_t i0, int rows, int64_t k0, int kc, float* dst, int mr) const = 0;
-  /// Pointer to A(i0, k0) and its row stride when rows can be read in place, else nullptr.
-  virtual const float* direct(int64_t /*i0*/, int64_t /*k0*/, int64_t* /*lda*/) const { return nullptr; }
 };
+
+/// Interleaves `nrows` row-major source rows (rows[r][k], k < kc) into one k-major micro-panel as ASource::pack
+/// describes (zero rows up to mr). Shared by every ASource whose rows are contiguous.
+void packRowsKMajor(const float* const* rows, int nrows, int kc, float* dst, int mr);
 
 /// A dense row-major matrix (or its transpose) as an ASource: A(i,k) = trans ? a[k*lda+i] : a[i*lda+k].
 class DenseA final : public ASource {
  public:
   DenseA(const float* a, int64_t lda, bool trans) : a_(a), lda_(lda), trans_(trans) {}
   void pack(int64_t i0, int rows, int64_t k0, int kc, float* dst, int mr) const override;
-  const float* direct(int64_t i0, int64_t k0, int64_t* lda) const override {
-    if (trans_) return nullptr;
-    *lda = lda_;
-    return a_ + i0 * lda_ + k0;
-  }
 
  private:
   const float* a_;
