@@ -41,12 +41,48 @@ export async function startBackend(args: GlobalArgs): Promise<string> {
   return name;
 }
 
-/** Prints an error as one line (stack only with --verbose) and returns the exit code. */
+/**
+ * Ctrl-C (SIGINT) or SIGTERM during a long job aborts the returned signal, so the job can finish its step and save;
+ * a second Ctrl-C quits at once. Call `release` when the job is over to restore the default handlers.
+ */
+export function stopOnSignals(): { signal: AbortSignal; release: () => void } {
+  const controller = new AbortController();
+  const onSignal = (name: NodeJS.Signals): void => {
+    if (controller.signal.aborted) {
+      process.stderr.write(`\ndiffiqa: ${name} again: quitting without saving the current step\n`);
+      process.exit(130);
+    }
+    process.stderr.write(`\ndiffiqa: ${name}: stopping after the current step and saving a checkpoint (Ctrl-C again quits now)\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    release: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+/** Runs `job` with {@link stopOnSignals}' signal. */
+export async function withStopSignal<T>(job: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const stop = stopOnSignals();
+  try {
+    return await job(stop.signal);
+  } finally {
+    stop.release();
+  }
+}
+
+/** Prints an error as one line (stack only with --verbose) and returns the exit code (130 after an interrupt). */
 export function reportError(err: unknown, verbose: boolean): number {
   const known = err instanceof DiffiqaError;
   const message = err instanceof Error ? err.message : String(err);
   process.stderr.write(`diffiqa: error: ${verbose ? message : (message.split('\n')[0] ?? message)}\n`);
   if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
   else if (!known) process.stderr.write('diffiqa: (run with --verbose for the stack trace)\n');
+  if (known && err.code === 'E_INTERRUPTED') return 130;
   return known ? 1 : 2;
 }

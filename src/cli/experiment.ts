@@ -2,7 +2,7 @@
 import type { CommandModule } from 'yargs';
 import { runExperiment } from '../experiment/experiment.js';
 import { parseOverrides } from '../util/schema.js';
-import { startBackend, type GlobalArgs } from './common.js';
+import { startBackend, withStopSignal, type GlobalArgs } from './common.js';
 
 interface ExperimentArgs extends GlobalArgs {
   config: string;
@@ -22,6 +22,6 @@ export const experimentCommand: CommandModule<GlobalArgs, ExperimentArgs> = {
       .example('$0 experiment configs/experiments/lfw-cfp.yaml --set label.repeats=2 --set out=runs/quick', 'a cheaper variant in its own folder') as never,
   handler: async (args) => {
     await startBackend(args);
-    await runExperiment({ configFile: args.config, overrides: parseOverrides(args.set), quiet: args.quiet });
+    await withStopSignal((signal) => runExperiment({ configFile: args.config, overrides: parseOverrides(args.set), quiet: args.quiet, signal }));
   },
 };

@@ -4,7 +4,7 @@ import type { CommandModule } from 'yargs';
 import { loadDiffusionConfig } from '../diffusion/config.js';
 import { trainDiffusion } from '../train/train-diffusion.js';
 import { deepMerge } from '../util/schema.js';
-import { startBackend, type GlobalArgs } from './common.js';
+import { startBackend, withStopSignal, type GlobalArgs } from './common.js';
 import { parseOverrides } from '../util/schema.js';
 
 interface TrainDiffusionArgs extends GlobalArgs {
@@ -51,7 +51,9 @@ export const trainDiffusionCommand: CommandModule<GlobalArgs, TrainDiffusionArgs
     const config = loadDiffusionConfig(args.config, overrides);
     const runDir = args.out ?? defaultRunDir(args.config);
     process.stderr.write(`diffiqa: training ${config.train.steps} steps on ${config.data.folder} -> ${runDir}\n`);
-    const r = await trainDiffusion(config, { runDir, resume: args.resume, resumeFrom: args.resumeFrom, workers: args.workers });
+    const r = await withStopSignal((signal) =>
+      trainDiffusion(config, { runDir, resume: args.resume, resumeFrom: args.resumeFrom, workers: args.workers, signal }),
+    );
     const mse = r.restoreMse ? `; held-out restoration MSE ${r.restoreMse.before.toFixed(5)} -> ${r.restoreMse.after.toFixed(5)}` : '';
     process.stderr.write(`diffiqa: reached step ${r.step} (${r.trainImages} training images, ${r.heldOut.length} held out)${mse}\n`);
   },

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { loadRegressorConfig } from '../regressor/config.js';
 import { trainRegressor } from '../train/train-regressor.js';
-import { startBackend, type GlobalArgs } from './common.js';
+import { startBackend, withStopSignal, type GlobalArgs } from './common.js';
 import { parseOverrides } from '../util/schema.js';
 
 interface TrainRegressorArgs extends GlobalArgs {
@@ -35,7 +35,9 @@ export const trainRegressorCommand: CommandModule<GlobalArgs, TrainRegressorArgs
     await startBackend(args);
     const config = loadRegressorConfig(args.config, parseOverrides(args.set));
     const runDir = args.out ?? path.join('checkpoints', path.basename(args.config).replace(/\.ya?ml$/i, ''));
-    const r = await trainRegressor({ config, configFile: args.config, labels: args.labels, data: args.data, runDir, resume: args.resume });
+    const r = await withStopSignal((signal) =>
+      trainRegressor({ config, configFile: args.config, labels: args.labels, data: args.data, runDir, resume: args.resume, signal }),
+    );
     process.stderr.write(
       `diffiqa: ${r.steps} steps (${r.trainItems} train / ${r.valItems} val images, labels in [${r.labels.min}, ${r.labels.max}]); ` +
         `best validation loss ${r.bestValLoss.toFixed(5)} -> ${r.bestFile ?? '(none yet)'}\n`,

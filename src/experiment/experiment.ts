@@ -41,6 +41,8 @@ export interface ExperimentOptions {
   overrides?: unknown;
   quiet?: boolean;
   log?: (line: string) => void;
+  /** Aborting it stops a training stage after its current step, with a checkpoint; a rerun continues there. */
+  signal?: AbortSignal;
 }
 
 /** Where a run keeps each stage's outputs. */
@@ -95,7 +97,7 @@ export async function runExperiment(opts: ExperimentOptions): Promise<Experiment
   log(`experiment: ${counts}; ${protocol.lfwTrainImages.length} LFW training images; output ${cfg.out}`);
 
   await stages.run('diffusion', diffusionConfig, () =>
-    trainDiffusion(diffusionConfig, { runDir: paths.diffusion, resume: fs.existsSync(path.join(paths.diffusion, 'latest.json')), quiet: opts.quiet }),
+    trainDiffusion(diffusionConfig, { runDir: paths.diffusion, resume: fs.existsSync(path.join(paths.diffusion, 'latest.json')), quiet: opts.quiet, signal: opts.signal }),
   );
   await stages.run('cross-quality', { seed: cfg.seed, degraded: protocol.degraded }, () => writeDegradedCopies(cfg, protocol));
   const labelSettings = { diffusion: diffusionConfig, ema: cfg.diffusion.ema, label: cfg.label, seed: cfg.seed, protocol: cfg.protocol, data: cfg.data };
@@ -105,7 +107,7 @@ export async function runExperiment(opts: ExperimentOptions): Promise<Experiment
     await stages.run(`distil ${reg.name}`, { labels: labelSettings, config: regConfig }, async () => {
       writeTrainingLabels(paths.labels.lfw, protocol.lfwTrainImages, paths.labels.lfwTrain);
       const runDir = paths.regressor(reg.name);
-      return trainRegressor({ config: regConfig, configFile: reg.config, labels: paths.labels.lfwTrain, data: cfg.data.lfw, runDir, resume: fs.existsSync(path.join(runDir, 'latest.json')), quiet: opts.quiet });
+      return trainRegressor({ config: regConfig, configFile: reg.config, labels: paths.labels.lfwTrain, data: cfg.data.lfw, runDir, resume: fs.existsSync(path.join(runDir, 'latest.json')), quiet: opts.quiet, signal: opts.signal });
     });
     await stages.run(`score ${reg.name}`, { labels: labelSettings, config: regConfig }, () =>
       scoreFiles(evaluationFiles(protocol), { model: regressorModel(paths.regressor(reg.name)), out: paths.scores(reg.name), quiet: opts.quiet }),

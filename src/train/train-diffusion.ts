@@ -29,6 +29,8 @@ export interface TrainDiffusionOptions {
   workers?: number;
   /** Called after every step (tests, fault injection). */
   onStep?(step: number, loss: number): void;
+  /** Aborting it stops after the current step with a checkpoint (the trainer's `signal`). */
+  signal?: AbortSignal;
 }
 
 /** What a finished run reports. */
@@ -110,6 +112,7 @@ export async function trainDiffusion(config: Readonly<DiffusionConfig>, opts: Tr
       resumeFrom: opts.resumeFrom,
       quiet: opts.quiet,
       onStep: opts.onStep,
+      signal: opts.signal,
     });
     const after = monitor ? await task.onEvaluate?.(result.step, { ema: result.ema }) : undefined;
     result.ema?.dispose();

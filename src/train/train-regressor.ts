@@ -43,6 +43,8 @@ export interface TrainRegressorOptions {
   quiet?: boolean;
   /** Called after every optimiser step. */
   onStep?(step: number, loss: number): void;
+  /** Aborting it stops after the current step with a checkpoint (the trainer's `signal`). */
+  signal?: AbortSignal;
 }
 
 /** What a training run produced. */
@@ -278,6 +280,7 @@ export async function trainRegressor(opts: TrainRegressorOptions): Promise<Train
       resume: opts.resume,
       quiet: opts.quiet,
       onStep: opts.onStep,
+      signal: opts.signal,
     });
     r.optimizer.dispose();
     r.ema?.dispose();

@@ -62,6 +62,11 @@ export interface TrainerOptions {
   quiet?: boolean;
   /** Called after every optimiser step (tests use it to kill or inspect). */
   onStep?(step: number, loss: number): void;
+  /**
+   * Stops the run cleanly: once aborted, the step in progress finishes, a checkpoint is written and
+   * {@link InterruptedError} is thrown, so Ctrl-C loses nothing and `--resume` continues exactly there.
+   */
+  signal?: AbortSignal;
 }
 
 interface TrainerState {
@@ -79,6 +84,16 @@ export class DivergenceError extends DiffiqaError {
       `loss is ${loss} at step ${step}: training stopped. ${lastCheckpoint ? `The last good checkpoint is ${lastCheckpoint}` : 'No checkpoint was written yet'}; lower the learning rate or check the data.`,
       'E_DIVERGED',
     );
+  }
+}
+
+/** Raised after a run stopped on request (its `signal` aborted) and saved a checkpoint of the last step. */
+export class InterruptedError extends DiffiqaError {
+  constructor(
+    readonly step: number,
+    readonly checkpoint: string | null,
+  ) {
+    super(`interrupted at step ${step}; ${checkpoint ? `checkpoint ${checkpoint} holds it: rerun with --resume to continue` : 'no checkpoint was written'}`, 'E_INTERRUPTED');
   }
 }
 
@@ -108,6 +123,7 @@ export async function train<B>(task: TrainTask<B>, opts: TrainerOptions): Promis
   const vars = optimizer.variables();
   const progress = new Progress('train', opts.steps, { unit: 'step', start: step, quiet: opts.quiet });
   let lastCheckpoint = resumeDir;
+  let savedStep = step;
 
   const save = (): void => {
     const tensors: Record<string, Map<string, HostTensor>> = {
@@ -118,9 +134,17 @@ export async function train<B>(task: TrainTask<B>, opts: TrainerOptions): Promis
     if (ema) tensors.ema = ema.snapshotTorch();
     const state: TrainerState = { task: task.saveState?.(), adamT: optimizer.t, emaStep: ema?.step ?? 0, rng: rng.state(), config: opts.config };
     lastCheckpoint = saveCheckpoint(opts.runDir, { step, tensors, state }, opts.keepCheckpoints ?? 2);
+    savedStep = step;
+  };
+  const stopIfAsked = (): void => {
+    if (!opts.signal?.aborted) return;
+    if (savedStep !== step) save();
+    progress.done();
+    throw new InterruptedError(step, lastCheckpoint);
   };
 
   while (step < opts.steps) {
+    stopIfAsked();
     const t0 = Date.now();
     const { loss, grads } = await accumulate(task, vars, rng, step, opts.gradAccumulate);
     if (!Number.isFinite(loss)) {

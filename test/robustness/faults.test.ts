@@ -1,5 +1,5 @@
 /**
- * Fault injection on the real library code: kill -9 of the trainer, the labeller runner and the scorer in child
+ * Fault injection on the real library code: kill -9 (and Ctrl-C) of the trainer, the labeller runner and the scorer in child
  * processes (`node --import tsx test/robustness/fixtures/*-child.ts`), then a rerun that must end exactly where
  * an uninterrupted run ends; corrupted checkpoints; outputs that cannot be written (also as root); a full disk
  * (a 256 KiB tmpfs, when this process may mount one).
@@ -34,6 +34,7 @@ interface Child {
   stdout(): string;
   stderr(): string;
   kill(): void;
+  pid: number | undefined;
 }
 
 function startChild(script: string, args: readonly string[]): Child {
@@ -48,7 +49,7 @@ function startChild(script: string, args: readonly string[]): Child {
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('exit', (code, signal) => resolve({ code, signal })),
   );
-  return { exit, stdout: () => out, stderr: () => err, kill: () => child.kill('SIGKILL') };
+  return { exit, stdout: () => out, stderr: () => err, kill: () => child.kill('SIGKILL'), pid: child.pid };
 }
 
 /** Runs a fixture to completion; throws with its stderr if it fails. */
@@ -132,6 +133,26 @@ describe('kill -9 and rerun', () => {
     expectSameRun(straight, killed);
     expect(metricSteps(killed)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(fs.readdirSync(killed).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  }, 90_000);
+
+  it('trainer: Ctrl-C saves the step in progress and exits 130; the resumed run equals an uninterrupted one', async () => {
+    const straight = path.join(root, 'train-straight-int');
+    const stopped = path.join(root, 'train-interrupted');
+    const reference = runChild('train-child.ts', [straight, '9', '0', '0']);
+    const c = startChild('train-child.ts', [stopped, '9', '0', '60']);
+    // Checkpoints come every 2 steps: an interrupt after step 3 must still save step 3 or later, never lose it.
+    await waitFor(c, () => /step [3-8]\b/.test(c.stdout()), 60_000, 'step 3');
+    process.kill(c.pid as number, 'SIGINT');
+    const r = await c.exit;
+    expect(r.code).toBe(130);
+    expect(c.stdout()).not.toContain('done');
+    const last = Math.max(...[...c.stdout().matchAll(/step (\d+)/g)].map((m) => Number(m[1])));
+    expect(c.stderr()).toMatch(new RegExp(`interrupted at step ${last}; checkpoint .*ckpt-0*${last} holds it`));
+    expect(loadCheckpoint(latestCheckpoint(stopped) as string).step).toBe(last);
+    await runChild('train-child.ts', [stopped, '9', '1', '0']);
+    await reference;
+    expectSameRun(straight, stopped);
+    expect(metricSteps(stopped)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
   }, 90_000);
 
   it('labeller: killed mid-run, rerun, equals an uninterrupted run', async () => {
