@@ -21,6 +21,7 @@ import { loadFrModel } from '../src/fr/registry.js';
 import type { FrModel } from '../src/fr/types.js';
 import { labelBatch } from '../src/pipelines/label.js';
 import { Rng } from '../src/util/rng.js';
+import { printKernelProfile } from './profile.js';
 
 const ROOT = path.join(import.meta.dirname, '..');
 
@@ -93,33 +94,6 @@ function benchLabel(name: string, fr: FrModel, batch: number, reps: number, warm
   unet.dispose();
 }
 
-/** FLOPs of a profiled kernel when defined (convolutions and matmuls), else null. */
-function kernelFlops(name: string, inputs: (number[] | null)[], outputs: number[][]): number | null {
-  const out = outputs[0];
-  if (!out) return null;
-  const size = out.reduce((a, b) => a * b, 1);
-  if (name === 'Conv2D' || name === 'FusedConv2D') {
-    const f = inputs[1];
-    if (!f) return null;
-    return 2 * size * (f[0] as number) * (f[1] as number) * (f[2] as number);
-  }
-  if (name === 'Conv2DBackpropInput' || name === 'Conv2DBackpropFilter') return null;
-  if (name === 'BatchMatMul' || name === '_FusedMatMul') {
-    // out [..., M, N]; the contracted length is the one dimension of `a` that is neither M nor a batch dim.
-    const a = inputs[0];
-    const b = inputs[1];
-    if (!a || !b) return null;
-    const n = out[out.length - 1] as number;
-    const m = out[out.length - 2] as number;
-    const aLast = a[a.length - 1] as number;
-    const aPrev = a[a.length - 2] as number;
-    const k = aLast === m && aPrev !== m ? aPrev : aLast;
-    void n;
-    return 2 * size * k;
-  }
-  return null;
-}
-
 async function profileForward(rows: number, top: number): Promise<void> {
   const { unet: config } = configOf('cpu-small');
   const unet = createUnet(config, new Rng(0));
@@ -133,45 +107,7 @@ async function profileForward(rows: number, top: number): Promise<void> {
   const t0 = performance.now();
   forward();
   const plain = (performance.now() - t0) / 1000;
-  const info = await tf.profile(forward);
-  type Row = { ms: number; count: number; flops: number; flopsMs: number };
-  const byName = new Map<string, Row>();
-  const byShape = new Map<string, Row>();
-  let total = 0;
-  for (const k of info.kernels) {
-    // Scopes recorded by tf.op wrappers (`fusedConv2d__op`) time the kernels they contain: counted once, below.
-    if (k.name.endsWith('__op')) continue;
-    const ms = (await k.kernelTimeMs) as number;
-    total += ms;
-    const fl = kernelFlops(k.name, k.inputShapes as (number[] | null)[], k.outputShapes as number[][]);
-    const shapeKey = `${k.name} ${(k.inputShapes as (number[] | null)[]).map((sh) => (sh ? `[${sh.join(',')}]` : '-')).join(' ')}`;
-    for (const [map, key] of [
-      [byName, k.name],
-      [byShape, shapeKey],
-    ] as const) {
-      const r = map.get(key) ?? { ms: 0, count: 0, flops: 0, flopsMs: 0 };
-      r.ms += ms;
-      r.count += 1;
-      if (fl !== null) {
-        r.flops += fl;
-        r.flopsMs += ms;
-      }
-      map.set(key, r);
-    }
-  }
-  console.log(
-    `cpu-small forward, ${rows} rows of ${s}x${s}: ${plain.toFixed(2)} s unprofiled; profiled kernel time ${(total / 1000).toFixed(2)} s`,
-  );
-  const print = (title: string, map: Map<string, Row>): void => {
-    console.log(`\n${title}`);
-    console.log(`${'ms'.padStart(9)} ${'%'.padStart(5)} ${'calls'.padStart(5)} ${'GFLOP/s'.padStart(8)}  kernel`);
-    for (const [key, r] of [...map.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, top)) {
-      const gf = r.flopsMs > 0 ? (r.flops / (r.flopsMs / 1000) / 1e9).toFixed(1) : '';
-      console.log(`${r.ms.toFixed(1).padStart(9)} ${((100 * r.ms) / total).toFixed(1).padStart(5)} ${String(r.count).padStart(5)} ${gf.padStart(8)}  ${key}`);
-    }
-  };
-  print('by kernel name', byName);
-  print('by kernel name and input shapes', byShape);
+  await printKernelProfile(`cpu-small forward, ${rows} rows of ${s}x${s}: ${plain.toFixed(2)} s unprofiled`, forward, top);
   tf.dispose([x, t]);
   unet.dispose();
 }

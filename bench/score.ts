@@ -3,6 +3,10 @@
  *
  *   node --import tsx bench/score.ts [--backend native|cpu] [--nets mobileface,r50] [--batches 1,64]
  *                                    [--train-batch 16 (0: no training step)] [--budget-s 20] [--no-torch]
+ *   node --import tsx bench/score.ts --profile [--nets mobileface] [--batches 64] [--train-batch 16] [--top 20]
+ *
+ * --profile prints, per net, the per-kernel profile (bench/profile.ts) of one scoring forward at each batch and
+ * of one training step, each after two warm-up calls and one unprofiled timed call; no PyTorch.
  *
  * Networks: eDifFIQA heads (MLP 1024) on the bundled `mobileface` backbone and on IResNet-50 (random weights:
  * speed only). Scoring is eval mode; a training step is forward in train mode + gradients for the head and the
@@ -19,6 +23,7 @@ import { createQualityRegressor, type QualityRegressor } from '../src/regressor/
 import { backboneSpecFor } from '../src/regressor/spec.js';
 import { selectParamGroups } from '../src/train/train-regressor.js';
 import { Adam } from '../src/train/adam.js';
+import { printKernelProfile } from './profile.js';
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -133,11 +138,45 @@ function fmt(v: number | null, imgs: number): string {
   return v === null ? 'skipped' : `${(v * 1000).toFixed(1)} ms (${(imgs / v).toFixed(1)} img/s)`;
 }
 
+/** Two warm-ups, one timed call, then the kernel profile of one more call. */
+async function profileCall(title: string, fn: () => void, top: number): Promise<void> {
+  fn();
+  fn();
+  const t0 = performance.now();
+  fn();
+  await printKernelProfile(`\n=== ${title}: ${(performance.now() - t0).toFixed(1)} ms unprofiled`, fn, top);
+}
+
+async function profileNets(nets: string[], batches: number[], trainBatch: number, top: number): Promise<void> {
+  for (const net of nets) {
+    const model = createQualityRegressor({ kind: 'ediffiqa', backbone: backboneSpecFor(net), hidden: 1024 });
+    for (const b of batches) {
+      const x = tf.randomUniform([b, 112, 112, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
+      await profileCall(`${net} score b${b}`, () => scoreOnce(model, x), top);
+      x.dispose();
+    }
+    if (trainBatch > 0) {
+      const opt = new Adam(selectParamGroups(model, 100, 1e-3, 1e-4), { beta1: 0.9, beta2: 0.999, clipGradNorm: 5 });
+      const x = tf.randomUniform([trainBatch, 112, 112, 3], 0, 1, 'float32', 2) as tf.Tensor4D;
+      const y = tf.randomUniform([trainBatch], 0, 1, 'float32', 3) as tf.Tensor1D;
+      await profileCall(`${net} train step b${trainBatch}`, () => trainStepOnce(model, opt, x, y), top);
+      tf.dispose([x, y]);
+      opt.dispose();
+    }
+    model.dispose();
+  }
+}
+
 async function main(): Promise<void> {
   const backend = await initBackend(arg('backend', '') || undefined);
   const nets = arg('nets', 'mobileface,r50').split(',');
   const batches = arg('batches', '1,64').split(',').map(Number);
   const trainBatch = Number(arg('train-batch', '16'));
+  if (process.argv.includes('--profile')) {
+    console.log(`backend ${backend}; ${new Date().toISOString()}`);
+    await profileNets(nets, batches, trainBatch, Number(arg('top', '20')));
+    return;
+  }
   console.log(`backend ${backend}; budget ${budgetS} s per measurement; ${new Date().toISOString()}`);
   const rows: Row[] = [];
   for (const net of nets) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "denormals.h"
 #include "epilogue.h"
 
 namespace diffiqa {
@@ -51,6 +52,7 @@ Napi::Value guard(const Napi::CallbackInfo& info, const char* entry, Body body) 
   Napi::Env env = info.Env();
   std::string message;
   try {
+    const ScopedFlushDenormals ftz;  // see denormals.h; restored before control returns to JS
     body();
     return env.Undefined();
   } catch (const Napi::Error&) {

@@ -1,5 +1,7 @@
 #include "thread_pool.h"
 
+#include "denormals.h"
+
 #include <algorithm>
 #include <cstdlib>
 
@@ -47,6 +49,7 @@ void ThreadPool::drain(int thread) {
 
 void ThreadPool::workerLoop(int index) {
   inWorker = true;
+  flushDenormalsOnThisThread();  // workers only run kernels (denormals.h)
   uint64_t seen = 0;
   for (;;) {
     {
