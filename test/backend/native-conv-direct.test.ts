@@ -3,7 +3,8 @@
  * classes it handles: channel counts 3..96 (one to four 16-wide vectors, masked channel tails, two column blocks),
  * output widths that leave partial pixel tiles, strides 1 and 2, explicit/same/valid padding, dilation 2, batch > 1,
  * bias folded into the accumulators, the stride-1 input gradient (a forward convolution, so also direct) and the
- * direct filter gradient (outC <= 64), both through tf.grads.
+ * direct filter gradient (outC <= 64), both through tf.grads; FusedConv2D with PReLU (applied in the direct kernel's
+ * registers) with per-channel and scalar weights.
  * With DIFFIQA_CONV_DIRECT=0 the same cases take the im2col GEMM, so both paths are checked on each shape.
  * On a CPU without AVX-512 the direct kernel is off and these cases test the GEMM only.
  */
@@ -34,6 +35,7 @@ const CASES: Case[] = [
   { name: '3x3 48->21 masked tail, asymmetric pad', x: [2, 6, 9, 48], f: [3, 3, 48, 21], stride: 1, pad: [[0, 0], [2, 0], [0, 1], [0, 0]] },
   { name: '3x3 dilation 2 same 16->32', x: [2, 10, 12, 16], f: [3, 3, 16, 32], stride: 1, pad: 'same', dilation: 2 },
   { name: '2x2 s2 valid 5->7 (one partial vector)', x: [4, 6, 31, 5], f: [2, 2, 5, 7], stride: 2, pad: 'valid' },
+  { name: 'mobileface conv1 3x3 s2 pad 1 3->32, odd input', x: [2, 15, 17, 3], f: [3, 3, 3, 32], stride: 2, pad: P1 },
 ];
 
 function input(c: Case): { x: tf.Tensor4D; w: tf.Tensor4D } {
@@ -59,7 +61,18 @@ describe('direct small-channel convolution matches tfjs cpu', () => {
           const bias = tf.tensor1d(randomValues(`db-${c.name}`, c.f[3]));
           const plain = tf.conv2d(x, w, c.stride, c.pad, 'NHWC', c.dilation ?? 1);
           const fused = tf.fused.conv2d({ x, filter: w, strides: c.stride, pad: c.pad, dilations: c.dilation ?? 1, bias });
-          return [plain, fused];
+          // PReLU in the direct kernel's registers: per-channel weights (with and without bias) and one shared weight.
+          const alpha = tf.tensor1d(randomValues(`da-${c.name}`, c.f[3]));
+          const prelu = tf.fused.conv2d({
+            x, filter: w, strides: c.stride, pad: c.pad, dilations: c.dilation ?? 1, activation: 'prelu', preluActivationWeights: alpha,
+          });
+          const preluBias = tf.fused.conv2d({
+            x, filter: w, strides: c.stride, pad: c.pad, dilations: c.dilation ?? 1, bias, activation: 'prelu', preluActivationWeights: alpha,
+          });
+          const preluScalar = tf.fused.conv2d({
+            x, filter: w, strides: c.stride, pad: c.pad, dilations: c.dilation ?? 1, activation: 'prelu', preluActivationWeights: tf.scalar(0.3),
+          });
+          return [plain, fused, prelu, preluBias, preluScalar];
         });
         expect(countCpuFallbacks()).toBe(before);
       });

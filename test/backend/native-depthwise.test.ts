@@ -1,13 +1,16 @@
 /**
  * Native DepthwiseConv2dNative (+ Fused, BackpropInput, BackpropFilter) against tfjs cpu: relative error
- * max|native - cpu| / max|cpu| < 1e-5, channel multipliers 1 and 2, odd sizes, channel counts 3, 5, 13.
+ * max|native - cpu| / max|cpu| < 1e-5, channel multipliers 1 and 2, odd sizes, channel counts 3, 5, 13, and for
+ * multiplier 1 (the AVX-512 register-tiled kernels) 20, 32, 48, 70 and 128 (one to four 16-wide vectors, masked
+ * tails, two 64-channel chunks), strides 1 and 2, numeric/explicit/same/valid padding, batch 1 and > 1; the fused
+ * kernel with every activation (bias/ReLU/PReLU in registers, the others as a pass); subnormal-producing data.
  */
 import { describe, expect, it } from 'vitest';
 import { countCpuFallbacks } from '../../src/backend/kernels/native-kernel-util.js';
 import { tf } from '../../src/backend/tf.js';
 import { expectNativeMatchesCpu, randomValues } from './compare.js';
 
-type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 interface DwCase {
   name: string;
   x: [number, number, number, number];
@@ -25,6 +28,14 @@ const CASES: DwCase[] = [
   { name: '3x3 dilation 2 same b3 c13 m1', x: [3, 9, 9, 13], f: [3, 3, 13, 1], stride: 1, pad: 'same', dilation: 2 },
   { name: '3x3 s2 same b1 c70 m1 (64-channel blocks)', x: [1, 7, 9, 70], f: [3, 3, 70, 1], stride: 2, pad: 'same', dilation: 1 },
   { name: '3x3 dilation 2 valid b1 c3 m3', x: [1, 9, 11, 3], f: [3, 3, 3, 3], stride: 1, pad: 'valid', dilation: 2 },
+  { name: 'mobileface 3x3 s2 pad 1 b2 c32 (even input)', x: [2, 16, 16, 32], f: [3, 3, 32, 1], stride: 2, pad: 1, dilation: 1 },
+  { name: '3x3 s2 pad 1 b3 c32 odd input', x: [3, 15, 17, 32], f: [3, 3, 32, 1], stride: 2, pad: 1, dilation: 1 },
+  { name: '3x3 s1 pad 1 b2 c48 odd sizes (wide tiles + borders)', x: [2, 9, 37, 48], f: [3, 3, 48, 1], stride: 1, pad: 1, dilation: 1 },
+  { name: '3x3 s1 explicit asymmetric b1 c128 (two chunks)', x: [1, 7, 8, 128], f: [3, 3, 128, 1], stride: 1, pad: [[0, 0], [2, 0], [0, 1], [0, 0]], dilation: 1 },
+  { name: '3x3 s2 valid b2 c70 (64 + masked 6)', x: [2, 11, 10, 70], f: [3, 3, 70, 1], stride: 2, pad: 'valid', dilation: 1 },
+  { name: '5x5 s2 same b2 c20 (filter wider than the borders)', x: [2, 9, 6, 20], f: [5, 5, 20, 1], stride: 2, pad: 'same', dilation: 1 },
+  { name: '3x3 s1 pad 3 b1 c20 (pixels with no taps)', x: [1, 4, 5, 20], f: [3, 3, 20, 1], stride: 1, pad: [[0, 0], [3, 3], [3, 3], [0, 0]], dilation: 1 },
+  { name: '3x3 s1 same b2 c16 dilation 2', x: [2, 9, 13, 16], f: [3, 3, 16, 1], stride: 1, pad: 'same', dilation: 2 },
 ];
 
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
@@ -105,6 +116,41 @@ describe('native depthwise kernels match tfjs cpu', () => {
       });
     });
   }
+
+  const M1 = CASES.filter((k) => k.f[3] === 1);
+  for (const activation of ['linear', 'relu', 'prelu', 'elu'] as const) {
+    it(`FusedDepthwiseConv2D multiplier 1, ${activation}, with and without bias, every multiplier-1 case`, () => {
+      const before = countCpuFallbacks();
+      expectNativeMatchesCpu(() =>
+        M1.flatMap((c) => {
+          const { x, w } = tensors(c);
+          const cout = c.f[2];
+          const alpha = activation === 'prelu' ? tf.tensor1d(randomValues(`a-${c.name}`, cout)) : undefined;
+          const bias = tf.tensor1d(randomValues(`b-${c.name}`, cout));
+          const args = { x, filter: w, strides: c.stride, pad: c.pad as 'valid', dilations: c.dilation, activation, preluActivationWeights: alpha };
+          const outs = [tf.fused.depthwiseConv2d(args), tf.fused.depthwiseConv2d({ ...args, bias })];
+          if (activation === 'prelu') outs.push(tf.fused.depthwiseConv2d({ ...args, preluActivationWeights: tf.scalar(0.25), bias: tf.scalar(0.1) }));
+          return outs;
+        }),
+      );
+      expect(countCpuFallbacks()).toBe(before);
+    });
+  }
+
+  it('subnormal products and sums (flushed to zero natively) stay within the tolerance; JS maths keeps subnormals', () => {
+    const c = CASES.find((k) => k.name.startsWith('mobileface')) as DwCase;
+    expectNativeMatchesCpu(() => {
+      const { x, w } = tensors(c);
+      // Channels with 1e-26 weights (as in mobileface's checkpoint) on 1e-13 inputs make subnormal products.
+      const tiny = tf.mul(w, tf.tensor1d(Array.from({ length: c.f[2] }, (_, i) => (i % 2 === 0 ? 1e-26 : 1))).reshape([1, 1, c.f[2], 1]));
+      const y = tf.fused.depthwiseConv2d({ x: tf.mul(x, 1e-13) as tf.Tensor4D, filter: tiny as tf.Tensor4D, strides: c.stride, pad: c.pad as 'valid' });
+      return [y, tf.mul(y, 1e30)];
+    });
+    // The native kernels restore the JS thread's floating-point state: float64 and float32 subnormals survive.
+    const tiny64 = 1e-310;
+    expect(tiny64 * 0.5).toBeGreaterThan(0);
+    expect(Math.fround(1e-40)).toBeGreaterThan(0);
+  });
 
   for (const activation of ['linear', 'relu', 'relu6', 'elu', 'prelu', 'leakyrelu', 'sigmoid'] as const) {
     it(`FusedDepthwiseConv2D with bias and ${activation}`, () => {

@@ -2,6 +2,8 @@
 #pragma once
 #include <cstdint>
 
+#include "epilogue.h"
+
 namespace diffiqa {
 
 /// Geometry as tfjs's computeConv2DInfo describes it (padTop/padLeft resolved from 'same'/'valid'/explicit).
@@ -27,8 +29,10 @@ void conv2dForward(const ConvGeom& g, const float* x, const float* w, float* out
 /// True when the direct small-channel kernel (conv_direct_impl.cc) handles `g`: AVX-512, not pointwise, a
 /// reduction of at most 9*128 taps x channels; DIFFIQA_CONV_DIRECT=0 turns it off (benchmarks, tests).
 bool conv2dDirectApplies(const ConvGeom& g);
-/// out = conv(x, w) (+ bias[outC] when not null) by the direct kernel; only where conv2dDirectApplies(g).
-void conv2dDirect(const ConvGeom& g, const float* x, const float* w, const float* bias, float* out);
+/// out = conv(x, w) (+ bias[outC] when not null), then PReLU with alpha[outC] when not null, by the direct kernel;
+/// only where conv2dDirectApplies(g).
+void conv2dDirect(const ConvGeom& g, const float* x, const float* w, const float* bias, float* out,
+                  const float* alpha = nullptr);
 /// The direct kernel's filter gradient (3x3-like filters, outC <= 64): where conv2dBackpropFilterDirectApplies(g).
 bool conv2dBackpropFilterDirectApplies(const ConvGeom& g);
 void conv2dBackpropFilterDirect(const ConvGeom& g, const float* x, const float* dy, float* dw);
@@ -37,8 +41,9 @@ void conv2dBackpropInput(const ConvGeom& g, const float* dy, const float* w, flo
 /// dw = im2col(x)^T * dy.
 void conv2dBackpropFilter(const ConvGeom& g, const float* x, const float* dy, float* dw);
 
-/// Depthwise: w is [fH, fW, inC, mult].
-void depthwiseForward(const ConvGeom& g, const float* x, const float* w, float* out);
+/// Depthwise: w is [fH, fW, inC, mult]. The forward applies `e` (bias + activation) when given: for multiplier 1
+/// on AVX-512, bias/ReLU/PReLU in registers before the store; otherwise as a pass over the output.
+void depthwiseForward(const ConvGeom& g, const float* x, const float* w, float* out, const Epilogue* e = nullptr);
 void depthwiseBackpropInput(const ConvGeom& g, const float* dy, const float* w, float* dx);
 void depthwiseBackpropFilter(const ConvGeom& g, const float* x, const float* dy, float* dw);
 

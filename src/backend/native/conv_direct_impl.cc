@@ -5,7 +5,8 @@
 // micro-kernel over MR consecutive output pixels x (16 * NV) output channels that walks the taps itself: output
 // pixel r of a tile reads its tap at a fixed offset from pixel r * strideW * inC of the band, so the filter is read
 // in place ([fH*fW*inC, outC] row-major, channel tails masked) and nothing is packed. The bias is the accumulators'
-// initial value. Same float32 products as the GEMM; only the summation order differs.
+// initial value and a PReLU (per output channel) is applied in registers before the store. Same float32 products as
+// the GEMM; only the summation order differs.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -31,7 +32,8 @@ struct Tile {
   int inC;
   const float* w;  // filter at column j0: row k at w + k * ldw
   int64_t ldw;
-  const float* bias;  // at column j0, or null
+  const float* bias;   // at column j0, or null
+  const float* alpha;  // PReLU weights at column j0, or null
   __mmask16 lastMask;  // valid lanes of the last 16-column vector
   float* out;          // output at the tile's first pixel, column j0
   int64_t ldo;
@@ -68,6 +70,18 @@ __attribute__((target("avx512f"))) void directTile(const Tile& t) {
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(a, b[v], acc[r][v]);
       }
+    }
+  }
+  if (t.alpha != nullptr) {
+    // PReLU in registers: v < 0 ? alpha * v : v (the same select-and-multiply as the Prelu kernel).
+    const __m512 zero = _mm512_setzero_ps();
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      const __mmask16 m = v == NV - 1 ? t.lastMask : static_cast<__mmask16>(0xFFFF);
+      const __m512 al = _mm512_maskz_loadu_ps(m, t.alpha + 16 * v);
+#pragma GCC unroll 28
+      for (int r = 0; r < MR; ++r)
+        acc[r][v] = _mm512_mask_mul_ps(acc[r][v], _mm512_cmp_ps_mask(acc[r][v], zero, _CMP_LT_OQ), acc[r][v], al);
     }
   }
 #pragma GCC unroll 28
@@ -183,7 +197,8 @@ bool conv2dDirectApplies(const ConvGeom& g) {
   return g.taps() <= 9 * 128 && g.inC <= 128;
 }
 
-void conv2dDirect(const ConvGeom& g, const float* x, const float* w, const float* bias, float* out) {
+void conv2dDirect(const ConvGeom& g, const float* x, const float* w, const float* bias, float* out,
+                  const float* alpha) {
   const int64_t C = g.inC, OC = g.outC;
   const int64_t wp = (g.outW - 1) * g.strideW + (g.fW - 1) * g.dilW + 1;  // padded band width
   const int64_t colLo = std::clamp<int64_t>(g.padLeft, 0, wp);             // first band column holding input
@@ -216,6 +231,7 @@ void conv2dDirect(const ConvGeom& g, const float* x, const float* w, const float
       t.w = w + j0;
       t.ldw = OC;
       t.bias = bias != nullptr ? bias + j0 : nullptr;
+      t.alpha = alpha != nullptr ? alpha + j0 : nullptr;
       t.lastMask = static_cast<__mmask16>((1u << lastCols) - 1u);
       t.ldo = OC;
       for (int64_t oy = oy0; oy < oy1; ++oy) {

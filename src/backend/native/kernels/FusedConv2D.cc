@@ -1,3 +1,6 @@
+#include <algorithm>
+#include <vector>
+
 #include "../napi_util.h"
 #include "kernels.h"
 
@@ -12,8 +15,13 @@ Napi::Value FusedConv2D(const Napi::CallbackInfo& info) {
     requireLength(w, g.taps() * g.outC, "filter");
     requireLength(out, g.outSize(), "out");
     const Epilogue e = argEpilogue(info, 4, g.outC);
-    if (conv2dDirectApplies(g) && e.act == Activation::Linear && (e.bias == nullptr || e.biasLen == g.outC)) {
-      conv2dDirect(g, x.data, w.data, e.bias, out.data);  // the bias is the accumulators' initial value
+    const bool directAct = e.act == Activation::Linear || e.act == Activation::Prelu;
+    if (conv2dDirectApplies(g) && directAct && (e.bias == nullptr || e.biasLen == g.outC)) {
+      // The bias is the accumulators' initial value; PReLU is applied in registers (one alpha per channel).
+      std::vector<float> alpha;
+      if (e.act == Activation::Prelu) alpha.assign(static_cast<size_t>(g.outC), e.alpha[0]);
+      if (e.act == Activation::Prelu && e.alphaLen != 1) std::copy(e.alpha, e.alpha + g.outC, alpha.begin());
+      conv2dDirect(g, x.data, w.data, e.bias, out.data, alpha.empty() ? nullptr : alpha.data());
       return;
     }
     conv2dForward(g, x.data, w.data, out.data);

@@ -12,8 +12,7 @@ Napi::Value FusedDepthwiseConv2D(const Napi::CallbackInfo& info) {
     requireLength(w, g.fH * g.fW * g.outC, "filter");
     requireLength(out, g.outSize(), "out");
     const Epilogue e = argEpilogue(info, 4, g.outC);
-    depthwiseForward(g, x.data, w.data, out.data);
-    applyEpilogue(e, out.data, g.rows(), g.outC);
+    depthwiseForward(g, x.data, w.data, out.data, &e);
   });
 }
 
