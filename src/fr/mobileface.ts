@@ -71,10 +71,25 @@ function checkGraphConstants(w: ReadonlyMap<string, HostTensor>, source: string)
   }
 }
 
+/**
+ * The graph's `pad 1` before every 3x3 convolution, as the convolutions' own padding (no padded copy): a numeric
+ * pad is 1 on every side, and the output size truncates ((56 + 2 - 3) / 2 + 1 -> 28), as the padded valid conv.
+ */
+const PAD1 = 1;
+
+/**
+ * pad 1 -> depthwise 3x3 -> PReLU as one fused op: scoring runs one native kernel (PReLU applied in registers);
+ * under gradient recording tfjs runs the unfused depthwise + PReLU, whose gradients are the usual ones.
+ */
 function dwPrelu(p: ParamStore, x: tf.Tensor4D, conv: string, prelu: string, stride: number): tf.Tensor4D {
-  const xp = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]);
-  const y = tf.depthwiseConv2d(xp, p.get(`${conv}.weight`) as tf.Tensor4D, stride, 'valid');
-  return tf.prelu(y, p.get(`${prelu}.weight`) as tf.Tensor4D);
+  return tf.fused.depthwiseConv2d({
+    x,
+    filter: p.get(`${conv}.weight`) as tf.Tensor4D,
+    strides: stride,
+    pad: PAD1,
+    activation: 'prelu',
+    preluActivationWeights: p.get(`${prelu}.weight`),
+  });
 }
 
 function stage(p: ParamStore, x: tf.Tensor4D, s: number): tf.Tensor4D {
@@ -88,10 +103,17 @@ function stage(p: ParamStore, x: tf.Tensor4D, s: number): tf.Tensor4D {
 /** Forward pass of the mobileface network: [B,112,112,3] RGB in [0,1] -> [B,256] (not normalised). */
 export function mobilefaceForward(p: ParamStore, x: tf.Tensor4D): tf.Tensor2D {
   return tf.tidy(() => {
-    // The graph computes (255x - 127.5) * 0.0078125.
-    let h = tf.mul(tf.sub(tf.mul(x, 255), 127.5), 0.0078125) as tf.Tensor4D;
-    h = tf.pad(h, [[0, 0], [1, 1], [1, 1], [0, 0]]);
-    h = tf.prelu(tf.conv2d(h, p.get('conv1.weight') as tf.Tensor4D, 2, 'valid'), p.get('prelu1.weight') as tf.Tensor4D);
+    // The graph computes (255x - 127.5) * 0.0078125; as x * (255/128) - 127.5/128 it is bit-identical (the factor
+    // 2^-7 is exact and commutes with rounding) in two passes instead of three.
+    const n = tf.sub(tf.mul(x, 255 * 0.0078125), 127.5 * 0.0078125) as tf.Tensor4D;
+    let h = tf.fused.conv2d({
+      x: n,
+      filter: p.get('conv1.weight') as tf.Tensor4D,
+      strides: 2,
+      pad: PAD1,
+      activation: 'prelu',
+      preluActivationWeights: p.get('prelu1.weight'),
+    });
     for (let s = 1; s <= STAGE_CHANNELS.length; s++) h = stage(p, h, s);
     const flat = tf.reshape(h, [h.shape[0], -1]) as tf.Tensor2D;
     const e = tf.matMul(flat, p.get('dense.weight') as tf.Tensor2D);
