@@ -25,6 +25,9 @@ export interface GroupNormAttrs {
   epsilon: number;
 }
 
+/** PReLU backward: inputs dy, x, alpha (one value or a vector along x's last axis); outputs [dx, dalpha]. */
+export const PreluGrad = 'DiffiqaPreluGrad';
+
 /** SiLU forward: input x; output x·sigmoid(x). */
 export const Silu = 'DiffiqaSilu';
 /** SiLU backward: inputs dy, x; output dx. */

@@ -57,6 +57,8 @@ export interface NativeAddon {
   pow(a: F32, b: F32, out: F32, shape: readonly number[], aStrides: readonly number[], bStrides: readonly number[]): void;
   /** out[i] = x[i] < 0 ? alpha[i % alpha.length] * x[i] : x[i]. */
   prelu(x: F32, alpha: F32, out: F32): void;
+  /** dx = x > 0 ? dy : alpha * dy; dalpha[j] = Σ (x > 0 ? 0 : dy * x) over the elements using alpha[j]. */
+  preluGrad(x: F32, dy: F32, alpha: F32, dx: F32, dalpha: F32): void;
   /** out[i] = a[i] > b[i or 0] as 0/1 bytes (b has one value or a's length). */
   greater(a: F32, b: F32, out: Uint8Array): void;
   /** out[i] = cond[i] === 1 ? t[i] : e[i], all one length. */
@@ -83,7 +85,7 @@ export interface NativeAddon {
 /** Binary op codes (src/backend/native/elementwise.h). */
 export const BINARY_OP_CODES = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, SquaredDifference: 4 } as const;
 /** Unary op codes (src/backend/native/elementwise.h). */
-export const UNARY_OP_CODES = { Sigmoid: 0, Exp: 1, Square: 2, Sqrt: 3, Rsqrt: 4, Neg: 5, Relu: 6, Tanh: 7, Log: 8, Abs: 9 } as const;
+export const UNARY_OP_CODES = { Sigmoid: 0, Exp: 1, Square: 2, Sqrt: 3, Rsqrt: 4, Neg: 5, Relu: 6, Tanh: 7, Log: 8, Abs: 9, Erf: 10 } as const;
 
 /** Activation codes understood by the addon (src/backend/native/epilogue.h). */
 export const ACTIVATION_CODES: Readonly<Record<string, number>> = {

@@ -1,15 +1,17 @@
 /**
  * Registers the `native` backend when the addon loads: every cpu kernel is copied, then the overrides below
  * replace the heavy ones (STYLE.md §2.6). Gradients are keyed by kernel name, so replaced forward kernels keep
- * tfjs's gradients; the fused GroupNorm kernel brings its own GradConfig.
+ * tfjs's gradients; the fused GroupNorm kernel brings its own GradConfig, and Prelu's gradient is wrapped to run
+ * one native PreluGrad kernel on `native` (src/backend/gradients/prelu-grad.ts).
  */
 import {
-  copyRegisteredKernels, findBackendFactory, getGradient, getKernel, registerBackend, registerGradient, registerKernel,
+  copyRegisteredKernels, findBackendFactory, getGradient, getKernel, Prelu, registerBackend, registerGradient, registerKernel,
   unregisterKernel,
 } from '@tensorflow/tfjs-core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { describeError } from '../util/errors.js';
 import { groupNormGradConfig } from './gradients/group-norm-grad.js';
+import { nativePreluGradConfig } from './gradients/prelu-grad.js';
 import { UNET_OP_GRADIENTS } from './gradients/unet-ops-grad.js';
 import { batchMatMulConfig } from './kernels/BatchMatMul.js';
 import { conv2DConfig } from './kernels/Conv2D.js';
@@ -22,6 +24,7 @@ import { fusedConv2DConfig } from './kernels/FusedConv2D.js';
 import { fusedDepthwiseConv2DConfig } from './kernels/FusedDepthwiseConv2D.js';
 import { groupNormConfig } from './kernels/GroupNorm.js';
 import { groupNormGradConfig as groupNormGradKernelConfig } from './kernels/GroupNormGrad.js';
+import { preluGradConfig } from './kernels/Prelu.js';
 import { fusedMatMulConfig } from './kernels/_FusedMatMul.js';
 import { UNET_OP_KERNELS } from './kernels/UnetOps.js';
 import { DATA_MOVEMENT_KERNELS } from './kernels/data-movement-kernels.js';
@@ -47,6 +50,7 @@ export const NATIVE_KERNELS: readonly KernelConfig[] = [
   fusedMatMulConfig,
   groupNormConfig,
   groupNormGradKernelConfig,
+  preluGradConfig,
   ...BINARY_KERNELS,
   ...UNARY_KERNELS,
   sumConfig,
@@ -79,6 +83,9 @@ export function registerNativeBackend(): boolean {
   for (const grad of [groupNormGradConfig, ...UNET_OP_GRADIENTS]) {
     if (getGradient(grad.kernelName) === undefined) registerGradient(grad);
   }
+  // tfjs's Prelu gradient, wrapped so that `native` runs one PreluGrad kernel (other backends keep tfjs's).
+  const preluBase = getGradient(Prelu);
+  if (preluBase !== undefined) registerGradient(nativePreluGradConfig(preluBase));
   return true;
 }
 

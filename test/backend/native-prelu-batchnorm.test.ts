@@ -1,7 +1,9 @@
 /**
  * Native Prelu, Greater, Select and FusedBatchNorm against tfjs cpu. Prelu/Greater/Select are exact (one float
  * product or a choice); FusedBatchNorm repeats tfjs cpu's double formula in its order, so it is exact too. The
- * gradient of a train-mode BatchNorm + PReLU block (as in the FR backbones) within 1e-5.
+ * gradient of a train-mode BatchNorm + PReLU block (as in the FR backbones) within 1e-5; the Prelu gradient
+ * (one native PreluGrad kernel on `native`, tfjs's own gradient on cpu) for channel-vector, [1,1,C] and scalar
+ * alphas, inputs with exact zeros (tfjs's mask is x > 0), channel counts 5..70, batch 1 and > 1.
  */
 import { describe, expect, it } from 'vitest';
 import { countCpuFallbacks } from '../../src/backend/kernels/native-kernel-util.js';
@@ -48,6 +50,46 @@ describe('native prelu and batch-norm kernels match tfjs cpu', () => {
       expectExact(() => tf.batchNorm(t('bx', shape), t('bm', ps), pos('bv', ps)));
       expectExact(() => tf.batchNorm(t('bx', shape), t('bm', ps), pos('bv', ps), undefined, t('bs', ps), 1e-3));
     }
+  });
+
+  const PRELU_GRAD_CASES: [string, number[], number[]][] = [
+    ['[2,5,7,13] alpha [13]', [2, 5, 7, 13], [13]],
+    ['[1,9,9,32] alpha [32]', [1, 9, 9, 32], [32]],
+    ['[3,4,5,70] alpha [1,1,70]', [3, 4, 5, 70], [1, 1, 70]],
+    ['[4,200,16] alpha []', [4, 200, 16], []],
+    ['[7,13] alpha [1] (partial last row of one weight)', [7, 13], [1]],
+    ['[2,3,3,5] alpha [5]', [2, 3, 3, 5], [5]],
+  ];
+  for (const [name, xs, as] of PRELU_GRAD_CASES) {
+    it(`Prelu gradient (dx, dalpha) ${name}`, () => {
+      const make = () => {
+        // Every third value exactly 0: the gradient takes the alpha branch there (mask x > 0).
+        const xv = randomValues(`px${name}`, size(xs)).map((v, i) => (i % 3 === 0 ? 0 : v));
+        const x = tf.tensor(xv, xs);
+        const alpha = as.length === 0 ? tf.scalar(0.3) : tf.add(tf.mul(t(`pa${name}`, as), 0.2), 0.25);
+        const r = t(`pr${name}`, xs);
+        return { x, alpha, r };
+      };
+      const f = (a: tf.Tensor, al: tf.Tensor, r: tf.Tensor) => tf.sum(tf.mul(tf.prelu(a, al), r));
+      expectNativeMatchesCpu(() => {
+        const { x, alpha, r } = make();
+        return tf.grads((a: tf.Tensor, al: tf.Tensor) => f(a, al, r))([x, alpha]);
+      }, 1e-5);
+    });
+  }
+
+  it('on native the Prelu gradient is one PreluGrad kernel (no Greater/Select/ZerosLike passes)', async () => {
+    tf.setBackend('native');
+    const x = t('kx', [2, 6, 6, 16]);
+    const alpha = t('ka', [16]);
+    const info = await tf.profile(() => {
+      const g = tf.grads((a: tf.Tensor, al: tf.Tensor) => tf.sum(tf.prelu(a, al)))([x, alpha]);
+      tf.dispose(g);
+    });
+    const names = info.kernels.map((k) => k.name);
+    expect(names).toContain('DiffiqaPreluGrad');
+    for (const n of ['Greater', 'Select', 'ZerosLike']) expect(names).not.toContain(n);
+    tf.dispose([x, alpha]);
   });
 
   it('gradients of a train-mode BatchNorm + PReLU block', () => {

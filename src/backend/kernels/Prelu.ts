@@ -3,6 +3,7 @@
  * multi-threaded pass instead of tfjs cpu's per-element broadcast indexing. Other alpha shapes fall back.
  */
 import { Prelu } from '@tensorflow/tfjs-core';
+import { PreluGrad } from '../kernel-names.js';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { loadNativeAddon } from '../native-binding.js';
 import { allocOutput, isChannelVector, runCpuKernel, valuesOf, type KernelArgs } from './native-kernel-util.js';
@@ -19,6 +20,35 @@ function preluKernel(args: KernelArgs): TensorInfo | TensorInfo[] {
   if (xv.length > 0) loadNativeAddon().prelu(xv, av, out.values);
   return out.info;
 }
+
+/** True when `alpha` is one value or a vector along x's last axis (the layouts the native kernels index). */
+export function isPreluChannelAlpha(xShape: readonly number[], alphaShape: readonly number[]): boolean {
+  const cols = xShape[xShape.length - 1];
+  const size = alphaShape.reduce((a, b) => a * b, 1);
+  if (cols === undefined || size === 0 || alphaShape.length > xShape.length) return false;
+  return size === 1 || (size === cols && alphaShape[alphaShape.length - 1] === cols);
+}
+
+/** PreluGrad: dx and dalpha in one native pass (the Prelu gradient on `native`, src/backend/gradients/prelu-grad.ts). */
+function preluGradKernel(args: KernelArgs): TensorInfo[] {
+  const { x, dy, alpha } = args.inputs as { x: TensorInfo; dy: TensorInfo; alpha: TensorInfo };
+  const xv = valuesOf(args.backend, x);
+  const dyv = valuesOf(args.backend, dy);
+  const av = valuesOf(args.backend, alpha);
+  if (xv === null || dyv === null || av === null || !isPreluChannelAlpha(x.shape, alpha.shape)) {
+    throw new Error(`${PreluGrad}: float32 x, dy and a channel-vector alpha expected`);
+  }
+  const dx = allocOutput(args.backend, [...x.shape]);
+  const dalpha = allocOutput(args.backend, [...alpha.shape]);
+  if (xv.length > 0) loadNativeAddon().preluGrad(xv, dyv, av, dx.values, dalpha.values);
+  return [dx.info, dalpha.info];
+}
+
+export const preluGradConfig: KernelConfig = {
+  kernelName: PreluGrad,
+  backendName: 'native',
+  kernelFunc: preluGradKernel as unknown as KernelFunc,
+};
 
 export const preluConfig: KernelConfig = {
   kernelName: Prelu,

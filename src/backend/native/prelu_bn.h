@@ -9,6 +9,11 @@ namespace diffiqa {
 /// out[i] = x[i] < 0 ? alpha[i % alphaLen] * x[i] : x[i] (alpha along the last axis, or one value).
 void preluChannels(const float* x, const float* alpha, int64_t alphaLen, float* out, int64_t n);
 
+/// The PReLU gradient in one pass, with tfjs's mask (x > 0): dx[i] = x[i] > 0 ? dy[i] : alpha * dy[i], and
+/// dalpha[alphaLen] = sum over the other axes of (x > 0 ? 0 : dy * x), accumulated in double per thread.
+void preluGrad(const float* x, const float* dy, const float* alpha, int64_t alphaLen, float* dx, float* dalpha,
+               int64_t n);
+
 /// out[i] = a[i] > b[bStride ? i : 0] (bStride 0 or 1), as 0/1 bytes like tfjs bool tensors.
 void greaterThan(const float* a, const float* b, int64_t bStride, uint8_t* out, int64_t n);
 

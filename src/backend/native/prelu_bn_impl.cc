@@ -13,7 +13,36 @@ namespace {
 constexpr int64_t kMinChunk = 16384;
 }  // namespace
 
+namespace {
+
+/// One row of C channels: out = x < 0 ? alpha * x : x.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void preluRow(const float* x, const float* alpha,
+                                                                            float* out, int64_t c) {
+  for (int64_t j = 0; j < c; ++j) out[j] = x[j] < 0.f ? alpha[j] * x[j] : x[j];
+}
+
+/// One row of the gradient: dx = x > 0 ? dy : alpha * dy; acc += x > 0 ? 0 : dy * x (tfjs's mask is x > 0).
+__attribute__((target_clones("avx512f", "avx2", "default"))) void preluGradRow(const float* x, const float* dy,
+                                                                                const float* alpha, float* dx,
+                                                                                float* acc, int64_t c) {
+  for (int64_t j = 0; j < c; ++j) {
+    const bool pos = x[j] > 0.f;
+    dx[j] = pos ? dy[j] : dy[j] * alpha[j];
+    acc[j] += pos ? 0.f : dy[j] * x[j];
+  }
+}
+
+}  // namespace
+
 void preluChannels(const float* x, const float* alpha, int64_t alphaLen, float* out, int64_t n) {
+  if (alphaLen > 1 && n % alphaLen == 0) {
+    // Rows of alphaLen channels: the per-channel weights line up with the row, so the loop vectorises.
+    const int64_t rows = n / alphaLen;
+    pool().parallelFor(rows, [&](int64_t r0, int64_t r1, int) {
+      for (int64_t r = r0; r < r1; ++r) preluRow(x + r * alphaLen, alpha, out + r * alphaLen, alphaLen);
+    }, 4, std::max<int64_t>(1, kMinChunk / alphaLen));
+    return;
+  }
   pool().parallelFor(n, [&](int64_t i0, int64_t i1, int) {
     int64_t c = i0 % alphaLen;
     for (int64_t i = i0; i < i1; ++i) {
@@ -22,6 +51,45 @@ void preluChannels(const float* x, const float* alpha, int64_t alphaLen, float* 
       if (++c == alphaLen) c = 0;
     }
   }, 4, kMinChunk);
+}
+
+void preluGrad(const float* x, const float* dy, const float* alpha, int64_t alphaLen, float* dx, float* dalpha,
+               int64_t n) {
+  // A single weight is the 1-channel case with its (broadcast) weight repeated across a row of 64.
+  const int64_t c = alphaLen > 1 ? alphaLen : std::min<int64_t>(64, std::max<int64_t>(1, n));
+  std::vector<float> alphaRow(static_cast<size_t>(c), alpha[0]);
+  if (alphaLen > 1) std::copy(alpha, alpha + c, alphaRow.begin());
+  const int64_t rows = n / c, tail = n - rows * c;
+  ThreadPool& tp = pool();
+  // Per-thread sums in double (a chunk's rows are summed in float first, as short runs).
+  std::vector<std::vector<double>> partial(static_cast<size_t>(tp.size()));
+  tp.parallelFor(rows, [&](int64_t r0, int64_t r1, int thread) {
+    std::vector<double>& part = partial[static_cast<size_t>(thread)];
+    if (part.empty()) part.assign(static_cast<size_t>(c), 0.0);
+    std::vector<float> acc(static_cast<size_t>(c));
+    for (int64_t b0 = r0; b0 < r1; b0 += 64) {
+      std::fill(acc.begin(), acc.end(), 0.f);
+      const int64_t b1 = std::min(r1, b0 + 64);
+      for (int64_t r = b0; r < b1; ++r) preluGradRow(x + r * c, dy + r * c, alphaRow.data(), dx + r * c, acc.data(), c);
+      for (int64_t j = 0; j < c; ++j) part[static_cast<size_t>(j)] += acc[static_cast<size_t>(j)];
+    }
+  }, 4, std::max<int64_t>(1, kMinChunk / c));
+  std::vector<double> total(static_cast<size_t>(c), 0.0);
+  for (const auto& part : partial)
+    if (!part.empty())
+      for (int64_t j = 0; j < c; ++j) total[static_cast<size_t>(j)] += part[static_cast<size_t>(j)];
+  for (int64_t i = rows * c; i < rows * c + tail; ++i) {  // only with one weight: a partial last row
+    const bool pos = x[i] > 0.f;
+    dx[i] = pos ? dy[i] : dy[i] * alpha[0];
+    total[0] += pos ? 0.0 : static_cast<double>(dy[i] * x[i]);
+  }
+  if (alphaLen > 1) {
+    for (int64_t j = 0; j < c; ++j) dalpha[j] = static_cast<float>(total[static_cast<size_t>(j)]);
+  } else {
+    double s = 0.0;
+    for (int64_t j = 0; j < c; ++j) s += total[static_cast<size_t>(j)];
+    dalpha[0] = static_cast<float>(s);
+  }
 }
 
 void greaterThan(const float* a, const float* b, int64_t bStride, uint8_t* out, int64_t n) {

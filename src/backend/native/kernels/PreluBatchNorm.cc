@@ -52,6 +52,21 @@ Napi::Value Prelu(const Napi::CallbackInfo& info) {
   });
 }
 
+/// preluGrad(x, dy, alpha, dx, dalpha): alpha (and dalpha) one value or a channel vector along the last axis.
+Napi::Value PreluGrad(const Napi::CallbackInfo& info) {
+  return guard(info, "preluGrad", [&] {
+    F32 x = argF32(info, 0, "x"), dy = argF32(info, 1, "dy"), alpha = argF32(info, 2, "alpha");
+    F32 dx = argF32(info, 3, "dx"), dalpha = argF32(info, 4, "dalpha");
+    requireNonEmpty(alpha, "alpha");
+    requireLength(dy, x.length, "dy");
+    requireLength(dx, x.length, "dx");
+    requireLength(dalpha, alpha.length, "dalpha");
+    if (alpha.length > 1 && x.length % alpha.length != 0)
+      throw std::invalid_argument("alpha: expected one value or a divisor of x's length");
+    preluGrad(x.data, dy.data, alpha.data, alpha.length, dx.data, dalpha.data, x.length);
+  });
+}
+
 /// greater(a, b, out): b has one value or a's length; out is a Uint8Array of a's length.
 Napi::Value Greater(const Napi::CallbackInfo& info) {
   return guard(info, "greater", [&] {

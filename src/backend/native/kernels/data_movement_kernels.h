@@ -11,6 +11,7 @@ Napi::Value ResizeNearestNeighbor(const Napi::CallbackInfo& info);
 Napi::Value ResizeNearestNeighborGrad(const Napi::CallbackInfo& info);
 Napi::Value Pow(const Napi::CallbackInfo& info);
 Napi::Value Prelu(const Napi::CallbackInfo& info);
+Napi::Value PreluGrad(const Napi::CallbackInfo& info);
 Napi::Value Greater(const Napi::CallbackInfo& info);
 Napi::Value Select(const Napi::CallbackInfo& info);
 Napi::Value FusedBatchNorm(const Napi::CallbackInfo& info);
