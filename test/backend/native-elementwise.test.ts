@@ -37,7 +37,7 @@ describe('native elementwise and reduction kernels match tfjs cpu', () => {
     }
   }
 
-  for (const op of ['sigmoid', 'exp', 'square', 'sqrt', 'rsqrt', 'neg', 'relu', 'tanh', 'log', 'abs'] as const) {
+  for (const op of ['sigmoid', 'exp', 'square', 'sqrt', 'rsqrt', 'neg', 'relu', 'tanh', 'log', 'abs', 'erf'] as const) {
     it(`${op} on [4, 33, 130]`, () => {
       const positive = op === 'sqrt' || op === 'rsqrt' || op === 'log';
       expectNativeMatchesCpu(() => {

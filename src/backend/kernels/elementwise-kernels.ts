@@ -85,5 +85,5 @@ function unaryKernel(kernelName: keyof typeof UNARY_OP_CODES): KernelConfig {
 /** Add, Sub, Multiply, RealDiv, SquaredDifference with NumPy broadcasting. */
 export const BINARY_KERNELS: readonly KernelConfig[] = (Object.keys(BINARY_OP_CODES) as (keyof typeof BINARY_OP_CODES)[]).map(binaryKernel);
 
-/** Sigmoid, Exp, Square, Sqrt, Rsqrt, Neg, Relu, Tanh, Log, Abs. */
+/** Sigmoid, Exp, Square, Sqrt, Rsqrt, Neg, Relu, Tanh, Log, Abs, Erf. */
 export const UNARY_KERNELS: readonly KernelConfig[] = (Object.keys(UNARY_OP_CODES) as (keyof typeof UNARY_OP_CODES)[]).map(unaryKernel);

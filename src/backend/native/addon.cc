@@ -1,6 +1,11 @@
 // The diffiqa native addon: registers one entry per kernel plus info()/setIsa() for diagnostics and tests.
 #include <napi.h>
 
+#include <cstdlib>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "gemm.h"
 #include "kernels/data_movement_kernels.h"
 #include "kernels/kernels.h"
@@ -26,7 +31,23 @@ Napi::Value SetIsa(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), selectIsa(info[0].As<Napi::String>().Utf8Value()));
 }
 
+/// glibc malloc policy for tensor-sized blocks. Every tfjs output is a fresh zero-filled ArrayBuffer (calloc); by
+/// default glibc serves blocks over its (dynamic) mmap threshold with fresh mappings and trims freed heap tops, so
+/// each large output is page-faulted and zeroed by the kernel page by page again, and a 25 MB activation costs
+/// ~5 ms before the kernel writes it (a third of a mobileface batch-64 scoring forward). Up to 32 MB (glibc's
+/// ceiling for this knob) blocks come from the heap, and up to 256 MB of freed heap top stays mapped for reuse.
+/// DIFFIQA_MALLOC_TUNING=0 leaves glibc's defaults.
+void tuneMalloc() {
+#if defined(__GLIBC__)
+  const char* env = std::getenv("DIFFIQA_MALLOC_TUNING");
+  if (env != nullptr && env[0] == '0') return;
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+#endif
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  tuneMalloc();
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setIsa", Napi::Function::New(env, SetIsa));
   exports.Set("conv2d", Napi::Function::New(env, Conv2D));
@@ -51,6 +72,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("resizeNearestGrad", Napi::Function::New(env, ResizeNearestNeighborGrad));
   exports.Set("pow", Napi::Function::New(env, Pow));
   exports.Set("prelu", Napi::Function::New(env, Prelu));
+  exports.Set("preluGrad", Napi::Function::New(env, PreluGrad));
   exports.Set("greater", Napi::Function::New(env, Greater));
   exports.Set("select", Napi::Function::New(env, Select));
   exports.Set("fusedBatchNorm", Napi::Function::New(env, FusedBatchNorm));

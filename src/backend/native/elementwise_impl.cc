@@ -74,6 +74,17 @@ inline float fastTanh(float x) {
   return (x < 0.01f && x > -0.01f) ? small : big;
 }
 
+/// erf as tfjs cpu computes it (Abramowitz-Stegun 7.1.26, in double, sign(x) * (1 - poly(t) t e^{-x^2})), so
+/// results round to the same float32.
+inline float erfAs(float xf) {
+  const double x = xf;
+  const double sign = x > 0 ? 1.0 : (x < 0 ? -1.0 : x);  // Math.sign: keeps 0, -0 and NaN
+  const double v = std::fabs(x);
+  const double t = 1.0 / (1.0 + 0.3275911 * v);
+  const double poly = ((((1.061405429 * t + -1.453152027) * t) + 1.421413741) * t + -0.284496736) * t + 0.254829592;
+  return static_cast<float>(sign * (1.0 - poly * t * std::exp(-v * v)));
+}
+
 template <UnaryOp OP>
 __attribute__((target_clones("avx512f", "avx2", "default"))) void unaryKernel(const float* x, float* out,
                                                                                int64_t n) {
@@ -89,6 +100,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void unaryKernel(co
     if constexpr (OP == UnaryOp::Tanh) out[j] = fastTanh(v);
     if constexpr (OP == UnaryOp::Log) out[j] = logf(v);
     if constexpr (OP == UnaryOp::Abs) out[j] = fabsf(v);
+    if constexpr (OP == UnaryOp::Erf) out[j] = erfAs(v);
   }
 }
 
@@ -138,6 +150,7 @@ void unaryOp(UnaryOp op, const float* x, float* out, int64_t n) {
     case UnaryOp::Tanh: return unaryTyped<UnaryOp::Tanh>(x, out, n);
     case UnaryOp::Log: return unaryTyped<UnaryOp::Log>(x, out, n);
     case UnaryOp::Abs: return unaryTyped<UnaryOp::Abs>(x, out, n);
+    case UnaryOp::Erf: return unaryTyped<UnaryOp::Erf>(x, out, n);
   }
   throw std::invalid_argument("unaryOp: unknown op");
 }

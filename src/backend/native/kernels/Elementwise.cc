@@ -21,7 +21,7 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
 Napi::Value Unary(const Napi::CallbackInfo& info) {
   return guard(info, "unaryOp", [&] {
     const int code = static_cast<int>(argNumber(info, 0, "op"));
-    if (code < 0 || code > 9) throw std::invalid_argument("op: unknown unary op code");
+    if (code < 0 || code > 10) throw std::invalid_argument("op: unknown unary op code");
     F32 x = argF32(info, 1, "x"), out = argF32(info, 2, "out");
     requireLength(out, x.length, "out");
     unaryOp(static_cast<UnaryOp>(code), x.data, out.data, x.length);
