@@ -6,6 +6,7 @@
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { backend_util, getKernel, util } from '@tensorflow/tfjs-core';
 import type { KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { NativeBackend } from '../native-backend.js';
 import { ACTIVATION_CODES, type ConvGeometry } from '../native-binding.js';
 
 /** The arguments tfjs passes to every kernel function. */
@@ -22,9 +23,13 @@ export function valuesOf(backend: MathBackendCPU, t: TensorInfo | undefined): Fl
   return values instanceof Float32Array && values.length === util.sizeFromShape(t.shape) ? values : null;
 }
 
-/** Allocates a float32 output in JS and registers it with the backend. */
+/**
+ * Allocates a zero-filled float32 output in JS and registers it with the backend: on `native` from its recycling
+ * allocator (NativeBackend.allocFloat32), else a fresh array.
+ */
 export function allocOutput(backend: MathBackendCPU, shape: number[]): { info: TensorInfo; values: Float32Array } {
-  const values = new Float32Array(util.sizeFromShape(shape));
+  const n = util.sizeFromShape(shape);
+  const values = backend instanceof NativeBackend ? backend.allocFloat32(n) : new Float32Array(n);
   return { info: backend.makeTensorInfo(shape, 'float32', values), values };
 }
 

@@ -1,0 +1,96 @@
+/**
+ * The `native` backend's recycling allocator (src/backend/native-backend.ts): disposed native outputs are reused
+ * by the next output of the same length, zero-filled, and never while anything else can still see their memory
+ * (arrays handed out by dataSync/data, second tensors on the same array or on a view of its buffer).
+ */
+import { describe, expect, it } from 'vitest';
+import { NativeBackend } from '../../src/backend/native-backend.js';
+import { tf } from '../../src/backend/tf.js';
+import { randomValues } from './compare.js';
+
+const N = 1 << 15; // above the pooling threshold
+
+function native(): NativeBackend {
+  tf.setBackend('native');
+  const b = tf.backend();
+  expect(b).toBeInstanceOf(NativeBackend);
+  return b as NativeBackend;
+}
+
+function valuesOf(backend: NativeBackend, t: tf.Tensor): Float32Array {
+  return backend.data.get(t.dataId).values as Float32Array;
+}
+
+describe('native recycling allocator', () => {
+  it('reuses a disposed output for the next output of that length, with correct (fully written) results', () => {
+    const b = native();
+    const x = tf.tensor1d(randomValues('px', N));
+    const a = tf.add(x, 1);
+    const mem = valuesOf(b, a);
+    a.dispose();
+    const before = b.pooledStats().arrays;
+    expect(before).toBeGreaterThan(0);
+    const c = tf.mul(x, 2);
+    expect(valuesOf(b, c)).toBe(mem); // the same memory, recycled
+    expect(b.pooledStats().arrays).toBe(before - 1);
+    const xv = x.dataSync();
+    const cv = c.dataSync();
+    for (let i = 0; i < N; i += 997) expect(cv[i]).toBe(Math.fround((xv[i] as number) * 2));
+    tf.dispose([x, c]);
+  });
+
+  it('recycled arrays are zero-filled like fresh ones', () => {
+    const b = native();
+    const a = tf.fill([N], 7);
+    const t = tf.add(a, 0); // a native output of length N
+    t.dispose();
+    const mem = b.allocFloat32(N);
+    expect(mem.every((v) => v === 0)).toBe(true);
+    a.dispose();
+  });
+
+  it('never recycles an array handed out by dataSync', () => {
+    const b = native();
+    const x = tf.tensor1d(randomValues('qx', N));
+    const a = tf.add(x, 1);
+    const held = a.dataSync();
+    const copy = Float32Array.from(held);
+    a.dispose();
+    const c = tf.mul(x, 3);
+    expect(valuesOf(b, c)).not.toBe(held);
+    expect(Array.from(held.subarray(0, 64))).toEqual(Array.from(copy.subarray(0, 64)));
+    expect(held.every((v, i) => v === copy[i])).toBe(true);
+    tf.dispose([x, c]);
+  });
+
+  it('never recycles an array while a second tensor sees it or a view of its buffer', () => {
+    const b = native();
+    const x = tf.tensor1d(randomValues('rx', N));
+    for (const view of [false, true]) {
+      const a = tf.add(x, 1);
+      const mem = valuesOf(b, a);
+      const shared = view ? mem.subarray(0, N / 2) : mem;
+      const other = tf.engine().makeTensorFromTensorInfo(b.makeTensorInfo([shared.length], 'float32', shared));
+      const want = Float32Array.from(shared);
+      a.dispose();
+      const c = tf.mul(x, 5);
+      expect(valuesOf(b, c)).not.toBe(mem);
+      expect(other.dataSync().every((v, i) => v === want[i])).toBe(true);
+      tf.dispose([other, c]);
+    }
+    x.dispose();
+  });
+
+  it('keeps what refCount sharing (reshape, clone) still uses', () => {
+    const b = native();
+    const x = tf.tensor1d(randomValues('sx', N));
+    const a = tf.add(x, 1);
+    const r = tf.reshape(a, [N / 2, 2]);
+    const want = Float32Array.from(valuesOf(b, a));
+    a.dispose(); // r holds the data: not freed, so not recycled
+    const c = tf.mul(x, 7);
+    expect(valuesOf(b, c)).not.toBe(valuesOf(b, r));
+    expect(r.dataSync().every((v, i) => v === want[i])).toBe(true);
+    tf.dispose([x, r, c]);
+  });
+});
