@@ -25,6 +25,20 @@ export interface GroupNormAttrs {
   epsilon: number;
 }
 
+/** Adam update: inputs p, g, m, v (one shape); outputs [p', m', v']. Attrs AdamUpdateAttrs. */
+export const AdamUpdate = 'DiffiqaAdamUpdate';
+
+export interface AdamUpdateAttrs {
+  gradScale: number;
+  beta1: number;
+  beta2: number;
+  /** sqrt(1 - beta2^t) */
+  bc2: number;
+  eps: number;
+  /** lr / (1 - beta1^t) */
+  stepSize: number;
+}
+
 /** PReLU backward: inputs dy, x, alpha (one value or a vector along x's last axis); outputs [dx, dalpha]. */
 export const PreluGrad = 'DiffiqaPreluGrad';
 

@@ -40,6 +40,8 @@ export interface NativeAddon {
   binaryOp(op: number, a: F32, b: F32, out: F32, shape: readonly number[], aStrides: readonly number[], bStrides: readonly number[]): void;
   /** out = op(x) elementwise (UNARY_OP_CODES). */
   unaryOp(op: number, x: F32, out: F32): void;
+  /** One Adam update (src/backend/ops/adam.ts); scalars = gradScale, beta1, 1-beta1, beta2, 1-beta2, bc2, eps, lr/bc1 as float32. */
+  adamUpdate(p: F32, g: F32, m: F32, v: F32, scalars: F32, pOut: F32, mOut: F32, vOut: F32): void;
   /** out[o, i] = sum (or mean) over r of x[o, r, i]; dims = [outer, reduced, inner]. */
   reduceSum(x: F32, out: F32, dims: readonly number[], mean: boolean): void;
   /**

@@ -3,6 +3,7 @@
  * global gradient-norm clipping, and savable moments. Parameter groups serve the regressor's two learning rates
  * (head 1e-3, last K backbone tensors 1e-4, the rest frozen; METHOD §3); the diffusion model uses one group.
  */
+import { adamUpdate } from '../backend/ops/adam.js';
 import { tf } from '../backend/tf.js';
 import { assignHost, type HostTensor } from '../nn/params.js';
 import { CheckpointError } from '../util/errors.js';
@@ -81,13 +82,13 @@ export class Adam {
       const p = this.vars.get(name) as tf.Variable;
       const lr = this.lrOf.get(name) as number;
       tf.tidy(() => {
-        const g = scale === 1 ? (grads[name] as tf.Tensor) : (grads[name] as tf.Tensor).mul(scale);
-        const m = slot.m.mul(beta1).add(g.mul(1 - beta1));
-        const v = slot.v.mul(beta2).add(g.square().mul(1 - beta2));
+        // One fused op on `native` (one pass instead of ~12 tfjs ops); the same float32 maths elsewhere.
+        const [np, m, v] = adamUpdate(p, grads[name] as tf.Tensor, slot.m, slot.v, {
+          gradScale: scale, beta1, beta2, bc2, eps, stepSize: lr / bc1,
+        });
         slot.m.assign(m);
         slot.v.assign(v);
-        const denom = v.sqrt().div(bc2).add(eps);
-        p.assign(p.sub(m.div(denom).mul(lr / bc1)));
+        p.assign(np);
       });
     }
     return norm;

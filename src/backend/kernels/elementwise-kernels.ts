@@ -5,6 +5,7 @@
  */
 import { backend_util } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { AdamUpdate, type AdamUpdateAttrs } from '../kernel-names.js';
 import { BINARY_OP_CODES, UNARY_OP_CODES, loadNativeAddon } from '../native-binding.js';
 import { allocOutput, runCpuKernel, valuesOf, type KernelArgs } from './native-kernel-util.js';
 
@@ -87,3 +88,23 @@ export const BINARY_KERNELS: readonly KernelConfig[] = (Object.keys(BINARY_OP_CO
 
 /** Sigmoid, Exp, Square, Sqrt, Rsqrt, Neg, Relu, Tanh, Log, Abs, Erf. */
 export const UNARY_KERNELS: readonly KernelConfig[] = (Object.keys(UNARY_OP_CODES) as (keyof typeof UNARY_OP_CODES)[]).map(unaryKernel);
+
+/** DiffiqaAdamUpdate: p', m', v' in one native pass (src/backend/ops/adam.ts); non-float32 inputs are an error. */
+function adamUpdateKernel(args: KernelArgs): TensorInfo[] {
+  const { p, g, m, v } = args.inputs as { p: TensorInfo; g: TensorInfo; m: TensorInfo; v: TensorInfo };
+  const a = args.attrs as unknown as AdamUpdateAttrs;
+  const vals = [p, g, m, v].map((t) => valuesOf(args.backend, t));
+  if (vals.some((x) => x === null)) throw new Error(`${AdamUpdate}: float32 p, g, m and v expected`);
+  const [pv, gv, mv, vv] = vals as Float32Array[];
+  const outs = [0, 1, 2].map(() => allocOutput(args.backend, [...p.shape]));
+  const scalars = Float32Array.of(a.gradScale, a.beta1, 1 - a.beta1, a.beta2, 1 - a.beta2, a.bc2, a.eps, a.stepSize);
+  const [po, mo, vo] = outs as [ReturnType<typeof allocOutput>, ReturnType<typeof allocOutput>, ReturnType<typeof allocOutput>];
+  if (pv.length > 0) loadNativeAddon().adamUpdate(pv, gv as Float32Array, mv as Float32Array, vv as Float32Array, scalars, po.values, mo.values, vo.values);
+  return [po.info, mo.info, vo.info];
+}
+
+export const adamUpdateConfig: KernelConfig = {
+  kernelName: AdamUpdate,
+  backendName: 'native',
+  kernelFunc: adamUpdateKernel as unknown as KernelFunc,
+};

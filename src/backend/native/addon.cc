@@ -65,6 +65,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("groupNormFilmSilu", Napi::Function::New(env, GroupNormFilmSilu));
   exports.Set("binaryOp", Napi::Function::New(env, Binary));
   exports.Set("unaryOp", Napi::Function::New(env, Unary));
+  exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdate));
   exports.Set("reduceSum", Napi::Function::New(env, ReduceSum));
   exports.Set("stridedCopy", Napi::Function::New(env, StridedCopy));
   exports.Set("softmax", Napi::Function::New(env, Softmax));

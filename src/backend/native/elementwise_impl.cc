@@ -155,6 +155,34 @@ void unaryOp(UnaryOp op, const float* x, float* out, int64_t n) {
   throw std::invalid_argument("unaryOp: unknown op");
 }
 
+namespace {
+
+__attribute__((target_clones("avx512f", "avx2", "default"), optimize("fp-contract=off"))) void adamRange(
+    const float* p, const float* g, const float* m, const float* v, const AdamScalars& s, float* pOut, float* mOut,
+    float* vOut, int64_t n) {
+  const bool scaled = s.gradScale != 1.f;
+  for (int64_t i = 0; i < n; ++i) {
+    const float gi = scaled ? g[i] * s.gradScale : g[i];
+    const float mi = m[i] * s.beta1 + gi * s.oneMinusBeta1;
+    const float sq = gi * gi;
+    const float vi = v[i] * s.beta2 + sq * s.oneMinusBeta2;
+    const float denom = sqrtf(vi) / s.bc2 + s.eps;
+    const float step = (mi / denom) * s.stepSize;
+    mOut[i] = mi;
+    vOut[i] = vi;
+    pOut[i] = p[i] - step;
+  }
+}
+
+}  // namespace
+
+void adamUpdate(const float* p, const float* g, const float* m, const float* v, const AdamScalars& s, float* pOut,
+                float* mOut, float* vOut, int64_t n) {
+  pool().parallelFor(n, [&](int64_t i0, int64_t i1, int) {
+    adamRange(p + i0, g + i0, m + i0, v + i0, s, pOut + i0, mOut + i0, vOut + i0, i1 - i0);
+  }, 4, kMinChunk);
+}
+
 void reduceSum(const float* x, float* out, int64_t outer, int64_t red, int64_t inner, bool mean) {
   const double scale = mean && red > 0 ? 1.0 / static_cast<double>(red) : 1.0;
   ThreadPool& tp = pool();

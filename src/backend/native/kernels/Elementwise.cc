@@ -17,6 +17,20 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   });
 }
 
+/// adamUpdate(p, g, m, v, scalars[8], pOut, mOut, vOut): scalars = gradScale, beta1, 1-beta1, beta2, 1-beta2, bc2,
+/// eps, stepSize (each rounded to float32 here, as tfjs's scalar tensors are).
+Napi::Value AdamUpdate(const Napi::CallbackInfo& info) {
+  return guard(info, "adamUpdate", [&] {
+    F32 p = argF32(info, 0, "p"), g = argF32(info, 1, "g"), m = argF32(info, 2, "m"), v = argF32(info, 3, "v");
+    F32 sc = argF32(info, 4, "scalars");
+    F32 pOut = argF32(info, 5, "pOut"), mOut = argF32(info, 6, "mOut"), vOut = argF32(info, 7, "vOut");
+    requireLength(sc, 8, "scalars");
+    for (const F32* a : {&g, &m, &v, &pOut, &mOut, &vOut}) requireLength(*a, p.length, "Adam operand");
+    const AdamScalars s{sc.data[0], sc.data[1], sc.data[2], sc.data[3], sc.data[4], sc.data[5], sc.data[6], sc.data[7]};
+    adamUpdate(p.data, g.data, m.data, v.data, s, pOut.data, mOut.data, vOut.data, p.length);
+  });
+}
+
 /// unaryOp(code, x, out)
 Napi::Value Unary(const Napi::CallbackInfo& info) {
   return guard(info, "unaryOp", [&] {
