@@ -39,13 +39,16 @@ export class NativeBackend extends MathBackendCPU {
     (this as unknown as { firstUse: boolean }).firstUse = false;
   }
 
-  /** A zero-filled Float32Array of `n` elements, recycled from a disposed output when one of that length is free. */
-  allocFloat32(n: number): Float32Array {
+  /**
+   * A Float32Array of `n` elements, recycled from a disposed output when one of that length is free: zero-filled,
+   * unless `overwritten` (the caller's kernel writes every element, so a recycled array skips the memset).
+   */
+  allocFloat32(n: number, overwritten = false): Float32Array {
     if (n < MIN_POOLED) return new Float32Array(n);
     const reused = this.free.get(n)?.pop();
     if (reused !== undefined) {
       this.freeBytes -= reused.byteLength;
-      reused.fill(0);
+      if (!overwritten) reused.fill(0);
       return reused;
     }
     const a = new Float32Array(n);

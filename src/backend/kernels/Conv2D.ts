@@ -13,7 +13,7 @@ export function conv2D(args: KernelArgs): TensorInfo | TensorInfo[] {
   const xv = valuesOf(backend, x);
   const wv = valuesOf(backend, filter);
   if (info === null || !isNativeConv(info) || xv === null || wv === null) return runCpuKernel(Conv2D, args);
-  const out = allocOutput(backend, info.outShape);
+  const out = allocOutput(backend, info.outShape, true); // every output element is written
   loadNativeAddon().conv2d(xv, wv, out.values, convGeometry(info));
   return out.info;
 }

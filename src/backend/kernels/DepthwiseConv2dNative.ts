@@ -14,7 +14,7 @@ export function depthwiseConv2dNative(args: KernelArgs): TensorInfo | TensorInfo
   const xv = valuesOf(backend, x);
   const wv = valuesOf(backend, filter);
   if (info === null || !isNativeConv(info) || xv === null || wv === null) return runCpuKernel(DepthwiseConv2dNative, args);
-  const out = allocOutput(backend, info.outShape);
+  const out = allocOutput(backend, info.outShape, true); // every output element is written
   loadNativeAddon().depthwiseConv2d(xv, wv, out.values, convGeometry(info));
   return out.info;
 }

@@ -18,7 +18,7 @@ export function fusedConv2D(args: KernelArgs): TensorInfo | TensorInfo[] {
   if (info === null || !isNativeConv(info) || xv === null || wv === null) return runCpuKernel(FusedConv2D, args);
   const ep = epilogueArgs(backend, inputs, attrs, info.outChannels, 4);
   if (ep === null) return runCpuKernel(FusedConv2D, args);
-  const out = allocOutput(backend, info.outShape);
+  const out = allocOutput(backend, info.outShape, true); // every output element is written
   loadNativeAddon().fusedConv2d(xv, wv, out.values, convGeometry(info), ep.bias, ep.act, ep.alpha, ep.leaky);
   return out.info;
 }

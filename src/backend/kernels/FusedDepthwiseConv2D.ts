@@ -19,7 +19,7 @@ export function fusedDepthwiseConv2D(args: KernelArgs): TensorInfo | TensorInfo[
   if (info === null || !isNativeConv(info) || xv === null || wv === null) return runCpuKernel(FusedDepthwiseConv2D, args);
   const ep = epilogueArgs(backend, inputs, attrs, info.outChannels, 4);
   if (ep === null) return runCpuKernel(FusedDepthwiseConv2D, args);
-  const out = allocOutput(backend, info.outShape);
+  const out = allocOutput(backend, info.outShape, true); // every output element is written
   loadNativeAddon().fusedDepthwiseConv2d(xv, wv, out.values, convGeometry(info), ep.bias, ep.act, ep.alpha, ep.leaky);
   return out.info;
 }

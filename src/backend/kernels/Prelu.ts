@@ -16,7 +16,7 @@ function preluKernel(args: KernelArgs): TensorInfo | TensorInfo[] {
   if (xv === null || av === null || cols === undefined || av.length === 0 || !isChannelVector(alpha, cols, x.shape.length)) {
     return runCpuKernel(Prelu, args);
   }
-  const out = allocOutput(args.backend, [...x.shape]);
+  const out = allocOutput(args.backend, [...x.shape], true); // every output element is written
   if (xv.length > 0) loadNativeAddon().prelu(xv, av, out.values);
   return out.info;
 }
@@ -38,7 +38,7 @@ function preluGradKernel(args: KernelArgs): TensorInfo[] {
   if (xv === null || dyv === null || av === null || !isPreluChannelAlpha(x.shape, alpha.shape)) {
     throw new Error(`${PreluGrad}: float32 x, dy and a channel-vector alpha expected`);
   }
-  const dx = allocOutput(args.backend, [...x.shape]);
+  const dx = allocOutput(args.backend, [...x.shape], true); // every element is written
   const dalpha = allocOutput(args.backend, [...alpha.shape]);
   if (xv.length > 0) loadNativeAddon().preluGrad(xv, dyv, av, dx.values, dalpha.values);
   return [dx.info, dalpha.info];

@@ -63,7 +63,7 @@ function binaryKernel(kernelName: keyof typeof BINARY_OP_CODES): KernelConfig {
     const innerA = c.as[c.as.length - 1] as number;
     const innerB = c.bs[c.bs.length - 1] as number;
     if (innerA > 1 || innerB > 1) return runCpuKernel(kernelName, args);
-    const out = allocOutput(args.backend, outShape);
+    const out = allocOutput(args.backend, outShape, true); // every output element is written
     if (out.values.length > 0) loadNativeAddon().binaryOp(code, av, bv, out.values, c.shape, c.as, c.bs);
     return out.info;
   };
@@ -76,7 +76,7 @@ function unaryKernel(kernelName: keyof typeof UNARY_OP_CODES): KernelConfig {
     const { x } = args.inputs as { x: TensorInfo };
     const xv = valuesOf(args.backend, x);
     if (xv === null) return runCpuKernel(kernelName, args);
-    const out = allocOutput(args.backend, [...x.shape]);
+    const out = allocOutput(args.backend, [...x.shape], true); // every output element is written
     loadNativeAddon().unaryOp(code, xv, out.values);
     return out.info;
   };
@@ -96,7 +96,7 @@ function adamUpdateKernel(args: KernelArgs): TensorInfo[] {
   const vals = [p, g, m, v].map((t) => valuesOf(args.backend, t));
   if (vals.some((x) => x === null)) throw new Error(`${AdamUpdate}: float32 p, g, m and v expected`);
   const [pv, gv, mv, vv] = vals as Float32Array[];
-  const outs = [0, 1, 2].map(() => allocOutput(args.backend, [...p.shape]));
+  const outs = [0, 1, 2].map(() => allocOutput(args.backend, [...p.shape], true)); // every element is written
   const scalars = Float32Array.of(a.gradScale, a.beta1, 1 - a.beta1, a.beta2, 1 - a.beta2, a.bc2, a.eps, a.stepSize);
   const [po, mo, vo] = outs as [ReturnType<typeof allocOutput>, ReturnType<typeof allocOutput>, ReturnType<typeof allocOutput>];
   if (pv.length > 0) loadNativeAddon().adamUpdate(pv, gv as Float32Array, mv as Float32Array, vv as Float32Array, scalars, po.values, mo.values, vo.values);

@@ -24,12 +24,17 @@ export function valuesOf(backend: MathBackendCPU, t: TensorInfo | undefined): Fl
 }
 
 /**
- * Allocates a zero-filled float32 output in JS and registers it with the backend: on `native` from its recycling
- * allocator (NativeBackend.allocFloat32), else a fresh array.
+ * Allocates a float32 output in JS and registers it with the backend: on `native` from its recycling allocator
+ * (NativeBackend.allocFloat32), else a fresh array. Zero-filled unless `overwritten`, which a caller may pass
+ * only when its kernel writes every element (then a recycled array may hold old values until it does).
  */
-export function allocOutput(backend: MathBackendCPU, shape: number[]): { info: TensorInfo; values: Float32Array } {
+export function allocOutput(
+  backend: MathBackendCPU,
+  shape: number[],
+  overwritten = false,
+): { info: TensorInfo; values: Float32Array } {
   const n = util.sizeFromShape(shape);
-  const values = backend instanceof NativeBackend ? backend.allocFloat32(n) : new Float32Array(n);
+  const values = backend instanceof NativeBackend ? backend.allocFloat32(n, overwritten) : new Float32Array(n);
   return { info: backend.makeTensorInfo(shape, 'float32', values), values };
 }
 
