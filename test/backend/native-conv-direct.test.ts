@@ -36,6 +36,7 @@ const CASES: Case[] = [
   { name: '3x3 dilation 2 same 16->32', x: [2, 10, 12, 16], f: [3, 3, 16, 32], stride: 1, pad: 'same', dilation: 2 },
   { name: '2x2 s2 valid 5->7 (one partial vector)', x: [4, 6, 31, 5], f: [2, 2, 5, 7], stride: 2, pad: 'valid' },
   { name: 'mobileface conv1 3x3 s2 pad 1 3->32, odd input', x: [2, 15, 17, 3], f: [3, 3, 3, 32], stride: 2, pad: P1 },
+  { name: 'pointwise 1x1 32->48 (input read in place), odd width', x: [3, 5, 13, 32], f: [1, 1, 32, 48], stride: 1, pad: 'valid' },
 ];
 
 function input(c: Case): { x: tf.Tensor4D; w: tf.Tensor4D } {

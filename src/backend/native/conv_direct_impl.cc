@@ -216,7 +216,10 @@ void conv2dDirect(const ConvGeom& g, const float* x, const float* w, const float
     const int64_t b = task / bandsPerImage, oy0 = (task % bandsPerImage) * band;
     const int64_t oy1 = std::min(g.outH, oy0 + band);
     thread_local std::vector<float> buf;
-    copyBand(g, x, b, oy0, oy1, wp, colLo, colHi, buf);
+    // A pointwise conv reads its input rows in place (no borders, no stride): the band copy would only be a pass.
+    const bool inPlace = g.isPointwise();
+    if (!inPlace) copyBand(g, x, b, oy0, oy1, wp, colLo, colHi, buf);
+    const float* band = inPlace ? x + (b * g.inH + oy0) * g.inW * C : buf.data();
     for (int64_t j0 = 0; j0 < OC; j0 += 64) {
       const int64_t cols = std::min<int64_t>(64, OC - j0);
       const int nv = static_cast<int>((cols + 15) / 16);
@@ -235,7 +238,7 @@ void conv2dDirect(const ConvGeom& g, const float* x, const float* w, const float
       t.lastMask = static_cast<__mmask16>((1u << lastCols) - 1u);
       t.ldo = OC;
       for (int64_t oy = oy0; oy < oy1; ++oy) {
-        const float* rowIn = buf.data() + (oy - oy0) * g.strideH * wp * C;
+        const float* rowIn = band + (oy - oy0) * g.strideH * wp * C;
         float* rowOut = out + ((b * g.outH + oy) * g.outW) * OC + j0;
         for (int64_t ox = 0; ox < g.outW; ox += mr) {
           const int rows = static_cast<int>(std::min<int64_t>(mr, g.outW - ox));
