@@ -13,7 +13,7 @@ import { countCpuFallbacks } from '../../src/backend/kernels/native-kernel-util.
 import { tf } from '../../src/backend/tf.js';
 import { expectNativeMatchesCpu, randomValues } from './compare.js';
 
-type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 interface Case {
   name: string;
   x: [number, number, number, number];
@@ -36,6 +36,7 @@ const CASES: Case[] = [
   { name: '3x3 dilation 2 same 16->32', x: [2, 10, 12, 16], f: [3, 3, 16, 32], stride: 1, pad: 'same', dilation: 2 },
   { name: '2x2 s2 valid 5->7 (one partial vector)', x: [4, 6, 31, 5], f: [2, 2, 5, 7], stride: 2, pad: 'valid' },
   { name: 'mobileface conv1 3x3 s2 pad 1 3->32, odd input', x: [2, 15, 17, 3], f: [3, 3, 3, 32], stride: 2, pad: P1 },
+  { name: 'mobileface conv1 3x3 s2 numeric pad 1 3->32, even input', x: [2, 16, 16, 3], f: [3, 3, 3, 32], stride: 2, pad: 1 },
   { name: 'pointwise 1x1 32->48 (input read in place), odd width', x: [3, 5, 13, 32], f: [1, 1, 32, 48], stride: 1, pad: 'valid' },
 ];
 
