@@ -175,7 +175,8 @@ const KernelInfo*& currentKernel() {
 
 constexpr int kKcMax = 256;          // depth block: a kc x 32 B micro-panel (32 KB) stays in the 48 KB L1
 constexpr int kMcTarget = 144;       // rows per task: its mc x kc A block stays in L2
-constexpr int64_t kBPackMax = 1 << 21;  // floats of packed B per column block (8 MB)
+constexpr int64_t kBPackMax = 1 << 21;  // floats of packed B per pass (8 MB): the whole depth of most products
+constexpr int kNc = 2048;               // columns per column block
 
 std::vector<float>& threadScratch(int slot) {
   thread_local std::vector<float> buffers[2];
@@ -266,14 +267,16 @@ void sgemm(const ASource& a, const BSource& b, int64_t m, int64_t n, int64_t k, 
   const KernelInfo& ki = *currentKernel();
   const int mr = ki.mr, nr = ki.nr;
   ThreadPool& tp = pool();
+  // A product this small (well under a millisecond of one core) costs less than waking the pool.
+  if (m * n * k < (int64_t{1} << 17)) parallel = false;
   const int threads = parallel ? tp.size() : 1;
 
   // Depth blocks of equal size (a multiple of 8 where possible) rather than kKcMax plus a short remainder.
   const int64_t kblocks = (k + kKcMax - 1) / kKcMax;
   const int kc0 = static_cast<int>(std::min<int64_t>(kKcMax, ((k + kblocks - 1) / kblocks + 7) / 8 * 8));
   const int64_t panelsN = (n + nr - 1) / nr;
-  // Column block: as many NR panels as fit in kBPackMax floats of packed B over the whole depth.
-  const int64_t ncPanels = std::max<int64_t>(1, std::min<int64_t>(panelsN, kBPackMax / (k * nr)));
+  // Column block of up to kNc columns; A blocks are packed once per column block.
+  const int64_t ncPanels = std::min<int64_t>(panelsN, std::max(1, kNc / nr));
 
   // Row blocks: about kMcTarget rows (a multiple of mr), their count rounded up to a multiple of the threads.
   int64_t mblocks = std::max<int64_t>(1, (m + kMcTarget - 1) / kMcTarget);
@@ -281,7 +284,7 @@ void sgemm(const ASource& a, const BSource& b, int64_t m, int64_t n, int64_t k, 
   const int64_t mc = std::max<int64_t>(mr, ((m + mblocks - 1) / mblocks + mr - 1) / mr * mr);
   mblocks = (m + mc - 1) / mc;
 
-  // Depth range per pass: the whole depth unless its packed B would exceed kBPackMax (huge reductions).
+  // Depth range per pass: the whole depth unless its packed B would exceed kBPackMax floats (long reductions).
   const int64_t kr = std::min<int64_t>(k, std::max<int64_t>(1, kBPackMax / (ncPanels * nr * kc0)) * kc0);
   float* bp = ensure(threadScratch(0), static_cast<size_t>(kr * ncPanels * nr));
 
