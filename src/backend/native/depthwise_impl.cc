@@ -420,6 +420,20 @@ using DwGatherFn = void (*)(const float*, const float*, const int64_t*, const in
 
 void depthwiseBackpropInputAvx512(const ConvGeom& g, const float* dy, const float* w, float* dx) {
   const int64_t C = g.inC;
+  if (g.strideH == 1 && g.strideW == 1) {
+    // dx[iy, ix] = sum dy[iy + padTop - kh*dil, ...] * w[kh, kw]: with kh' = fH-1-kh a forward depthwise
+    // convolution of dy (padding (fH-1)*dil - pad, possibly negative) with the flipped filter, so the register-tiled
+    // forward kernel serves it.
+    std::vector<float> wf(static_cast<size_t>(g.fH * g.fW * C));
+    for (int64_t kh = 0; kh < g.fH; ++kh)
+      for (int64_t kw = 0; kw < g.fW; ++kw)
+        std::copy(w + (kh * g.fW + kw) * C, w + (kh * g.fW + kw + 1) * C,
+                  wf.begin() + ((g.fH - 1 - kh) * g.fW + (g.fW - 1 - kw)) * C);
+    const ConvGeom t{g.batch, g.outH, g.outW, C, g.inH, g.inW, C, g.fH, g.fW, 1, 1, g.dilH, g.dilW,
+                     (g.fH - 1) * g.dilH - g.padTop, (g.fW - 1) * g.dilW - g.padLeft};
+    depthwiseForwardAvx512(t, dy, wf.data(), DwEpi{}, dx);
+    return;
+  }
   // Per input column: the (kw, ox) pairs that reach it, as float offsets into a dy row and a filter row.
   std::vector<std::vector<std::pair<int64_t, int64_t>>> colTaps(static_cast<size_t>(g.inW));
   for (int64_t ix = 0; ix < g.inW; ++ix)
