@@ -76,34 +76,39 @@ class Im2colB final : public BSource {
 };
 
 /// im2col(x) as the left operand: A(i = output pixel, k = tap * inC + channel), packed into the GEMM's k-major
-/// micro-panels. When a depth block lies within one filter tap (inC a multiple of the block, as for 3x3 convs with
-/// 256 channels), each row is a slice of one input pixel (or zeros at the border) and is interleaved straight from
-/// x; otherwise the rows are assembled in a scratch buffer first.
+/// micro-panels. Within one filter tap each row is a slice of one input pixel (or zeros at the border), so for
+/// channel counts of 16 and more a depth block is interleaved straight from x, one tap segment at a time; fewer
+/// channels assemble the rows in a scratch buffer first (short segments would make the interleave scalar).
 class Im2colA final : public ASource {
  public:
   Im2colA(const ConvGeom& g, const float* x) : g_(g), x_(x) {}
   void pack(int64_t i0, int rows, int64_t k0, int kc, float* dst, int mr) const override {
     const float* ptrs[64];
-    const int64_t tap = k0 / g_.inC, ci = k0 % g_.inC;
-    if (ci + kc <= g_.inC) {
+    if (g_.inC >= 16) {
       thread_local std::vector<float> zeros;
-      if (zeros.size() < static_cast<size_t>(kc)) zeros.assign(static_cast<size_t>(kc), 0.f);
-      const int64_t kh = tap / g_.fW, kw = tap % g_.fW;
-      for (int r = 0; r < rows; ++r) {
-        const int64_t row = i0 + r;
-        const int64_t ox = row % g_.outW, oy = (row / g_.outW) % g_.outH, b = row / (g_.outW * g_.outH);
-        const int64_t iy = oy * g_.strideH - g_.padTop + kh * g_.dilH;
-        const int64_t ix = ox * g_.strideW - g_.padLeft + kw * g_.dilW;
-        const bool inside = iy >= 0 && iy < g_.inH && ix >= 0 && ix < g_.inW;
-        ptrs[r] = inside ? x_ + ((b * g_.inH + iy) * g_.inW + ix) * g_.inC + ci : zeros.data();
+      if (zeros.size() < static_cast<size_t>(g_.inC)) zeros.assign(static_cast<size_t>(g_.inC), 0.f);
+      for (int64_t k = k0; k < k0 + kc;) {
+        const int64_t tap = k / g_.inC, ci = k % g_.inC;
+        const int len = static_cast<int>(std::min(g_.inC - ci, k0 + kc - k));
+        const int64_t kh = tap / g_.fW, kw = tap % g_.fW;
+        for (int r = 0; r < rows; ++r) {
+          const int64_t row = i0 + r;
+          const int64_t ox = row % g_.outW, oy = (row / g_.outW) % g_.outH, b = row / (g_.outW * g_.outH);
+          const int64_t iy = oy * g_.strideH - g_.padTop + kh * g_.dilH;
+          const int64_t ix = ox * g_.strideW - g_.padLeft + kw * g_.dilW;
+          const bool inside = iy >= 0 && iy < g_.inH && ix >= 0 && ix < g_.inW;
+          ptrs[r] = inside ? x_ + ((b * g_.inH + iy) * g_.inW + ix) * g_.inC + ci : zeros.data();
+        }
+        packRowsKMajor(ptrs, rows, len, dst + (k - k0) * mr, mr);
+        k += len;
       }
-    } else {
-      thread_local std::vector<float> scratch;
-      if (scratch.size() < static_cast<size_t>(rows) * kc) scratch.resize(static_cast<size_t>(rows) * kc);
-      for (int r = 0; r < rows; ++r) {
-        im2colRow(g_, x_, i0 + r, k0, kc, scratch.data() + static_cast<int64_t>(r) * kc, 1);
-        ptrs[r] = scratch.data() + static_cast<int64_t>(r) * kc;
-      }
+      return;
+    }
+    thread_local std::vector<float> scratch;
+    if (scratch.size() < static_cast<size_t>(rows) * kc) scratch.resize(static_cast<size_t>(rows) * kc);
+    for (int r = 0; r < rows; ++r) {
+      im2colRow(g_, x_, i0 + r, k0, kc, scratch.data() + static_cast<int64_t>(r) * kc, 1);
+      ptrs[r] = scratch.data() + static_cast<int64_t>(r) * kc;
     }
     packRowsKMajor(ptrs, rows, kc, dst, mr);
   }
