@@ -57,11 +57,15 @@ void ThreadPool::workerLoop(int index) {
       wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
       if (stopping_) return;
       seen = generation_;
+      // A region the caller has already finished (closed) is not joined: the caller does not wait for workers
+      // that were not scheduled in time, only for those that took part.
+      if (closed_) continue;
+      ++active_;
     }
     drain(index);
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (--busy_ == 0) done_.notify_one();
+      if (--active_ == 0) done_.notify_one();
     }
   }
 }
@@ -78,7 +82,8 @@ void ThreadPool::run(int64_t tasks, const std::function<void(int64_t, int)>& fn)
     job_ = &fn;
     tasks_ = tasks;
     next_.store(0, std::memory_order_relaxed);
-    busy_ = static_cast<int>(workers_.size());
+    active_ = 0;
+    closed_ = false;
     error_ = nullptr;
     ++generation_;
   }
@@ -89,7 +94,9 @@ void ThreadPool::run(int64_t tasks, const std::function<void(int64_t, int)>& fn)
   std::exception_ptr err;
   {
     std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [&] { return busy_ == 0; });
+    // Every task has been claimed; wait only for the workers that joined, and let late ones skip the region.
+    closed_ = true;
+    done_.wait(lock, [&] { return active_ == 0; });
     job_ = nullptr;
     err = error_;
     error_ = nullptr;

@@ -1,6 +1,8 @@
 // Persistent worker pool shared by every native kernel. Kernels are synchronous calls from a JS thread; one
 // parallel region runs at a time (regions from different JS threads queue on a mutex); the calling thread works
-// too, and a region started from inside a task runs inline.
+// too, and a region started from inside a task runs inline. The caller waits only for workers that joined the
+// region before it had claimed every task: on a busy machine a worker that is not scheduled in time is skipped
+// instead of stalling every region until it wakes.
 #pragma once
 #include <atomic>
 #include <condition_variable>
@@ -46,7 +48,8 @@ class ThreadPool {
   const std::function<void(int64_t, int)>* job_ = nullptr;
   int64_t tasks_ = 0;
   std::atomic<int64_t> next_{0};
-  int busy_ = 0;
+  int active_ = 0;       // workers inside the current region
+  bool closed_ = true;   // the current region takes no more workers (its caller has finished draining)
   std::exception_ptr error_;
 };
 
