@@ -87,17 +87,25 @@ class Im2colA final : public ASource {
     if (g_.inC >= 16) {
       thread_local std::vector<float> zeros;
       if (zeros.size() < static_cast<size_t>(g_.inC)) zeros.assign(static_cast<size_t>(g_.inC), 0.f);
+      int64_t img[64], iy0[64], ix0[64];  // per row: image, and input origin of tap (0, 0)
+      int64_t ox = i0 % g_.outW, oy = (i0 / g_.outW) % g_.outH, b = i0 / (g_.outW * g_.outH);
+      for (int r = 0; r < rows; ++r) {
+        img[r] = b;
+        iy0[r] = oy * g_.strideH - g_.padTop;
+        ix0[r] = ox * g_.strideW - g_.padLeft;
+        if (++ox == g_.outW) {
+          ox = 0;
+          if (++oy == g_.outH) oy = 0, ++b;
+        }
+      }
       for (int64_t k = k0; k < k0 + kc;) {
         const int64_t tap = k / g_.inC, ci = k % g_.inC;
         const int len = static_cast<int>(std::min(g_.inC - ci, k0 + kc - k));
-        const int64_t kh = tap / g_.fW, kw = tap % g_.fW;
+        const int64_t dy = tap / g_.fW * g_.dilH, dx = tap % g_.fW * g_.dilW;
         for (int r = 0; r < rows; ++r) {
-          const int64_t row = i0 + r;
-          const int64_t ox = row % g_.outW, oy = (row / g_.outW) % g_.outH, b = row / (g_.outW * g_.outH);
-          const int64_t iy = oy * g_.strideH - g_.padTop + kh * g_.dilH;
-          const int64_t ix = ox * g_.strideW - g_.padLeft + kw * g_.dilW;
+          const int64_t iy = iy0[r] + dy, ix = ix0[r] + dx;
           const bool inside = iy >= 0 && iy < g_.inH && ix >= 0 && ix < g_.inW;
-          ptrs[r] = inside ? x_ + ((b * g_.inH + iy) * g_.inW + ix) * g_.inC + ci : zeros.data();
+          ptrs[r] = inside ? x_ + ((img[r] * g_.inH + iy) * g_.inW + ix) * g_.inC + ci : zeros.data();
         }
         packRowsKMajor(ptrs, rows, len, dst + (k - k0) * mr, mr);
         k += len;
