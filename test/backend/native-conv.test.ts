@@ -2,7 +2,7 @@
  * Native Conv2D / FusedConv2D / Conv2DBackpropInput / Conv2DBackpropFilter against tfjs cpu on the same seeded
  * inputs: relative error max|native - cpu| / max|cpu| < 1e-5. Shapes are odd on purpose (odd spatial sizes,
  * channel counts 3, 5, 13 that are not multiples of the SIMD width), with strides 1/2, same/valid/explicit padding,
- * dilation 2 and batches 1 and 3.
+ * dilation 2 and batches 1 and 3; wide inputs (144-300 channels) exercise the im2col GEMM path.
  */
 import { describe, expect, it } from 'vitest';
 import { loadNativeAddon } from '../../src/backend/native-binding.js';
@@ -32,6 +32,12 @@ const CASES: ConvCase[] = [
   { name: '1x1 s1 valid b3 c13->5 (direct GEMM)', x: [3, 5, 7, 13], f: [1, 1, 13, 5], stride: 1, pad: 'valid', dilation: 1 },
   { name: '1x1 s2 same b1 c5->3', x: [1, 7, 5, 5], f: [1, 1, 5, 3], stride: 2, pad: 'same', dilation: 1 },
   { name: '5x5 s1 same b1 c40->37 (multi-panel GEMM)', x: [1, 11, 13, 40], f: [5, 5, 40, 37], stride: 1, pad: 'same', dilation: 1 },
+  // Wide inputs take the GEMM path with im2col panels interleaved straight from NHWC, whose depth blocks (256)
+  // start and end inside a filter tap's channel run: 300 channels never align, 256 with stride 2 and batch 2 spans
+  // image edges, dilation 2 strides the taps apart.
+  { name: '3x3 s2 same b2 c256->40 (im2col blocks across taps)', x: [2, 9, 7, 256], f: [3, 3, 256, 40], stride: 2, pad: 'same', dilation: 1 },
+  { name: '3x3 s1 explicit b1 c300->33 (unaligned channel runs)', x: [1, 7, 9, 300], f: [3, 3, 300, 33], stride: 1, pad: EXPLICIT, dilation: 1 },
+  { name: '3x3 dilation 2 same b1 c144->20 (GEMM path)', x: [1, 9, 9, 144], f: [3, 3, 144, 20], stride: 1, pad: 'same', dilation: 2 },
 ];
 
 function tensors(c: ConvCase): { x: tf.Tensor4D; w: tf.Tensor4D } {
