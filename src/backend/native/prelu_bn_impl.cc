@@ -113,6 +113,20 @@ void selectWords(const uint8_t* cond, const uint32_t* t, const uint32_t* e, uint
   }, 4, kMinChunk);
 }
 
+namespace {
+
+/// One row of C channels of batchNormWrap's formula with per-channel double parameters. Double division is
+/// correctly rounded in vector registers as in scalar ones, so the vectorised row gives the same bits.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void batchNormRow(const float* x, const double* mean,
+                                                                                const double* scale,
+                                                                                const double* offset,
+                                                                                const double* denom, float* out,
+                                                                                int64_t c) {
+  for (int64_t j = 0; j < c; ++j) out[j] = static_cast<float>(offset[j] + (static_cast<double>(x[j]) - mean[j]) * scale[j] / denom[j]);
+}
+
+}  // namespace
+
 void batchNormWrap(const float* x, int64_t n, const float* mean, int64_t lm, const float* variance, int64_t lv,
                    const float* scale, int64_t ls, const float* offset, int64_t lo, double eps, float* out) {
   if (!scale) ls = 1;
@@ -121,6 +135,20 @@ void batchNormWrap(const float* x, int64_t n, const float* mean, int64_t lm, con
   // the rest follows tfjs's order (offset + ((x - mean) * scale) / denom) with running, wrapping indices.
   std::vector<double> denom(static_cast<size_t>(lv));
   for (int64_t i = 0; i < lv; ++i) denom[i] = std::sqrt(static_cast<double>(variance[i]) + eps);
+  const int64_t c = lm;
+  if (c > 1 && lv == c && (!scale || ls == c) && (!offset || lo == c) && n % c == 0) {
+    // The usual case, one parameter per channel of the last axis: rows of C channels, no index wrapping, the
+    // parameters widened to double once (a null scale is 1 and a null offset 0, as below: the same bits).
+    std::vector<double> md(mean, mean + c), sd(c, 1.0), od(c, 0.0);
+    if (scale) sd.assign(scale, scale + c);
+    if (offset) od.assign(offset, offset + c);
+    const int64_t rowsPerChunk = std::max<int64_t>(1, kMinChunk / c);
+    pool().parallelFor((n / c + rowsPerChunk - 1) / rowsPerChunk, [&](int64_t b0, int64_t b1, int) {
+      const int64_t r1 = std::min(n / c, b1 * rowsPerChunk);
+      for (int64_t r = b0 * rowsPerChunk; r < r1; ++r) batchNormRow(x + r * c, md.data(), sd.data(), od.data(), denom.data(), out + r * c, c);
+    }, 4, 1);
+    return;
+  }
   pool().parallelFor(n, [&](int64_t i0, int64_t i1, int) {
     int64_t im = i0 % lm, iv = i0 % lv, is = i0 % ls, io = i0 % lo;
     for (int64_t i = i0; i < i1; ++i) {
