@@ -18,6 +18,14 @@ namespace diffiqa {
 
 namespace {
 
+/// dw = the sum of the per-thread partial filters (threads that took no task left theirs empty).
+void sumPartials(const std::vector<std::vector<float>>& partial, float* dw, int64_t size) {
+  std::fill(dw, dw + size, 0.f);
+  for (const auto& p : partial)
+    if (!p.empty())
+      for (int64_t i = 0; i < size; ++i) dw[i] += p[i];
+}
+
 /// acc[c*mult+q] += x[c] * w[c*mult+q] for c < inC.
 __attribute__((target_clones("avx512f", "avx2", "default"))) void macTap(float* acc, const float* x,
                                                                           const float* w, int64_t inC,
@@ -202,10 +210,7 @@ void depthwiseBackpropFilterGeneric(const ConvGeom& g, const float* x, const flo
       }
     }
   }, 8);
-  std::fill(dw, dw + size, 0.f);
-  for (const auto& p : partial)
-    if (!p.empty())
-      for (int64_t i = 0; i < size; ++i) dw[i] += p[i];
+  sumPartials(partial, dw, size);
 }
 
 }  // namespace
@@ -542,10 +547,7 @@ void depthwiseBackpropFilterAvx512(const ConvGeom& g, const float* x, const floa
       }
     }
   }, 8);
-  std::fill(dw, dw + size, 0.f);
-  for (const auto& p : partial)
-    if (!p.empty())
-      for (int64_t i = 0; i < size; ++i) dw[i] += p[i];
+  sumPartials(partial, dw, size);
 }
 
 }  // namespace
