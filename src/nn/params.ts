@@ -32,6 +32,8 @@ export class ParamStore {
   private readonly entries = new Map<string, ParamEntry>();
   /** tfjs variable names are global, so each store prefixes its own (two UNets, or a model and its EMA, coexist). */
   private readonly scope = `ps${ParamStore.nextId++}/`;
+  /** Tensors derived from parameters (see {@link derived}), with the data ids of the parameters they came from. */
+  private readonly derivedCache = new Map<string, { deps: unknown[]; values: tf.Tensor[] }>();
 
   constructor(private readonly rng: Rng) {}
 
@@ -174,9 +176,28 @@ export class ParamStore {
     return out;
   }
 
+  /**
+   * Tensors computed from parameters (e.g. BatchNorm folded into conv weights), cached under `key` until one of
+   * `deps` changes. tf.Variable.assign gives a variable a new data id, so comparing data ids catches every update
+   * (optimiser steps, checkpoint loads, EMA swaps) without reading values. Stale tensors are disposed when
+   * recomputed, and all of them with the store; callers must not dispose what this returns.
+   */
+  derived(key: string, deps: readonly tf.Tensor[], compute: () => tf.Tensor[]): tf.Tensor[] {
+    const ids = deps.map((t) => (t as unknown as { dataId: unknown }).dataId);
+    const hit = this.derivedCache.get(key);
+    if (hit && hit.deps.length === ids.length && hit.deps.every((d, i) => d === ids[i])) return hit.values;
+    if (hit) tf.dispose(hit.values);
+    // keep: the caller's tidy scope must not dispose what outlives the call.
+    const values = tf.tidy(compute).map((t) => tf.keep(t));
+    this.derivedCache.set(key, { deps: ids, values });
+    return values;
+  }
+
   dispose(): void {
     for (const e of this.entries.values()) e.variable.dispose();
     this.entries.clear();
+    for (const d of this.derivedCache.values()) tf.dispose(d.values);
+    this.derivedCache.clear();
   }
 }
 

@@ -48,6 +48,11 @@ class PrefixedView extends ParamStore {
     return this.parent.has(this.prefix + name);
   }
 
+  /** Derived tensors live in the parent's cache, so the parent's dispose frees them. */
+  override derived(key: string, deps: Parameters<ParamStore['derived']>[1], compute: () => ReturnType<ParamStore['derived']>): ReturnType<ParamStore['derived']> {
+    return this.parent.derived(this.prefix + key, deps, compute);
+  }
+
   override entry(name: string): ParamEntry | undefined {
     return this.parent.entry(this.prefix + name);
   }
