@@ -20,11 +20,7 @@ import { embedImages } from '../src/fr/embed.js';
 import { loadFrModel } from '../src/fr/registry.js';
 import { loadDlib } from '../src/fr/dlib.js';
 import { computeVerificationAccuracy, cosineSimilarity } from '../src/fr/verification.js';
-
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? (process.argv[i + 1] ?? dflt) : dflt;
-}
+import { arg } from './args.js';
 
 /** The first `limitFolds` folds, each cut to `perFold` pairs (half mated, half non-mated). */
 function subsetPairs(all: readonly Pair[], limitFolds: number, perFold: number): Pair[] {

@@ -13,6 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { describeBackend, initBackend, tf } from '../src/backend/index.js';
+import { median } from './args.js';
 
 interface ConvShape { n: number; h: number; w: number; cin: number; cout: number; k: number }
 interface Case {
@@ -95,12 +96,6 @@ const CASES: Case[] = [
     },
   },
 ];
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-}
 
 function timeMs(run: () => void): number {
   const t0 = performance.now();

@@ -27,13 +27,9 @@ import { LABEL_COLUMNS } from '../src/pipelines/label.js';
 import { runLabeller } from '../src/pipelines/label-run.js';
 import { readResults } from '../src/pipelines/records.js';
 import { Rng } from '../src/util/rng.js';
+import { arg } from './args.js';
 
 const LFW = path.join(import.meta.dirname, '..', '..', 'shared', 'data', 'lfw-112');
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? (process.argv[i + 1] ?? def) : def;
-}
 
 /** One image per identity, `n` identities by a seeded shuffle. */
 function pickFaces(n: number): string[] {

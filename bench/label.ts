@@ -22,19 +22,9 @@ import type { FrModel } from '../src/fr/types.js';
 import { labelBatch } from '../src/pipelines/label.js';
 import { Rng } from '../src/util/rng.js';
 import { printKernelProfile } from './profile.js';
+import { arg, median } from './args.js';
 
 const ROOT = path.join(import.meta.dirname, '..');
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? (process.argv[i + 1] ?? def) : def;
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n % 2 === 1 ? (s[(n - 1) / 2] as number) : ((s[n / 2 - 1] as number) + (s[n / 2] as number)) / 2;
-}
 
 function configOf(name: string): { unet: UnetConfig; schedule: string; timesteps: number } {
   const c = loadDiffusionConfig(path.join(ROOT, `configs/diffusion/${name}.yaml`));

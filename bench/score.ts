@@ -24,11 +24,7 @@ import { backboneSpecFor } from '../src/regressor/spec.js';
 import { selectParamGroups } from '../src/train/train-regressor.js';
 import { Adam } from '../src/train/adam.js';
 import { printKernelProfile } from './profile.js';
-
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? (process.argv[i + 1] ?? dflt) : dflt;
-}
+import { arg } from './args.js';
 
 const budgetS = Number(arg('budget-s', '20'));
 

@@ -17,13 +17,9 @@ import { loadDiffusionConfig, unetConfigOf } from '../src/diffusion/config.js';
 import { diffusionLoss } from '../src/diffusion/gaussian.js';
 import { PAPER_UNET, type UnetConfig, countUnetParams, createUnet } from '../src/diffusion/unet.js';
 import { Rng } from '../src/util/rng.js';
+import { arg } from './args.js';
 
 const ROOT = path.join(import.meta.dirname, '..');
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? (process.argv[i + 1] ?? def) : def;
-}
 
 /** Median of `reps` timed runs after one warm-up, in seconds. */
 function time(reps: number, fn: () => void): number {
