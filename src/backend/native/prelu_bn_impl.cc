@@ -10,10 +10,8 @@
 namespace diffiqa {
 
 namespace {
-constexpr int64_t kMinChunk = 16384;
-}  // namespace
 
-namespace {
+constexpr int64_t kMinChunk = 16384;
 
 /// One row of C channels: out = x < 0 ? alpha * x : x.
 __attribute__((target_clones("avx512f", "avx2", "default"))) void preluRow(const float* x, const float* alpha,
@@ -142,11 +140,9 @@ void batchNormWrap(const float* x, int64_t n, const float* mean, int64_t lm, con
     std::vector<double> md(mean, mean + c), sd(c, 1.0), od(c, 0.0);
     if (scale) sd.assign(scale, scale + c);
     if (offset) od.assign(offset, offset + c);
-    const int64_t rowsPerChunk = std::max<int64_t>(1, kMinChunk / c);
-    pool().parallelFor((n / c + rowsPerChunk - 1) / rowsPerChunk, [&](int64_t b0, int64_t b1, int) {
-      const int64_t r1 = std::min(n / c, b1 * rowsPerChunk);
-      for (int64_t r = b0 * rowsPerChunk; r < r1; ++r) batchNormRow(x + r * c, md.data(), sd.data(), od.data(), denom.data(), out + r * c, c);
-    }, 4, 1);
+    pool().parallelFor(n / c, [&](int64_t r0, int64_t r1, int) {
+      for (int64_t r = r0; r < r1; ++r) batchNormRow(x + r * c, md.data(), sd.data(), od.data(), denom.data(), out + r * c, c);
+    }, 4, std::max<int64_t>(1, kMinChunk / c));
     return;
   }
   pool().parallelFor(n, [&](int64_t i0, int64_t i1, int) {
