@@ -42,10 +42,10 @@ export async function startBackend(args: GlobalArgs): Promise<string> {
 }
 
 /**
- * Ctrl-C (SIGINT) or SIGTERM during a long job aborts the returned signal, so the job can finish its step and save;
- * a second Ctrl-C quits at once. Call `release` when the job is over to restore the default handlers.
+ * Runs `job` with a signal that Ctrl-C (SIGINT) or SIGTERM aborts, so the job can finish its step and save; a
+ * second Ctrl-C quits at once. The default handlers come back when the job ends.
  */
-export function stopOnSignals(): { signal: AbortSignal; release: () => void } {
+export async function withStopSignal<T>(job: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
   const onSignal = (name: NodeJS.Signals): void => {
     if (controller.signal.aborted) {
@@ -57,22 +57,11 @@ export function stopOnSignals(): { signal: AbortSignal; release: () => void } {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  return {
-    signal: controller.signal,
-    release: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
-  };
-}
-
-/** Runs `job` with {@link stopOnSignals}' signal. */
-export async function withStopSignal<T>(job: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const stop = stopOnSignals();
   try {
-    return await job(stop.signal);
+    return await job(controller.signal);
   } finally {
-    stop.release();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }
 

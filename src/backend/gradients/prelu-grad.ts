@@ -22,7 +22,7 @@ export function nativePreluGradConfig(base: GradConfig): GradConfig {
       const native =
         getKernel(PreluGrad, engine().backendName) !== undefined &&
         x.dtype === 'float32' && alpha.dtype === 'float32' && d.dtype === 'float32' &&
-        isPreluChannelAlpha(x.shape, alpha.shape);
+        isPreluChannelAlpha(x, alpha);
       if (!native) return baseFunc(dy, saved, attrs);
       // Both results at once (one pass); each closure hands its tensor over (see group-norm-grad.ts for why eager).
       const [dx, dalpha] = engine().runKernel(PreluGrad, { dy: d, x, alpha }) as Tensor[];

@@ -71,8 +71,8 @@ export function isNativeConv(info: backend_util.Conv2DInfo): boolean {
  * A bias or PReLU-weights tensor the addon can apply along the output's last axis: one value, or `cols` values
  * laid out along the last axis, and no broadcast that would enlarge the output.
  */
-export function isChannelVector(t: TensorInfo, cols: number, outRank: number): boolean {
-  const size = util.sizeFromShape(t.shape);
+export function isChannelVector(t: { readonly shape: readonly number[] }, cols: number, outRank: number): boolean {
+  const size = util.sizeFromShape([...t.shape]);
   if (t.shape.length > outRank) return false;
   if (size === 1) return true;
   return size === cols && t.shape[t.shape.length - 1] === cols;
