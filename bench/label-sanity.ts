@@ -6,7 +6,7 @@
  * Spearman(severity, score) over all images (expected clearly negative), the mean score per rung and images/s.
  * Resumable: the ladder is rewritten identically and labelled images are skipped on a rerun.
  *
- *   node --import tsx bench/label-sanity.ts --diffusion runs/lfw-cfp/diffusion [--faces 200] [--repeats 10] [--out runs/label-sanity]
+ *   node --import tsx bench/label-sanity.ts --diffusion runs/lfw-cfp/diffusion [--ema] [--faces 200] [--repeats 10] [--out runs/label-sanity]
  *   node --import tsx bench/label-sanity.ts --summary-only [--repeats 10] [--out runs/label-sanity]
  *
  * Besides the pooled Spearman it prints the within-face one (mean over faces of Spearman(rung, term) over the
@@ -57,9 +57,10 @@ async function labelLadders(out: string, repeats: number, labels: string): Promi
   await initBackend();
   const runDir = arg('diffusion', 'runs/lfw-cfp/diffusion');
   const faces = pickFaces(Number(arg('faces', '200')));
-  console.log(`${describeBackend()}; ${faces.length} faces x ${LADDER.length} rungs, t* 5, N ${repeats}, diffusion ${runDir}`);
+  const ema = process.argv.includes('--ema');
+  console.log(`${describeBackend()}; ${faces.length} faces x ${LADDER.length} rungs, t* 5, N ${repeats}, diffusion ${runDir} (${ema ? 'EMA' : 'raw'} weights)`);
   await writeLadder(faces, path.join(out, 'ladder'));
-  const diffusion = loadDiffusion(runDir);
+  const diffusion = loadDiffusion(runDir, { ema });
   const fr = await loadFrModel('mobileface');
   const summary = await runLabeller(diffusion, cosineSchedule(1000), fr, {
     data: path.join(out, 'ladder'),

@@ -3,8 +3,15 @@
  * the active backend (initBackend: DIFFIQA_BACKEND or the best available), and for the same architecture in
  * PyTorch (/usr/bin/python3, via the fixture generator's re-implementation) when it is installed.
  *
- *   node --import tsx bench/unet.ts [--reps 2] [--batch 8] [--only cpu-small|dim64]
+ *   node --import tsx bench/unet.ts [--reps 2] [--batch 8] [--only cpu-small|dim64] [--no-cpu] [--cpu-size 32]
  *   node --import tsx bench/unet.ts --memory   # peak RSS of one training step: cpu-small at batch 16, paper at batch 1
+ *
+ * tfjs `cpu` cannot run the full shape in reasonable time (a cpu-small batch-1 forward and step at 112 px did not
+ * finish in 14 minutes; its conv filter gradient runs at ~0.006 GFLOP/s), so unless --no-cpu is given both backends
+ * also run one reduced case, batch 1 at --cpu-size px, in the same process: the active backend as the median of
+ * --reps runs, tfjs cpu once. That ratio is measured; the full-size cpu time printed next to it is an estimate that
+ * scales the reduced cpu time linearly by batch x pixels (the convolutions and norms that dominate are linear in
+ * both; only the bottleneck's full attention grows faster, so the estimate is a lower bound).
  *
  * --memory runs each case in a fresh child process (so one case's heap does not inflate the next) and reports the
  * child's peak resident set (getrusage maxrss) after two training steps, with the step time.
@@ -21,9 +28,9 @@ import { arg } from './args.js';
 
 const ROOT = path.join(import.meta.dirname, '..');
 
-/** Median of `reps` timed runs after one warm-up, in seconds. */
-function time(reps: number, fn: () => void): number {
-  fn();
+/** Median of `reps` timed runs after one warm-up (unless `warmup` is false), in seconds. */
+function time(reps: number, fn: () => void, warmup = true): number {
+  if (warmup) fn();
   const ts: number[] = [];
   for (let i = 0; i < reps; i++) {
     const t0 = performance.now();
@@ -33,7 +40,7 @@ function time(reps: number, fn: () => void): number {
   return ts.sort((a, b) => a - b)[Math.floor(ts.length / 2)] as number;
 }
 
-function benchTfjs(config: UnetConfig, batch: number, reps: number): { fwd: number; step: number } {
+function benchTfjs(config: UnetConfig, batch: number, reps: number, warmup = true): { fwd: number; step: number } {
   const unet = createUnet(config, new Rng(0));
   const s = config.imageSize;
   const hq = tf.randomUniform([batch, s, s, 3], -1, 1) as tf.Tensor4D;
@@ -41,13 +48,13 @@ function benchTfjs(config: UnetConfig, batch: number, reps: number): { fwd: numb
   const t = tf.tensor1d(Array.from({ length: batch }, (_, i) => i * 7), 'int32');
   const opt = tf.train.adam(8e-5, 0.9, 0.99);
   const rng = new Rng(1);
-  const fwd = time(reps, () => tf.tidy(() => void unet.apply(hq, t).dataSync()));
+  const fwd = time(reps, () => tf.tidy(() => void unet.apply(hq, t).dataSync()), warmup);
   const step = time(reps, () => {
     const { value, grads } = tf.variableGrads(() => diffusionLoss(unet, hq, lq, rng), unet.params.trainable());
     opt.applyGradients(grads as Parameters<typeof opt.applyGradients>[0]);
     value.dataSync();
     tf.dispose([value, ...Object.values(grads)]);
-  });
+  }, warmup);
   opt.dispose();
   tf.dispose([hq, lq, t]);
   unet.dispose();
@@ -91,6 +98,31 @@ function benchTorch(config: UnetConfig, batch: number, reps: number): { fwd: num
     console.log(`  pytorch: unavailable (${(err as Error).message.split('\n')[0]})`);
     return null;
   }
+}
+
+/**
+ * The active backend against tfjs cpu on one reduced case (batch 1, `size` px), cpu timed once without warm-up,
+ * plus the linear estimate of cpu's time at the full shape (see the header).
+ */
+async function benchVsCpu(config: UnetConfig, size: number, batch: number, reps: number): Promise<void> {
+  const small = { ...config, imageSize: size };
+  const active = tf.getBackend();
+  const ours = benchTfjs(small, 1, reps);
+  await initBackend('cpu');
+  const t0 = performance.now();
+  const cpu = benchTfjs(small, 1, 1, false);
+  await initBackend(active);
+  const scale = batch * (config.imageSize / size) ** 2;
+  console.log(`  vs tfjs cpu at batch 1, ${size} px (cpu ran once, ${((performance.now() - t0) / 1000).toFixed(0)} s in all):`);
+  console.log(`    forward: ${active} ${ours.fwd.toFixed(4)} s, cpu ${cpu.fwd.toFixed(2)} s, ${active} is ${(cpu.fwd / ours.fwd).toFixed(0)}x faster`);
+  console.log(`    train step: ${active} ${ours.step.toFixed(4)} s, cpu ${cpu.step.toFixed(2)} s, ${active} is ${(cpu.step / ours.step).toFixed(0)}x faster`);
+  console.log(
+    `    cpu at batch ${batch}, ${config.imageSize} px, scaled x${scale.toFixed(0)} (estimate, not run): forward ~${fmtDuration(cpu.fwd * scale)}, train step ~${fmtDuration(cpu.step * scale)}`,
+  );
+}
+
+function fmtDuration(seconds: number): string {
+  return seconds < 120 ? `${seconds.toFixed(0)} s` : seconds < 7200 ? `${(seconds / 60).toFixed(0)} min` : `${(seconds / 3600).toFixed(1)} h`;
 }
 
 const MEMORY_CASES: [string, string, number][] = [
@@ -139,6 +171,7 @@ async function main(): Promise<void> {
       console.log(`  pytorch (${ref.threads} threads): forward ${ref.fwd.toFixed(3)} s, train step ${ref.step.toFixed(3)} s`);
       console.log(`  ratio ours/pytorch: forward ${(ours.fwd / ref.fwd).toFixed(2)}x, train step ${(ours.step / ref.step).toFixed(2)}x`);
     }
+    if (!process.argv.includes('--no-cpu') && tf.getBackend() !== 'cpu') await benchVsCpu(config, Number(arg('cpu-size', '32')), batch, reps);
   }
 }
 
