@@ -37,6 +37,8 @@ const CASES: Case[] = [
   { name: '2x2 s2 valid 5->7 (one partial vector)', x: [4, 6, 31, 5], f: [2, 2, 5, 7], stride: 2, pad: 'valid' },
   { name: 'mobileface conv1 3x3 s2 pad 1 3->32, odd input', x: [2, 15, 17, 3], f: [3, 3, 3, 32], stride: 2, pad: P1 },
   { name: 'mobileface conv1 3x3 s2 numeric pad 1 3->32, even input', x: [2, 16, 16, 3], f: [3, 3, 3, 32], stride: 2, pad: 1 },
+  { name: '3x3 96->32 pad 1 (compile-time pixel stride 96)', x: [1, 5, 14, 96], f: [3, 3, 96, 32], stride: 1, pad: P1 },
+  { name: '3x3 s2 64->64 pad 1 (compile-time pixel stride 128)', x: [1, 7, 26, 64], f: [3, 3, 64, 64], stride: 2, pad: P1 },
   { name: 'pointwise 1x1 32->48 (input read in place), odd width', x: [3, 5, 13, 32], f: [1, 1, 32, 48], stride: 1, pad: 'valid' },
 ];
 

@@ -6,7 +6,10 @@
 // pixel r of a tile reads its tap at a fixed offset from pixel r * strideW * inC of the band, so the filter is read
 // in place ([fH*fW*inC, outC] row-major, channel tails masked) and nothing is packed. The bias is the accumulators'
 // initial value and a PReLU (per output channel) is applied in registers before the store. Same float32 products as
-// the GEMM; only the summation order differs.
+// the GEMM; only the summation order differs. Full-width tiles whose pixel stride is a common channel count are
+// compiled with that stride as a constant: with a run-time stride the compiler keeps one pointer per tile row and
+// spills them through vector registers inside the inner loop, which cost 16- and 32-channel convolutions ~40%
+// (single-thread testbed: 4x112x112x16->16 at 71 -> 122 GFLOP/s per core).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -39,7 +42,7 @@ struct Tile {
   int64_t ldo;
 };
 
-template <int MR, int NV>
+template <int MR, int NV, int PS = 0>
 __attribute__((target("avx512f"))) void directTile(const Tile& t) {
   __m512 acc[MR][NV];
   __m512 init[NV];
@@ -52,13 +55,13 @@ __attribute__((target("avx512f"))) void directTile(const Tile& t) {
   for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[r][v] = init[v];
-  const int64_t ps = t.pixStride;
+  const int64_t ps = PS > 0 ? PS : t.pixStride;
+  const int64_t ldw = t.ldw;
+  const float* wr = t.w;
   for (int tap = 0; tap < t.taps; ++tap) {
     const float* xa = t.x + t.tapOff[tap];
-    const float* wt = t.w + static_cast<int64_t>(tap) * t.inC * t.ldw;
-    for (int ci = 0; ci < t.inC; ++ci) {
+    for (int ci = 0; ci < t.inC; ++ci, wr += ldw) {
       __m512 b[NV];
-      const float* wr = wt + ci * t.ldw;
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) {
         if (v == NV - 1) b[v] = _mm512_maskz_loadu_ps(t.lastMask, wr + 16 * v);
@@ -66,7 +69,7 @@ __attribute__((target("avx512f"))) void directTile(const Tile& t) {
       }
 #pragma GCC unroll 28
       for (int r = 0; r < MR; ++r) {
-        const __m512 a = _mm512_set1_ps(xa[r * ps + ci]);
+        const __m512 a = _mm512_set1_ps(xa[ci + r * ps]);
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(a, b[v], acc[r][v]);
       }
@@ -115,6 +118,21 @@ const TileFn* tilesFor(int nv) {
     case 2: return t2.data();
     case 3: return t3.data();
     default: return t4.data();
+  }
+}
+
+template <int NV, int PS>
+constexpr TileFn fullTile() { return &directTile<kMr[NV], NV, PS>; }
+
+/// The full-width tile with the pixel stride as a compile-time constant, for the common strides: every tap
+/// address is then one pointer plus a constant, so the inner loop needs no per-row pointer registers.
+TileFn fullTileFor(int nv, int64_t ps) {
+  switch (ps) {
+#define DIFFIQA_PS(P) \
+  case P: return nv == 1 ? fullTile<1, P>() : nv == 2 ? fullTile<2, P>() : nv == 3 ? fullTile<3, P>() : fullTile<4, P>();
+    DIFFIQA_PS(16) DIFFIQA_PS(32) DIFFIQA_PS(48) DIFFIQA_PS(64) DIFFIQA_PS(96) DIFFIQA_PS(128)
+#undef DIFFIQA_PS
+    default: return nullptr;
   }
 }
 
@@ -225,6 +243,7 @@ void conv2dDirect(const ConvGeom& g, const float* x, const float* w, const float
       const int nv = static_cast<int>((cols + 15) / 16);
       const int mr = kMr[nv];
       const TileFn* fns = tilesFor(nv);
+      const TileFn full = fullTileFor(nv, g.strideW * C);
       const int lastCols = static_cast<int>(cols - 16 * (nv - 1));
       Tile t{};
       t.pixStride = g.strideW * C;
@@ -244,7 +263,8 @@ void conv2dDirect(const ConvGeom& g, const float* x, const float* w, const float
           const int rows = static_cast<int>(std::min<int64_t>(mr, g.outW - ox));
           t.x = rowIn + ox * g.strideW * C;
           t.out = rowOut + ox * OC;
-          fns[rows - 1](t);
+          if (rows == mr && full != nullptr) full(t);
+          else fns[rows - 1](t);
         }
       }
     }
