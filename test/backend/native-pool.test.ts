@@ -5,6 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { NativeBackend } from '../../src/backend/native-backend.js';
+import { groupNorm } from '../../src/backend/ops/group-norm.js';
+import { channelLayerNorm, groupNormFilmSilu, linearAttentionCore, silu, softmaxAttention } from '../../src/backend/ops/unet-ops.js';
 import { tf } from '../../src/backend/tf.js';
 import { randomValues } from './compare.js';
 
@@ -92,5 +94,41 @@ describe('native recycling allocator', () => {
     expect(valuesOf(b, c)).not.toBe(valuesOf(b, r));
     expect(r.dataSync().every((v, i) => v === want[i])).toBe(true);
     tf.dispose([x, r, c]);
+  });
+
+  it('kernels that skip the zero-fill write every element of a recycled array', () => {
+    const b = native();
+    const t4 = (shape: [number, number, number, number], seed: string) => tf.tensor4d(randomValues(seed, shape.reduce((p, q) => p * q, 1)), shape);
+    const x = t4([2, 16, 17, 32], 'zx'); // 17408 floats: above the pooling threshold
+    const qkv = t4([2, 32, 17, 3 * 2 * 8], 'zqkv'); // LinearAttention core output: [2,32,17,16]
+    const q = tf.tensor3d(randomValues('zq', 4 * 512 * 8), [4, 512, 8]);
+    const small = t4([2, 8, 17, 32], 'zs'); // resized x2 in height and width: [2,16,34,32]
+    const [gamma, beta] = [tf.tensor1d(randomValues('zg', 32)), tf.tensor1d(randomValues('zb', 32))];
+    const film = tf.tensor2d(randomValues('zf', 64), [2, 32]);
+    const cases: [string, () => tf.Tensor][] = [
+      ['silu', () => silu(x)],
+      ['channelLayerNorm', () => channelLayerNorm(x, gamma, 1e-5)],
+      ['linearAttentionCore', () => linearAttentionCore(qkv, 2)],
+      ['softmaxAttention', () => softmaxAttention(q, q, q, 0.3)],
+      ['groupNormFilmSilu', () => groupNormFilmSilu(x, gamma, beta, 4, 1e-5, film, film)],
+      ['groupNorm', () => groupNorm(x, gamma, beta, 4)],
+      ['groupNorm input gradient', () => tf.grad((v: tf.Tensor) => tf.mul(groupNorm(v, gamma, beta, 4), x).sum())(x)],
+      ['resizeNearestNeighbor', () => tf.image.resizeNearestNeighbor(small, [16, 34])],
+    ];
+    for (const [name, run] of cases) {
+      const want = run();
+      const wantValues = Float32Array.from(want.dataSync());
+      // Poison the free list: NaN-filled arrays of the output's length on top of it (several, so that the
+      // intermediates of a gradient take theirs too).
+      const poison = Array.from({ length: 8 }, () => tf.add(tf.zeros([want.size]), 0));
+      const mems = poison.map((t) => valuesOf(b, t));
+      for (const m of mems) m.fill(Number.NaN);
+      tf.dispose(poison);
+      const got = run();
+      expect(mems.includes(valuesOf(b, got)), name).toBe(true); // poisoned memory was reused without a memset
+      expect(Array.from(got.dataSync()), name).toEqual(Array.from(wantValues));
+      tf.dispose([want, got]);
+    }
+    tf.dispose([x, qkv, q, small, gamma, beta, film]);
   });
 });

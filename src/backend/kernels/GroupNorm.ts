@@ -25,7 +25,7 @@ export function groupNorm(args: KernelArgs): TensorInfo[] {
   const { x, gamma, beta } = args.inputs as GroupNormInputs;
   const { groups, epsilon } = args.attrs as unknown as GroupNormAttrs;
   const dims = groupNormDims(x, groups);
-  const y = allocOutput(backend, [...x.shape]);
+  const y = allocOutput(backend, [...x.shape], true); // every element is written
   const mean = allocOutput(backend, [dims[0] ?? 1, groups]);
   const rstd = allocOutput(backend, [dims[0] ?? 1, groups]);
   loadNativeAddon().groupNorm(

@@ -18,7 +18,7 @@ export function groupNormGrad(args: KernelArgs): TensorInfo[] {
   const { groups, epsilon } = args.attrs as unknown as GroupNormAttrs;
   const dims = groupNormDims(x, groups);
   const channels = dims[2] ?? 1;
-  const dx = allocOutput(backend, [...x.shape]);
+  const dx = allocOutput(backend, [...x.shape], true); // every element is written
   const dgamma = allocOutput(backend, [channels]);
   const dbeta = allocOutput(backend, [channels]);
   loadNativeAddon().groupNormGrad(

@@ -12,7 +12,7 @@ function resizeKernel(args: KernelArgs): TensorInfo | TensorInfo[] {
   if (xv === null || images.shape.length !== 4) return runCpuKernel(ResizeNearestNeighbor, args);
   const [batch, inH, inW, ch] = images.shape as [number, number, number, number];
   const [outH, outW] = attrs.size;
-  const out = allocOutput(args.backend, [batch, outH, outW, ch]);
+  const out = allocOutput(args.backend, [batch, outH, outW, ch], true); // every element is written
   if (out.values.length === 0) return out.info;
   const rows = nearestSourceIndices(inH, outH, attrs.alignCorners, attrs.halfPixelCenters);
   const cols = nearestSourceIndices(inW, outW, attrs.alignCorners, attrs.halfPixelCenters);

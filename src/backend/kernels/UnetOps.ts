@@ -32,14 +32,14 @@ function attnDims(qkv: TensorInfo, heads: number): number[] {
 
 function silu(args: KernelArgs): TensorInfo {
   const x = args.inputs['x'] as TensorInfo;
-  const y = allocOutput(args.backend, [...x.shape]);
+  const y = allocOutput(args.backend, [...x.shape], true); // every element is written
   loadNativeAddon().silu(f32(args, 'x', Silu), y.values);
   return y.info;
 }
 
 function siluGrad(args: KernelArgs): TensorInfo {
   const x = args.inputs['x'] as TensorInfo;
-  const dx = allocOutput(args.backend, [...x.shape]);
+  const dx = allocOutput(args.backend, [...x.shape], true); // every element is written
   loadNativeAddon().siluGrad(f32(args, 'dy', SiluGrad), f32(args, 'x', SiluGrad), dx.values);
   return dx.info;
 }
@@ -48,7 +48,7 @@ function channelNorm(args: KernelArgs): TensorInfo[] {
   const x = args.inputs['x'] as TensorInfo;
   const { epsilon } = args.attrs as unknown as { epsilon: number };
   const channels = x.shape[x.shape.length - 1] ?? 1;
-  const y = allocOutput(args.backend, [...x.shape]);
+  const y = allocOutput(args.backend, [...x.shape], true); // every element is written
   const mean = allocOutput(args.backend, [rowsOf(x)]);
   const rstd = allocOutput(args.backend, [rowsOf(x)]);
   loadNativeAddon().channelNorm(f32(args, 'x', ChannelNorm), f32(args, 'g', ChannelNorm), y.values, mean.values, rstd.values, channels, epsilon);
@@ -73,7 +73,7 @@ function linearAttention(args: KernelArgs): TensorInfo {
   const { heads } = args.attrs as unknown as { heads: number };
   const dims = attnDims(qkv, heads);
   const [b, h, w] = qkv.shape as number[];
-  const out = allocOutput(args.backend, [b as number, h as number, w as number, (dims[2] as number) * (dims[3] as number)]);
+  const out = allocOutput(args.backend, [b as number, h as number, w as number, (dims[2] as number) * (dims[3] as number)], true); // every element is written
   loadNativeAddon().linearAttention(f32(args, 'qkv', LinearAttention), out.values, dims);
   return out.info;
 }
@@ -97,7 +97,7 @@ function attention(args: KernelArgs): TensorInfo {
     const t = args.inputs[name] as TensorInfo;
     if (t.shape.join() !== shape.join()) throw new Error(`${Attention}: ${name} must have q's shape [${shape.join(',')}], got [${t.shape.join(',')}]`);
   }
-  const out = allocOutput(args.backend, [...shape]);
+  const out = allocOutput(args.backend, [...shape], true); // every element is written
   const g = shape.slice(0, -2).reduce((p, s) => p * s, 1);
   if (out.values.length > 0) {
     loadNativeAddon().attention(f32(args, 'q', Attention), f32(args, 'k', Attention), f32(args, 'v', Attention), out.values, [g, n, d], scale);
@@ -110,7 +110,7 @@ function groupNormFilmSilu(args: KernelArgs): TensorInfo[] {
   const { groups, epsilon } = args.attrs as unknown as { groups: number; epsilon: number };
   const dims = groupNormDims(x, groups);
   const b = dims[0] ?? 1;
-  const y = allocOutput(args.backend, [...x.shape]);
+  const y = allocOutput(args.backend, [...x.shape], true); // every element is written
   const mean = allocOutput(args.backend, [b, groups]);
   const rstd = allocOutput(args.backend, [b, groups]);
   const k = GroupNormFilmSilu;
