@@ -96,7 +96,7 @@ describe('native recycling allocator', () => {
     tf.dispose([x, r, c]);
   });
 
-  it('kernels that skip the zero-fill write every element of a recycled array', () => {
+  it('kernels that skip the zero-fill write every element of a recycled array; PadV2 still gets zeros', () => {
     const b = native();
     const t4 = (shape: [number, number, number, number], seed: string) => tf.tensor4d(randomValues(seed, shape.reduce((p, q) => p * q, 1)), shape);
     const x = t4([2, 16, 17, 32], 'zx'); // 17408 floats: above the pooling threshold
@@ -114,6 +114,10 @@ describe('native recycling allocator', () => {
       ['groupNorm', () => groupNorm(x, gamma, beta, 4)],
       ['groupNorm input gradient', () => tf.grad((v: tf.Tensor) => tf.mul(groupNorm(v, gamma, beta, 4), x).sum())(x)],
       ['resizeNearestNeighbor', () => tf.image.resizeNearestNeighbor(small, [16, 34])],
+      ['concat', () => tf.concat([x, small, x], 1)],
+      ['transpose', () => tf.transpose(x, [0, 3, 1, 2])],
+      ['slice', () => tf.slice(x, [0, 0, 0, 1], [2, 16, 17, 31])],
+      ['pad (zero padding: the recycled array must still be zero-filled)', () => tf.pad(x, [[0, 0], [1, 1], [2, 0], [0, 0]])],
     ];
     for (const [name, run] of cases) {
       const want = run();

@@ -21,7 +21,7 @@ function concatKernel(args: KernelArgs): TensorInfo | TensorInfo[] {
   const shapes = inputs.map((t) => t.shape);
   backend_util.assertParamsConsistent(shapes, axis);
   const outShape = backend_util.computeOutShape(shapes, axis);
-  const out = allocWords(args.backend, outShape, first.dtype);
+  const out = allocWords(args.backend, outShape, first.dtype, true);
   const os = denseStrides(outShape);
   let offset = 0;
   inputs.forEach((t, i) => {

@@ -11,7 +11,7 @@ function padV2Kernel(args: KernelArgs): TensorInfo | TensorInfo[] {
   const rank = x.shape.length;
   if (xv === null || rank === 0 || rank > MAX_COPY_RANK || paddings.length !== rank) return runCpuKernel(PadV2, args);
   const outShape = paddings.map((p, d) => p[0] + (x.shape[d] as number) + p[1]);
-  const out = allocWords(args.backend, outShape, x.dtype);
+  const out = allocWords(args.backend, outShape, x.dtype, false);
   // Same fill as tfjs cpu (a typed-array fill), so int32 constants are truncated identically.
   if (constantValue !== 0) out.values.fill(constantValue);
   const os = denseStrides(outShape);

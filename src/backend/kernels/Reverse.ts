@@ -18,7 +18,7 @@ function reverseKernel(args: KernelArgs): TensorInfo | TensorInfo[] {
     offset += ((x.shape[d] as number) - 1) * s;
     return -s;
   });
-  const out = allocWords(args.backend, [...x.shape], x.dtype);
+  const out = allocWords(args.backend, [...x.shape], x.dtype, true);
   if (out.values.length > 0) copyStrided(xv, offset, srcStrides, out.values, 0, xs, x.shape);
   return out.info;
 }

@@ -19,7 +19,7 @@ function selectKernel(args: KernelArgs): TensorInfo | TensorInfo[] {
   ) {
     return runCpuKernel(Select, args);
   }
-  const out = allocWords(args.backend, [...t.shape], t.dtype);
+  const out = allocWords(args.backend, [...t.shape], t.dtype, true);
   if (tv.length > 0) loadNativeAddon().select(cond, tv, ev, out.values);
   return out.info;
 }

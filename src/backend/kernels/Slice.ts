@@ -13,7 +13,7 @@ function sliceKernel(args: KernelArgs): TensorInfo | TensorInfo[] {
   slice_util.assertParamsValid(x, begin, size);
   const xs = denseStrides(x.shape);
   const offset = begin.reduce((o, b, d) => o + b * (xs[d] as number), 0);
-  const out = allocWords(args.backend, size, x.dtype);
+  const out = allocWords(args.backend, size, x.dtype, true);
   copyStrided(xv, offset, xs, out.values, 0, denseStrides(size), size);
   return out.info;
 }

@@ -16,7 +16,7 @@ function splitVKernel(args: KernelArgs): TensorInfo | TensorInfo[] {
   return sizes.map((s) => {
     const shape = [...x.shape];
     shape[axis] = s;
-    const out = allocWords(args.backend, shape, x.dtype);
+    const out = allocWords(args.backend, shape, x.dtype, true);
     copyStrided(xv, begin * (xs[axis] as number), xs, out.values, 0, denseStrides(shape), shape);
     begin += s;
     return out.info;

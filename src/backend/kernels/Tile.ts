@@ -25,7 +25,7 @@ function tileKernel(args: KernelArgs): TensorInfo | TensorInfo[] {
     srcStrides.push(0, xs[d] as number);
     dstStrides.push(n * (os[d] as number), os[d] as number);
   }
-  const out = allocWords(args.backend, outShape, x.dtype);
+  const out = allocWords(args.backend, outShape, x.dtype, true);
   copyStrided(xv, 0, srcStrides, out.values, 0, dstStrides, shape);
   return out.info;
 }

@@ -16,7 +16,7 @@ function transposeKernel(args: KernelArgs): TensorInfo | TensorInfo[] {
   }
   const xs = denseStrides(x.shape);
   const outShape = perm.map((p) => x.shape[p] as number);
-  const out = allocWords(args.backend, outShape, x.dtype);
+  const out = allocWords(args.backend, outShape, x.dtype, true);
   copyStrided(xv, 0, perm.map((p) => xs[p] as number), out.values, 0, denseStrides(outShape), outShape);
   return out.info;
 }

@@ -7,6 +7,7 @@ import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { util } from '@tensorflow/tfjs-core';
 import type { DataType, TensorInfo } from '@tensorflow/tfjs-core';
 import { loadNativeAddon } from '../native-binding.js';
+import { allocOutput } from './native-kernel-util.js';
 
 /** The typed arrays the addon copies as 32-bit words. */
 export type Words = Float32Array | Int32Array;
@@ -22,10 +23,14 @@ export function wordsOf(backend: MathBackendCPU, t: TensorInfo | undefined): Wor
   return expected && (values as Words).length === util.sizeFromShape(t.shape) ? (values as Words) : null;
 }
 
-/** Allocates a float32 or int32 output in JS and registers it with the backend. */
-export function allocWords(backend: MathBackendCPU, shape: number[], dtype: DataType): { info: TensorInfo; values: Words } {
-  const size = util.sizeFromShape(shape);
-  const values = dtype === 'int32' ? new Int32Array(size) : new Float32Array(size);
+/**
+ * Allocates a float32 or int32 output and registers it with the backend. float32 outputs come from the native
+ * backend's recycling allocator (allocOutput); `overwritten` says the kernel writes every element, so a recycled
+ * array needs no zero-fill (every copy kernel; not PadV2, whose zero padding relies on it).
+ */
+export function allocWords(backend: MathBackendCPU, shape: number[], dtype: DataType, overwritten: boolean): { info: TensorInfo; values: Words } {
+  if (dtype !== 'int32') return allocOutput(backend, shape, overwritten);
+  const values = new Int32Array(util.sizeFromShape(shape));
   return { info: backend.makeTensorInfo(shape, dtype, values), values };
 }
 
