@@ -3,7 +3,7 @@
  * the active backend (initBackend: DIFFIQA_BACKEND or the best available), and for the same architecture in
  * PyTorch (/usr/bin/python3, via the fixture generator's re-implementation) when it is installed.
  *
- *   node --import tsx bench/unet.ts [--reps 2] [--batch 8] [--only cpu-small|dim64] [--no-cpu] [--cpu-size N]
+ *   node --import tsx bench/unet.ts [--reps 2] [--batch 8] [--only cpu-small|dim64] [--no-cpu] [--cpu-size N] [--cpu-batch 1] [--cpu-forward-only]
  *   node --import tsx bench/unet.ts --memory   # peak RSS of one training step: cpu-small at batch 16, paper at batch 1
  *
  * tfjs `cpu` cannot run the full shape in reasonable time (a cpu-small batch-1 forward and step at 112 px did not
@@ -11,7 +11,8 @@
  * also run one reduced case, batch 1 at --cpu-size px (default 32 for cpu-small, 16 for dim64), in the same process:
  * the active backend as the median of --reps runs, tfjs cpu once, timed by the process's CPU time (tfjs cpu runs on
  * one thread, so on an idle machine that equals its wall time, and a busy machine cannot inflate it). Only that
- * ratio is printed: at a reduced size the weight-sized work (weight standardisation, filter gradients, Adam) is a
+ * ratio is printed (--cpu-batch and --cpu-size 112 give the full shape; --cpu-forward-only skips the step, which
+ * at full size takes tfjs cpu about an hour for cpu-small): at a reduced size the weight-sized work (weight standardisation, filter gradients, Adam) is a
  * larger share of a step than at 112 px, so the ratio does not scale to the full shape by pixel count.
  *
  * --memory runs each case in a fresh child process (so one case's heap does not inflate the next) and reports the
@@ -48,7 +49,7 @@ function time(reps: number, fn: () => void, warmup = true, cpuClock = false): nu
   return ts.sort((a, b) => a - b)[Math.floor(ts.length / 2)] as number;
 }
 
-function benchTfjs(config: UnetConfig, batch: number, reps: number, warmup = true, cpuClock = false): { fwd: number; step: number } {
+function benchTfjs(config: UnetConfig, batch: number, reps: number, warmup = true, cpuClock = false, withStep = true): { fwd: number; step: number } {
   const unet = createUnet(config, new Rng(0));
   const s = config.imageSize;
   const hq = tf.randomUniform([batch, s, s, 3], -1, 1) as tf.Tensor4D;
@@ -57,7 +58,7 @@ function benchTfjs(config: UnetConfig, batch: number, reps: number, warmup = tru
   const opt = tf.train.adam(8e-5, 0.9, 0.99);
   const rng = new Rng(1);
   const fwd = time(reps, () => tf.tidy(() => void unet.apply(hq, t).dataSync()), warmup, cpuClock);
-  const step = time(reps, () => {
+  const step = !withStep ? Number.NaN : time(reps, () => {
     const { value, grads } = tf.variableGrads(() => diffusionLoss(unet, hq, lq, rng), unet.params.trainable());
     opt.applyGradients(grads as Parameters<typeof opt.applyGradients>[0]);
     value.dataSync();
@@ -108,18 +109,18 @@ function benchTorch(config: UnetConfig, batch: number, reps: number): { fwd: num
   }
 }
 
-/** The active backend against tfjs cpu on one reduced case (batch 1, `size` px), cpu timed once without warm-up. */
-async function benchVsCpu(config: UnetConfig, size: number, reps: number): Promise<void> {
+/** The active backend against tfjs cpu on one reduced case (`batch`, `size` px), cpu timed once without warm-up. */
+async function benchVsCpu(config: UnetConfig, size: number, batch: number, reps: number, withStep: boolean): Promise<void> {
   const small = { ...config, imageSize: size };
   const active = tf.getBackend();
-  const ours = benchTfjs(small, 1, reps);
+  const ours = benchTfjs(small, batch, reps, true, false, withStep);
   await initBackend('cpu');
   const t0 = performance.now();
-  const cpu = benchTfjs(small, 1, 1, false, true);
+  const cpu = benchTfjs(small, batch, 1, false, true, withStep);
   await initBackend(active);
-  console.log(`  vs tfjs cpu at batch 1, ${size} px (cpu ran once, CPU time; ${((performance.now() - t0) / 1000).toFixed(0)} s wall in all):`);
+  console.log(`  vs tfjs cpu at batch ${batch}, ${size} px (cpu ran once, CPU time; ${((performance.now() - t0) / 1000).toFixed(0)} s wall in all):`);
   console.log(`    forward: ${active} ${ours.fwd.toFixed(4)} s, cpu ${cpu.fwd.toFixed(2)} s, ${active} is ${(cpu.fwd / ours.fwd).toFixed(0)}x faster`);
-  console.log(`    train step: ${active} ${ours.step.toFixed(4)} s, cpu ${cpu.step.toFixed(2)} s, ${active} is ${(cpu.step / ours.step).toFixed(0)}x faster`);
+  if (withStep) console.log(`    train step: ${active} ${ours.step.toFixed(4)} s, cpu ${cpu.step.toFixed(2)} s, ${active} is ${(cpu.step / ours.step).toFixed(0)}x faster`);
 }
 
 const MEMORY_CASES: [string, string, number][] = [
@@ -169,7 +170,7 @@ async function main(): Promise<void> {
       console.log(`  pytorch (${ref.threads} threads): forward ${ref.fwd.toFixed(3)} s, train step ${ref.step.toFixed(3)} s`);
       console.log(`  ratio ours/pytorch: forward ${(ours.fwd / ref.fwd).toFixed(2)}x, train step ${(ours.step / ref.step).toFixed(2)}x`);
     }
-    if (!process.argv.includes('--no-cpu') && tf.getBackend() !== 'cpu') await benchVsCpu(config, Number(arg('cpu-size', String(cpuSize))), reps);
+    if (!process.argv.includes('--no-cpu') && tf.getBackend() !== 'cpu') await benchVsCpu(config, Number(arg('cpu-size', String(cpuSize))), Number(arg('cpu-batch', '1')), reps, !process.argv.includes('--cpu-forward-only'));
   }
 }
 
