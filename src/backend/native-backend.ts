@@ -1,11 +1,26 @@
 /** The `native` backend: tfjs's cpu backend (same data storage and every cpu kernel) with C++ heavy kernels. */
+import { totalmem } from 'node:os';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { BackendValues, DataId, DataType } from '@tensorflow/tfjs-core';
 
 /** Outputs below this many floats come from `new Float32Array` every time (malloc serves them cheaply). */
 const MIN_POOLED = 1 << 14;
-/** Most bytes the free lists keep; beyond it freed arrays are left to the garbage collector. */
-const MAX_POOLED_BYTES = 768 * 1024 * 1024;
+/**
+ * Most bytes the free lists keep; beyond it freed arrays are left to the garbage collector. A quarter of the
+ * machine's memory, at most 8 GiB, or DIFFIQA_POOL_MB. Why so much: a tidy() releases a whole forward's
+ * activations at once (about 1.5 GB for the labeller's 40-row cpu-small forward). The earlier fixed 768 MB let
+ * half of them go, so each forward page-faulted and zeroed them again and fed V8 external-memory GCs: 2.3 s per
+ * forward against 1.45 s with a 4 GB cap (`bench/label.ts --forward --rows 40`).
+ */
+export const MAX_POOLED_BYTES = poolCapBytes();
+
+/** The free-list cap in bytes for a DIFFIQA_POOL_MB value (unset or empty: the default) on a machine of `total` bytes. */
+export function poolCapBytes(env = process.env['DIFFIQA_POOL_MB'], total = totalmem()): number {
+  if (env === undefined || env === '') return Math.min(total / 4, 8 * 2 ** 30);
+  const mb = Number(env);
+  if (!Number.isFinite(mb) || mb < 0) throw new Error(`DIFFIQA_POOL_MB must be a number of MiB >= 0, got '${env}'`);
+  return mb * 2 ** 20;
+}
 
 /**
  * A MathBackendCPU under its own name, so that `native` kernels can be registered beside the cpu ones, with a

@@ -4,7 +4,7 @@
  * (arrays handed out by dataSync/data, second tensors on the same array or on a view of its buffer).
  */
 import { describe, expect, it } from 'vitest';
-import { NativeBackend } from '../../src/backend/native-backend.js';
+import { NativeBackend, poolCapBytes } from '../../src/backend/native-backend.js';
 import { groupNorm } from '../../src/backend/ops/group-norm.js';
 import { channelLayerNorm, groupNormFilmSilu, linearAttentionCore, silu, softmaxAttention } from '../../src/backend/ops/unet-ops.js';
 import { tf } from '../../src/backend/tf.js';
@@ -134,5 +134,14 @@ describe('native recycling allocator', () => {
       tf.dispose([want, got]);
     }
     tf.dispose([x, qkv, q, small, gamma, beta, film]);
+  });
+
+  it('caps the free lists at a quarter of memory (at most 8 GiB) unless DIFFIQA_POOL_MB says otherwise', () => {
+    const GiB = 2 ** 30;
+    expect(poolCapBytes(undefined, 16 * GiB)).toBe(4 * GiB);
+    expect(poolCapBytes('', 64 * GiB)).toBe(8 * GiB);
+    expect(poolCapBytes('1024', 16 * GiB)).toBe(GiB);
+    expect(poolCapBytes('0', 16 * GiB)).toBe(0);
+    for (const bad of ['lots', '-5', 'Infinity']) expect(() => poolCapBytes(bad, GiB)).toThrow(/DIFFIQA_POOL_MB/);
   });
 });
