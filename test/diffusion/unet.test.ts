@@ -120,3 +120,34 @@ describe.each(BACKENDS)('createUnet on %s', (backend) => {
     unet.dispose();
   });
 });
+
+// The fastest backend only: on tfjs cpu the ~30 Adam steps this needs take minutes (its conv filter gradient).
+describe.each(BACKENDS.includes('native') ? ['native'] : ['cpu'])('UNet training on %s', (backend) => {
+  beforeAll(async () => {
+    await tf.setBackend(backend);
+  });
+  afterAll(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  it('overfits one batch: the loss falls at least 10x', () => {
+    // Fixed draws (t, noise, mixing) every step, as the overfit check asks: the net must learn to map this
+    // batch's noisy HQ/LQ mix back to its HQ images.
+    const unet = createUnet({ ...TINY, imageSize: 8 }, new Rng(5));
+    const hq = tf.randomUniform([2, 8, 8, 3], -1, 1, 'float32', 5) as tf.Tensor4D;
+    const lq = tf.tidy(() => tf.clipByValue(tf.add(hq, tf.randomNormal(hq.shape, 0, 0.3, 'float32', 6)), -1, 1)) as tf.Tensor4D;
+    const opt = tf.train.adam(3e-3, 0.9, 0.99);
+    const losses: number[] = [];
+    for (let step = 0; step < 150; step++) {
+      const { value, grads } = tf.variableGrads(() => diffusionLoss(unet, hq, lq, new Rng('overfit')), unet.params.trainable());
+      opt.applyGradients(grads as Parameters<typeof opt.applyGradients>[0]);
+      losses.push(value.dataSync()[0] as number);
+      tf.dispose([value, ...Object.values(grads)]);
+      if (losses[losses.length - 1]! < losses[0]! / 12) break;
+    }
+    expect(losses[losses.length - 1]).toBeLessThan(losses[0]! / 10);
+    opt.dispose();
+    tf.dispose([hq, lq]);
+    unet.dispose();
+  });
+});
