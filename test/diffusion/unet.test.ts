@@ -46,6 +46,14 @@ describe('UNet parameters', () => {
   });
 });
 
+/** A tiny UNet on 8x8 images (two levels need only divisibility by 2: cheap backward passes) and one fixed batch. */
+function tinyBatch(seed: number): { unet: ReturnType<typeof createUnet>; hq: tf.Tensor4D; lq: tf.Tensor4D } {
+  const unet = createUnet({ ...TINY, imageSize: 8 }, new Rng(seed));
+  const hq = tf.randomUniform([2, 8, 8, 3], -1, 1, 'float32', seed) as tf.Tensor4D;
+  const lq = tf.tidy(() => tf.clipByValue(tf.add(hq, tf.randomNormal(hq.shape, 0, 0.3, 'float32', seed + 1)), -1, 1)) as tf.Tensor4D;
+  return { unet, hq, lq };
+}
+
 // cpu always; native too when its addon is built (same suite, every backend).
 const BACKENDS = ['cpu', 'native'].filter((b) => tf.findBackendFactory(b) !== null);
 
@@ -91,10 +99,7 @@ describe.each(BACKENDS)('createUnet on %s', (backend) => {
   });
 
   it('trains: every parameter gets a gradient and the loss falls on one batch, memory flat', () => {
-    // 8x8 images (two levels need only divisibility by 2) keep the backward passes cheap.
-    const unet = createUnet({ ...TINY, imageSize: 8 }, new Rng(3));
-    const hq = tf.randomUniform([2, 8, 8, 3], -1, 1, 'float32', 3) as tf.Tensor4D;
-    const lq = tf.tidy(() => tf.clipByValue(tf.add(hq, tf.randomNormal(hq.shape, 0, 0.3, 'float32', 4)), -1, 1)) as tf.Tensor4D;
+    const { unet, hq, lq } = tinyBatch(3);
     const opt = tf.train.adam(2e-3, 0.9, 0.99);
     const losses: number[] = [];
     let after = -1;
@@ -133,9 +138,7 @@ describe.each(BACKENDS.includes('native') ? ['native'] : ['cpu'])('UNet training
   it('overfits one batch: the loss falls at least 10x', () => {
     // Fixed draws (t, noise, mixing) every step, as the issue's overfit check asks: the net must learn to map this
     // batch's noisy HQ/LQ mix back to its HQ images.
-    const unet = createUnet({ ...TINY, imageSize: 8 }, new Rng(5));
-    const hq = tf.randomUniform([2, 8, 8, 3], -1, 1, 'float32', 5) as tf.Tensor4D;
-    const lq = tf.tidy(() => tf.clipByValue(tf.add(hq, tf.randomNormal(hq.shape, 0, 0.3, 'float32', 6)), -1, 1)) as tf.Tensor4D;
+    const { unet, hq, lq } = tinyBatch(5);
     const opt = tf.train.adam(3e-3, 0.9, 0.99);
     const losses: number[] = [];
     for (let step = 0; step < 150; step++) {
