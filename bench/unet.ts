@@ -12,8 +12,9 @@
  * the active backend as the median of --reps runs, tfjs cpu once, timed by the process's CPU time (tfjs cpu runs on
  * one thread, so on an idle machine that equals its wall time, and a busy machine cannot inflate it). Only that
  * ratio is printed (--cpu-batch and --cpu-size 112 give the full shape; --cpu-forward-only skips the step, which
- * at full size takes tfjs cpu about an hour for cpu-small): at a reduced size the weight-sized work (weight standardisation, filter gradients, Adam) is a
- * larger share of a step than at 112 px, so the ratio does not scale to the full shape by pixel count.
+ * at full size takes tfjs cpu about an hour for cpu-small): at a reduced size the weight-sized work (weight
+ * standardisation, filter gradients, Adam) is a larger share of a step than at 112 px, so the ratio does not scale
+ * to the full shape by pixel count.
  *
  * --memory runs each case in a fresh child process (so one case's heap does not inflate the next) and reports the
  * child's peak resident set (getrusage maxrss) after two training steps, with the step time.
@@ -37,8 +38,15 @@ function clock(cpuClock: boolean): number {
   return (u.user + u.system) / 1e6;
 }
 
+interface TimingOptions {
+  /** One untimed run first (default true). */
+  warmup?: boolean;
+  /** Time by this process's CPU time instead of the wall clock (default false; see benchVsCpu). */
+  cpuClock?: boolean;
+}
+
 /** Median of `reps` timed runs after one warm-up (unless `warmup` is false), in seconds. */
-function time(reps: number, fn: () => void, warmup = true, cpuClock = false): number {
+function time(reps: number, fn: () => void, { warmup = true, cpuClock = false }: TimingOptions = {}): number {
   if (warmup) fn();
   const ts: number[] = [];
   for (let i = 0; i < reps; i++) {
@@ -49,7 +57,8 @@ function time(reps: number, fn: () => void, warmup = true, cpuClock = false): nu
   return ts.sort((a, b) => a - b)[Math.floor(ts.length / 2)] as number;
 }
 
-function benchTfjs(config: UnetConfig, batch: number, reps: number, warmup = true, cpuClock = false, withStep = true): { fwd: number; step: number } {
+/** Forward and training-step times; `withStep: false` skips the step (then NaN). */
+function benchTfjs(config: UnetConfig, batch: number, reps: number, opts: TimingOptions & { withStep?: boolean } = {}): { fwd: number; step: number } {
   const unet = createUnet(config, new Rng(0));
   const s = config.imageSize;
   const hq = tf.randomUniform([batch, s, s, 3], -1, 1) as tf.Tensor4D;
@@ -57,13 +66,13 @@ function benchTfjs(config: UnetConfig, batch: number, reps: number, warmup = tru
   const t = tf.tensor1d(Array.from({ length: batch }, (_, i) => i * 7), 'int32');
   const opt = tf.train.adam(8e-5, 0.9, 0.99);
   const rng = new Rng(1);
-  const fwd = time(reps, () => tf.tidy(() => void unet.apply(hq, t).dataSync()), warmup, cpuClock);
-  const step = !withStep ? Number.NaN : time(reps, () => {
+  const fwd = time(reps, () => tf.tidy(() => void unet.apply(hq, t).dataSync()), opts);
+  const step = opts.withStep === false ? Number.NaN : time(reps, () => {
     const { value, grads } = tf.variableGrads(() => diffusionLoss(unet, hq, lq, rng), unet.params.trainable());
     opt.applyGradients(grads as Parameters<typeof opt.applyGradients>[0]);
     value.dataSync();
     tf.dispose([value, ...Object.values(grads)]);
-  }, warmup, cpuClock);
+  }, opts);
   opt.dispose();
   tf.dispose([hq, lq, t]);
   unet.dispose();
@@ -113,10 +122,10 @@ function benchTorch(config: UnetConfig, batch: number, reps: number): { fwd: num
 async function benchVsCpu(config: UnetConfig, size: number, batch: number, reps: number, withStep: boolean): Promise<void> {
   const small = { ...config, imageSize: size };
   const active = tf.getBackend();
-  const ours = benchTfjs(small, batch, reps, true, false, withStep);
+  const ours = benchTfjs(small, batch, reps, { withStep });
   await initBackend('cpu');
   const t0 = performance.now();
-  const cpu = benchTfjs(small, batch, 1, false, true, withStep);
+  const cpu = benchTfjs(small, batch, 1, { warmup: false, cpuClock: true, withStep });
   await initBackend(active);
   console.log(`  vs tfjs cpu at batch ${batch}, ${size} px (cpu ran once, CPU time; ${((performance.now() - t0) / 1000).toFixed(0)} s wall in all):`);
   console.log(`    forward: ${active} ${ours.fwd.toFixed(4)} s, cpu ${cpu.fwd.toFixed(2)} s, ${active} is ${(cpu.fwd / ours.fwd).toFixed(0)}x faster`);

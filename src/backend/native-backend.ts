@@ -12,7 +12,7 @@ const MIN_POOLED = 1 << 14;
  * half of them go, so each forward page-faulted and zeroed them again and fed V8 external-memory GCs: 2.3 s per
  * forward against 1.45 s with a 4 GB cap (`bench/label.ts --forward --rows 40`).
  */
-export const MAX_POOLED_BYTES = poolCapBytes();
+const MAX_POOLED_BYTES = poolCapBytes();
 
 /** The free-list cap in bytes for a DIFFIQA_POOL_MB value (unset or empty: the default) on a machine of `total` bytes. */
 export function poolCapBytes(env = process.env['DIFFIQA_POOL_MB'], total = totalmem()): number {
