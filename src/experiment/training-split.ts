@@ -1,0 +1,54 @@
+/**
+ * The identity-disjoint training split of the shipped models (shared/data/README.md "Protocol"): LFW images of
+ * pair-list folds 1-5 and every image (frontal and profile) of the CFP identities of protocol folds 1-5. LFW
+ * folds 6-10 and CFP folds 6-10 are the evaluation sets and never appear here.
+ */
+import * as path from 'node:path';
+import { filterFolds, listPairImages, loadCfpPairs, loadLfwPairs } from '../eval/inputs.js';
+import { DataError } from '../util/errors.js';
+import { readdirSync } from 'node:fs';
+
+/** The folds that train and select the shipped models. */
+export const TRAINING_FOLDS: readonly number[] = [1, 2, 3, 4, 5];
+
+/** LFW image keys (relative to `lfwRoot`) referenced by the pairs of `folds`, sorted. */
+export function lfwTrainingImages(lfwRoot: string, folds: readonly number[] = TRAINING_FOLDS): string[] {
+  return listPairImages(filterFolds(loadLfwPairs(path.join(lfwRoot, 'pairs.txt')), folds)).sort();
+}
+
+/** The CFP identity folder of an image key `Data/Images/<id>/...`. */
+export function cfpIdentity(key: string): string {
+  const m = /(?:^|\/)Data\/Images\/([^/]+)\//.exec(key);
+  if (!m) throw new DataError(key, 'not a CFP image path (Data/Images/<id>/...)');
+  return m[1];
+}
+
+/** CFP identities that occur in the FF or FP pairs of `folds`, sorted. */
+export function cfpTrainingIdentities(cfpRoot: string, folds: readonly number[] = TRAINING_FOLDS): string[] {
+  const ids = new Set<string>();
+  for (const protocol of ['FF', 'FP'] as const) {
+    for (const pair of filterFolds(loadCfpPairs(cfpRoot, protocol), folds)) {
+      ids.add(cfpIdentity(pair.a));
+      ids.add(cfpIdentity(pair.b));
+    }
+  }
+  return [...ids].sort();
+}
+
+/** Every image key (relative to `cfpRoot`) of the CFP identities of `folds`: frontal and profile, sorted. */
+export function cfpTrainingImages(cfpRoot: string, folds: readonly number[] = TRAINING_FOLDS): string[] {
+  const keys: string[] = [];
+  for (const id of cfpTrainingIdentities(cfpRoot, folds)) {
+    for (const pose of ['frontal', 'profile']) {
+      const dir = path.join(cfpRoot, 'Data', 'Images', id, pose);
+      let names: string[];
+      try {
+        names = readdirSync(dir).filter((n) => /\.(jpe?g|png)$/i.test(n));
+      } catch {
+        throw new DataError(dir, 'cannot list the CFP identity folder');
+      }
+      keys.push(...names.map((n) => `Data/Images/${id}/${pose}/${n}`));
+    }
+  }
+  return keys.sort();
+}
