@@ -1,6 +1,6 @@
 /**
  * Labeller sanity check (issue: "label 200 LFW faces and the same faces degraded at 4 increasing severities"):
- * picks `--faces` LFW images (a seeded choice, one per identity), writes each one's 5-rung quality ladder
+ * picks `--faces` LFW images of the evaluation folds 6-10 (a seeded choice, one per identity), writes each one's 5-rung quality ladder
  * (rung 0 = the face, rungs 1-4 = fixed, increasing blur + down/up-sampling + noise + JPEG; src/data/quality-ladder.ts),
  * labels every rung with the DifFIQA labeller (t* 5, N 10, mobileface) and a trained diffusion run, and prints
  * Spearman(severity, score) over all images (expected clearly negative), the mean score per rung and images/s.
@@ -17,10 +17,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describeBackend, initBackend } from '../src/backend/index.js';
-import { listImageFiles } from '../src/data/files.js';
 import { LADDER, writeLadder } from '../src/data/quality-ladder.js';
 import { loadDiffusion } from '../src/diffusion/load.js';
 import { cosineSchedule } from '../src/diffusion/schedule.js';
+import { EVALUATION_FOLDS, lfwFoldImages } from '../src/experiment/training-split.js';
 import { spearman } from '../src/eval/rank-correlation.js';
 import { loadFrModel } from '../src/fr/registry.js';
 import { LABEL_COLUMNS } from '../src/pipelines/label.js';
@@ -31,12 +31,12 @@ import { arg } from './args.js';
 
 const LFW = path.join(import.meta.dirname, '..', '..', 'shared', 'data', 'lfw-112');
 
-/** One image per identity, `n` identities by a seeded shuffle. */
+/** One image per identity of the LFW evaluation folds 6-10 (never trained on), `n` identities by a seeded shuffle. */
 function pickFaces(n: number): string[] {
   const byIdentity = new Map<string, string>();
-  for (const f of listImageFiles(path.join(LFW, 'images'))) {
-    const id = path.basename(path.dirname(f));
-    if (!byIdentity.has(id)) byIdentity.set(id, f);
+  for (const key of lfwFoldImages(LFW, EVALUATION_FOLDS)) {
+    const id = path.basename(path.dirname(key));
+    if (!byIdentity.has(id)) byIdentity.set(id, path.join(LFW, key));
   }
   return new Rng('label-sanity').shuffle([...byIdentity.values()]).slice(0, n).sort();
 }

@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describeBackend, initBackend } from '../../src/backend/index.js';
 import { decodeImage, writeImage } from '../../src/data/image-io.js';
-import { cfpTrainingImages, lfwTrainingImages } from '../../src/experiment/training-split.js';
+import { cfpFoldImages, lfwFoldImages } from '../../src/experiment/training-split.js';
 import { alignImage, loadAligner } from '../../src/fr/align.js';
 import { appendLinesDurable, ensureDir } from '../../src/util/atomic.js';
 import { describeError } from '../../src/util/errors.js';
@@ -27,7 +27,7 @@ const lfwRoot = path.join(shared, 'lfw-112');
 const cfpRoot = path.join(shared, 'cfp');
 
 function linkLfw(): number {
-  const keys = lfwTrainingImages(lfwRoot);
+  const keys = lfwFoldImages(lfwRoot);
   for (const key of keys) {
     const target = path.join(out, 'lfw', key);
     if (fs.existsSync(target)) continue;
@@ -38,7 +38,7 @@ function linkLfw(): number {
 }
 
 async function alignCfp(): Promise<{ ok: number; skipped: number }> {
-  const keys = cfpTrainingImages(cfpRoot);
+  const keys = cfpFoldImages(cfpRoot);
   const records = path.join(out, 'cfp-align.jsonl');
   const done = new Map<string, string>();
   if (fs.existsSync(records)) {

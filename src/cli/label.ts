@@ -2,7 +2,7 @@
 import type { CommandModule } from 'yargs';
 import { loadDiffusion } from '../diffusion/load.js';
 import { cosineSchedule } from '../diffusion/schedule.js';
-import { DEFAULT_FR_MODEL, loadFrModel } from '../fr/registry.js';
+import { DEFAULT_FR_MODEL, frWeightsOptions, loadFrModel } from '../fr/registry.js';
 import { runLabeller } from '../pipelines/label-run.js';
 import { startBackend, type GlobalArgs } from './common.js';
 
@@ -11,6 +11,8 @@ interface LabelArgs extends GlobalArgs {
   diffusion: string;
   out: string;
   fr: string;
+  frWeights?: string;
+  frWeightsPrefix: string;
   tStar: number;
   repeats: number;
   ema: boolean;
@@ -28,6 +30,8 @@ export const labelCommand: CommandModule<GlobalArgs, LabelArgs> = {
       .option('diffusion', { type: 'string', demandOption: true, describe: 'Diffusion checkpoint: a run folder, a ckpt-* folder, or a reference diff_pretrain.pt' })
       .option('out', { type: 'string', default: 'labels.csv', describe: 'Output .csv or .jsonl (errors go to <out>.errors.jsonl); rerunning resumes' })
       .option('fr', { type: 'string', default: DEFAULT_FR_MODEL, describe: 'FR model that embeds the images' })
+      .option('fr-weights', { type: 'string', describe: 'PyTorch weights (.pth state dict) for an --fr that needs them: r18, r50, r100, mfn, mbf' })
+      .option('fr-weights-prefix', { type: 'string', default: '', describe: 'Key prefix stripped from the --fr-weights names (base_model. for eDifFIQA files)' })
       .option('t-star', { type: 'number', default: 5, describe: 'Forward-noising step t* (< 100)' })
       .option('repeats', { type: 'number', default: 10, describe: 'Repeats N per image and per flip' })
       .option('ema', { type: 'boolean', default: false, describe: 'Use the EMA weights (the reference uses the raw ones)' })
@@ -42,11 +46,12 @@ export const labelCommand: CommandModule<GlobalArgs, LabelArgs> = {
         return true;
       })
       .example('$0 label --data faces/ --diffusion checkpoints/cpu-small --out labels.csv', 'label every face in faces/')
-      .example('$0 label --data faces/ --diffusion diff_pretrain.pt --shard 1/4 --out part1.csv', 'label a quarter') as never,
+      .example('$0 label --data faces/ --diffusion diff_pretrain.pt --shard 1/4 --out part1.csv', 'label a quarter')
+      .example('$0 label --data faces/ --diffusion diff_pretrain.pt --fr r100 --fr-weights cosface_r100.pth', 'label with the reference labelling FR model') as never,
   handler: async (args) => {
     await startBackend(args);
     const diffusion = loadDiffusion(args.diffusion, { ema: args.ema });
-    const fr = await loadFrModel(args.fr);
+    const fr = await loadFrModel(args.fr, frWeightsOptions(args.frWeights, args.frWeightsPrefix));
     try {
       const summary = await runLabeller(diffusion, cosineSchedule(1000), fr, {
         data: args.data,

@@ -37,9 +37,13 @@ export const experimentConfigSchema = s.object({
       tStar: s.opt(s.int({ min: 1, max: 99 }), 5),
       repeats: s.opt(s.int({ positive: true }), 10),
       fr: s.opt(s.string(), 'mobileface'),
+      /** PyTorch weights of a `fr` that needs them (r18/r50/r100/mfn/mbf), e.g. the reference's CosFace R100 `.pth`. */
+      frWeights: s.opt(s.nullable(s.string()), null),
+      /** Key prefix stripped from those weights' names (`base_model.` for an eDifFIQA checkpoint). */
+      frWeightsPrefix: s.opt(s.string(), ''),
       batchSize: s.opt(s.int({ positive: true }), 2),
     }),
-    { tStar: 5, repeats: 10, fr: 'mobileface', batchSize: 2 },
+    { tStar: 5, repeats: 10, fr: 'mobileface', frWeights: null, frWeightsPrefix: '', batchSize: 2 },
   ),
   protocol: s.opt(
     s.object({

@@ -18,7 +18,7 @@ import { loadDiffusionConfig, type DiffusionConfig } from '../diffusion/config.j
 import { loadDiffusion } from '../diffusion/load.js';
 import { createSchedule } from '../diffusion/schedule.js';
 import { escapeCsvField } from '../eval/csv.js';
-import { loadFrModel } from '../fr/registry.js';
+import { frWeightsOptions, loadFrModel } from '../fr/registry.js';
 import { LABEL_COLUMNS } from '../pipelines/label.js';
 import { runLabeller } from '../pipelines/label-run.js';
 import { readResults } from '../pipelines/records.js';
@@ -121,7 +121,7 @@ export async function runExperiment(opts: ExperimentOptions): Promise<Experiment
 /** Labels every image the later stages need, one result file per image root. */
 async function labelStage(cfg: ExperimentConfig, dcfg: DiffusionConfig, protocol: ExperimentProtocol, paths: ExperimentPaths, quiet?: boolean): Promise<void> {
   const diffusion = loadDiffusion(paths.diffusion, { ema: cfg.diffusion.ema });
-  const fr = await loadFrModel(cfg.label.fr);
+  const fr = await loadFrModel(cfg.label.fr, frWeightsOptions(cfg.label.frWeights, cfg.label.frWeightsPrefix));
   const schedule = createSchedule(dcfg.diffusion.schedule, dcfg.diffusion.timesteps);
   const jobs = [
     { out: paths.labels.lfw, data: cfg.data.lfw, keys: [...new Set([...protocol.lfwTrainImages, ...getSet(protocol, 'lfw').images])] },

@@ -11,8 +11,11 @@ import { readdirSync } from 'node:fs';
 /** The folds that train and select the shipped models. */
 export const TRAINING_FOLDS: readonly number[] = [1, 2, 3, 4, 5];
 
-/** LFW image keys (relative to `lfwRoot`) referenced by the pairs of `folds`, sorted. */
-export function lfwTrainingImages(lfwRoot: string, folds: readonly number[] = TRAINING_FOLDS): string[] {
+/** The folds that only evaluate: never trained on, never used to choose a setting. */
+export const EVALUATION_FOLDS: readonly number[] = [6, 7, 8, 9, 10];
+
+/** LFW image keys (relative to `lfwRoot`) referenced by the pairs of `folds` (default: training), sorted. */
+export function lfwFoldImages(lfwRoot: string, folds: readonly number[] = TRAINING_FOLDS): string[] {
   return listPairImages(filterFolds(loadLfwPairs(path.join(lfwRoot, 'pairs.txt')), folds)).sort();
 }
 
@@ -23,8 +26,8 @@ export function cfpIdentity(key: string): string {
   return m[1];
 }
 
-/** CFP identities that occur in the FF or FP pairs of `folds`, sorted. */
-export function cfpTrainingIdentities(cfpRoot: string, folds: readonly number[] = TRAINING_FOLDS): string[] {
+/** CFP identities that occur in the FF or FP pairs of `folds` (default: training), sorted. */
+export function cfpFoldIdentities(cfpRoot: string, folds: readonly number[] = TRAINING_FOLDS): string[] {
   const ids = new Set<string>();
   for (const protocol of ['FF', 'FP'] as const) {
     for (const pair of filterFolds(loadCfpPairs(cfpRoot, protocol), folds)) {
@@ -36,9 +39,9 @@ export function cfpTrainingIdentities(cfpRoot: string, folds: readonly number[] 
 }
 
 /** Every image key (relative to `cfpRoot`) of the CFP identities of `folds`: frontal and profile, sorted. */
-export function cfpTrainingImages(cfpRoot: string, folds: readonly number[] = TRAINING_FOLDS): string[] {
+export function cfpFoldImages(cfpRoot: string, folds: readonly number[] = TRAINING_FOLDS): string[] {
   const keys: string[] = [];
-  for (const id of cfpTrainingIdentities(cfpRoot, folds)) {
+  for (const id of cfpFoldIdentities(cfpRoot, folds)) {
     for (const pose of ['frontal', 'profile']) {
       const dir = path.join(cfpRoot, 'Data', 'Images', id, pose);
       let names: string[];

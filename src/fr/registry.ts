@@ -99,6 +99,11 @@ const LOADERS: Record<FrModelName, Loader> = {
   mbf: async (o) => withTorchWeights('mbf', createMbf(), o),
 };
 
+/** The `LoadFrOptions` of a weights file given on the command line or in a config (none when `file` is empty). */
+export function frWeightsOptions(file: string | null | undefined, prefix = ''): LoadFrOptions {
+  return file ? { weights: file, prefix, source: file } : {};
+}
+
 /**
  * Loads an FR model by registry key.
  * @example const fr = await loadFrModel('mobileface'); const e = fr.embed(batch112); // [B,256]

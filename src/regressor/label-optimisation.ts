@@ -118,13 +118,14 @@ export function computeEdiffiqaLosses(
 }
 
 /**
- * Validation loss (METHOD §4.3): the plain L1 against q (no label optimisation) plus theta*L_rc, read literally
- * (L1 is not scaled by 1-theta here).
+ * Validation loss: theta*L_rc + (1-theta)*L1 against q (no label optimisation), the weighting the reference
+ * ranks epochs by (eDifFIQA `train.py`, validation loop). METHOD §4.3 writes L1 + theta*L_rc; that line
+ * disagrees with the reference code, which we follow because it decides which epoch becomes best.safetensors.
  */
 export function computeEdiffiqaValLoss(qHat: tf.Tensor1D, q: tf.Tensor1D, f: tf.Tensor2D, teacher: tf.Tensor2D, theta: number): tf.Scalar {
   return tf.tidy(() => {
     const l1 = tf.mean(tf.abs(tf.sub(qHat, q)));
     const rc = tf.mean(tf.sub(1, cosineRows(f, teacher)));
-    return tf.add(l1, tf.mul(rc, theta)) as tf.Scalar;
+    return tf.add(tf.mul(rc, theta), tf.mul(l1, 1 - theta)) as tf.Scalar;
   });
 }

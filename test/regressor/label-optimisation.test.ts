@@ -90,10 +90,19 @@ describe('label optimisation and losses vs a float64 reference (METHOD §4.3)', 
     expect(Math.abs(l.quality.dataSync()[0]! - lq64)).toBeLessThan(1e-6);
     expect(Math.abs(l.consistency.dataSync()[0]! - lrc64)).toBeLessThan(1e-6);
     expect(Math.abs(l.total.dataSync()[0]! - (theta * lrc64 + (1 - theta) * lq64))).toBeLessThan(1e-6);
-    const v = computeEdiffiqaValLoss(tqh, tq, tf2, tt, theta);
+    tf.dispose([tq, tf2, tc, tt, tqh, qs, l.total, l.quality, l.consistency]);
+  });
+
+  it('the validation loss weights as the reference ranks epochs: theta*L_rc + (1-theta)*L1, no label optimisation', () => {
+    const [tq, tf2, tt, tqh] = [tf.tensor1d(q), tf.tensor2d(f, [B, D]), tf.tensor2d(t, [B, D]), tf.tensor1d(qHat)];
     const l1 = Array.from(qHat).reduce((s, x, i) => s + Math.abs(x - q[i]!), 0) / B;
-    expect(Math.abs(v.dataSync()[0]! - (l1 + theta * lrc64))).toBeLessThan(1e-6);
-    tf.dispose([tq, tf2, tc, tt, tqh, qs, l.total, l.quality, l.consistency, v]);
+    // theta 0.3 tells the reference weighting from both METHOD's L1 + theta*L_rc and the swapped weights.
+    for (const th of [0.3, 0.5, 0.8]) {
+      const v = computeEdiffiqaValLoss(tqh, tq, tf2, tt, th);
+      expect(Math.abs(v.dataSync()[0]! - (th * lrc64 + (1 - th) * l1))).toBeLessThan(1e-6);
+      v.dispose();
+    }
+    tf.dispose([tq, tf2, tt, tqh]);
   });
 
   it('no gradient flows through the positional factor d(x): dL_q/df = 0, dL_q/dq_hat = sign/B', () => {

@@ -1,0 +1,95 @@
+/**
+ * `diffiqa label` and `diffiqa merge` as a user runs them: separate processes of the real CLI. Three shard
+ * processes merged must equal one unsharded run byte for byte (a shard that seeded by shard instead of by image,
+ * or dropped a file, would differ), and `--fr-weights` must reach the FR loader.
+ */
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeUnetSafetensors, loadDiffusion } from '../../src/diffusion/load.js';
+
+const run = promisify(execFile);
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const TSX = path.join(ROOT, 'node_modules', 'tsx', 'dist', 'esm', 'index.mjs');
+const CLI = path.join(ROOT, 'src', 'cli', 'main.ts');
+const fixture = (p: string): string => path.join(ROOT, 'test', 'fixtures', p);
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'diffiqa-label-cli-'));
+const data = path.join(tmp, 'faces');
+const unet = path.join(tmp, 'tiny-unet.safetensors');
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/** Runs the CLI; resolves with stdout/stderr and the exit code (never rejects). */
+async function diffiqa(args: string[]): Promise<{ code: number; stderr: string }> {
+  try {
+    const r = await run(process.execPath, ['--import', `file://${TSX}`, CLI, ...args], { cwd: tmp });
+    return { code: 0, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code?: number; stderr?: string };
+    return { code: e.code ?? -1, stderr: e.stderr ?? '' };
+  }
+}
+
+const labelArgs = (out: string, extra: string[] = []): string[] => ['label', '--data', data, '--diffusion', unet, '--repeats', '2', '--batch', '2', '--out', out, ...extra];
+
+beforeAll(async () => {
+  // Seven smooth random images in two folders: an odd count so that the shards differ in size.
+  for (let i = 0; i < 7; i++) {
+    const px = Buffer.alloc(32 * 32 * 3);
+    let s = i * 7919 + 1;
+    for (let j = 0; j < px.length; j++) {
+      s = (s * 1103515245 + 12345) & 0x7fffffff;
+      px[j] = (s >> 16) & 255;
+    }
+    const dir = path.join(data, i < 4 ? 'a' : 'b');
+    fs.mkdirSync(dir, { recursive: true });
+    await sharp(px, { raw: { width: 32, height: 32, channels: 3 } }).blur(1.5).png().toFile(path.join(dir, `img${i}.png`));
+  }
+  // The reference-format tiny UNet fixture, exported with its config (groups cannot be inferred). It runs at
+  // 112 px, the input size of the default FR model.
+  const model = loadDiffusion(fixture('diffusion/tiny_unet.pt'), { config: { resnetBlockGroups: 2, imageSize: 112 } });
+  fs.writeFileSync(unet, encodeUnetSafetensors(model.unet));
+  model.dispose();
+}, 60_000);
+
+describe('diffiqa label / merge (processes)', () => {
+  it('three shards merged equal one unsharded run, byte for byte', async () => {
+    const full = await diffiqa(labelArgs('full.csv'));
+    expect(full.stderr).toContain('labelled 7 images');
+    const shards = await Promise.all([1, 2, 3].map((k) => diffiqa(labelArgs(`part${k}.csv`, ['--shard', `${k}/3`]))));
+    for (const s of shards) expect(s.code, s.stderr).toBe(0);
+    const partRows = [1, 2, 3].map((k) => fs.readFileSync(path.join(tmp, `part${k}.csv`), 'utf8').trim().split('\n').length - 1);
+    expect(partRows.reduce((a, b) => a + b, 0)).toBe(7);
+    expect(Math.min(...partRows)).toBeGreaterThan(0);
+    const merged = await diffiqa(['merge', 'part1.csv', 'part2.csv', 'part3.csv', '--out', 'merged.csv']);
+    expect(merged.stderr).toContain('7 rows, 0 errors');
+    const a = fs.readFileSync(path.join(tmp, 'full.csv'));
+    expect(a.toString().split('\n')[0]).toBe('path,score,noised,restored,noised_flip,restored_flip,flip');
+    expect(fs.readFileSync(path.join(tmp, 'merged.csv')).equals(a)).toBe(true);
+  }, 240_000);
+
+  it('a rerun resumes: nothing is relabelled and the file is unchanged', async () => {
+    const before = fs.readFileSync(path.join(tmp, 'full.csv'));
+    const again = await diffiqa(labelArgs('full.csv'));
+    expect(again.stderr).toContain('labelled 0 images (7 already done');
+    expect(fs.readFileSync(path.join(tmp, 'full.csv')).equals(before)).toBe(true);
+  }, 120_000);
+
+  it('--fr-weights reaches the FR loader: a PyTorch FR model without it is refused, with it the file is read', async () => {
+    const without = await diffiqa(labelArgs('mfn.csv', ['--fr', 'mfn']));
+    expect(without.code).not.toBe(0);
+    expect(without.stderr).toMatch(/FR model 'mfn' needs PyTorch weights/);
+    // The tiny fixture has eDifFIQA's MobileFaceNet names (prefix base_model.) at smaller widths than 'mfn'
+    // builds: the loader reads it, strips the prefix and rejects the first tensor 'mfn' cannot take, naming the
+    // file and the tensor.
+    const pth = fixture('fr/ediffiqa_tiny.pth');
+    const withWeights = await diffiqa(labelArgs('mfn.csv', ['--fr', 'mfn', '--fr-weights', pth, '--fr-weights-prefix', 'base_model.']));
+    expect(withWeights.code).not.toBe(0);
+    expect(withWeights.stderr).toMatch(/ediffiqa_tiny\.pth \[[a-z0-9_.]+\]: (missing from state dict|.*shape)/);
+    expect(withWeights.stderr).not.toMatch(/base_model\./);
+  }, 120_000);
+});
