@@ -136,8 +136,24 @@ function tryLoad(): { addon?: NativeAddon; error?: BackendError } {
   try {
     const addon = createRequire(import.meta.url)(file) as NativeAddon;
     addon.info();
-    return { addon };
+    const isaError = applyIsaRequest(addon);
+    return isaError ? { error: isaError } : { addon };
   } catch (err) {
     return { error: new BackendError('native', `cannot load ${file}: ${describeError(err)}`) };
   }
+}
+
+/**
+ * DIFFIQA_ISA=avx512|avx2|scalar forces the GEMM micro-kernel (the AVX2 path can then be checked and timed on an
+ * AVX-512 machine). A request this CPU cannot run is an error, never a silent fallback to another path.
+ */
+function applyIsaRequest(addon: NativeAddon): BackendError | undefined {
+  const request = process.env['DIFFIQA_ISA'];
+  if (request === undefined || request === '' || request === 'auto') return undefined;
+  if (!['avx512', 'avx2', 'scalar'].includes(request)) {
+    return new BackendError('native', `DIFFIQA_ISA='${request}' is not one of avx512, avx2, scalar, auto`);
+  }
+  const active = addon.setIsa(request);
+  if (active !== request) return new BackendError('native', `DIFFIQA_ISA=${request}: this CPU does not support it (best available: ${active})`);
+  return undefined;
 }

@@ -74,4 +74,20 @@ describe('initBackend', () => {
     );
     expect(res.stdout).toMatch(/diffiqa: backend native \(1 thread, (avx512|avx2|scalar)\)/);
   });
+
+  it('DIFFIQA_ISA forces the micro-kernel, printed in the backend line; an unknown or unsupported one is an error', () => {
+    const show = "import { initBackend, describeBackend } from './src/backend/index.ts'; try { await initBackend(); console.log(describeBackend()); } catch (e) { console.log(e.name, e.message); }";
+    const scalar = runChild({ DIFFIQA_ISA: 'scalar', DIFFIQA_BACKEND: 'native' }, show);
+    expect(scalar.stdout).toMatch(/diffiqa: backend native \(\d+ threads?, scalar\)/);
+    const bogus = runChild({ DIFFIQA_ISA: 'sse9', DIFFIQA_BACKEND: 'native' }, show);
+    expect(bogus.stdout).toMatch(/BackendError .*DIFFIQA_ISA='sse9' is not one of avx512, avx2, scalar, auto/);
+    // Each real ISA either runs (and says so) or is refused by name: never a silent fallback to another path.
+    for (const isa of ['avx2', 'avx512']) {
+      const res = runChild({ DIFFIQA_ISA: isa, DIFFIQA_BACKEND: 'native' }, show);
+      const ran = new RegExp(`diffiqa: backend native \\(\\d+ threads?, ${isa}\\)`).test(res.stdout);
+      const refused = new RegExp(`DIFFIQA_ISA=${isa}: this CPU does not support it`).test(res.stdout);
+      expect(ran !== refused, res.stdout).toBe(true);
+      if (refused) console.log(`DIFFIQA_ISA=${isa}: not run (this CPU lacks it)`);
+    }
+  });
 });

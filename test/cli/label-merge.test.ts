@@ -1,7 +1,7 @@
 /**
  * `diffiqa label` and `diffiqa merge` as a user runs them: separate processes of the real CLI. Three shard
- * processes merged must equal one unsharded run byte for byte (a shard that seeded by shard instead of by image,
- * or dropped a file, would differ), and `--fr-weights` must reach the FR loader.
+ * processes merged must equal one unsharded run: the same rows in the same order, values to 1e-6 (a shard that
+ * seeded by shard instead of by image, or dropped a file, would differ), and `--fr-weights` must reach the FR loader.
  */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -56,8 +56,24 @@ beforeAll(async () => {
   model.dispose();
 }, 60_000);
 
+/**
+ * Same header, same paths in the same order, and every value within 1e-6. Not byte equality: on the AVX2 and
+ * scalar GEMM paths the native LinearAttention kernel was measured to return results that differ in the last bit
+ * between calls on identical input (about 1 in 10 label runs of this test; 1e-8 on a label), a nondeterminism not
+ * yet found. A shard seeded by shard instead of by image moves a label by 1e-3 to 1e-2 at these settings (measured: --seed 1 against 0), far above this.
+ */
+function expectSameLabels(got: string, want: string): void {
+  const rows = (text: string): string[][] => text.trim().split('\n').map((l) => l.split(','));
+  const [g, w] = [rows(got), rows(want)];
+  expect(g[0]).toEqual(w[0]);
+  expect(g.map((r) => r[0])).toEqual(w.map((r) => r[0]));
+  for (let i = 1; i < w.length; i++) {
+    for (let j = 1; j < w[i]!.length; j++) expect(Math.abs(Number(g[i]![j]) - Number(w[i]![j])), `${w[i]![0]} column ${w[0]![j]}`).toBeLessThan(1e-6);
+  }
+}
+
 describe('diffiqa label / merge (processes)', () => {
-  it('three shards merged equal one unsharded run, byte for byte', async () => {
+  it('three shards merged equal one unsharded run (same rows, values to 1e-6)', async () => {
     const full = await diffiqa(labelArgs('full.csv'));
     expect(full.stderr).toContain('labelled 7 images');
     const shards = await Promise.all([1, 2, 3].map((k) => diffiqa(labelArgs(`part${k}.csv`, ['--shard', `${k}/3`]))));
@@ -67,9 +83,9 @@ describe('diffiqa label / merge (processes)', () => {
     expect(Math.min(...partRows)).toBeGreaterThan(0);
     const merged = await diffiqa(['merge', 'part1.csv', 'part2.csv', 'part3.csv', '--out', 'merged.csv']);
     expect(merged.stderr).toContain('7 rows, 0 errors');
-    const a = fs.readFileSync(path.join(tmp, 'full.csv'));
-    expect(a.toString().split('\n')[0]).toBe('path,score,noised,restored,noised_flip,restored_flip,flip');
-    expect(fs.readFileSync(path.join(tmp, 'merged.csv')).equals(a)).toBe(true);
+    const unsharded = fs.readFileSync(path.join(tmp, 'full.csv'), 'utf8');
+    expect(unsharded.split('\n')[0]).toBe('path,score,noised,restored,noised_flip,restored_flip,flip');
+    expectSameLabels(fs.readFileSync(path.join(tmp, 'merged.csv'), 'utf8'), unsharded);
   }, 240_000);
 
   it('a rerun resumes: nothing is relabelled and the file is unchanged', async () => {
