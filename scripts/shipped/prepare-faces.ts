@@ -8,7 +8,9 @@
  * the rest. Resumable: existing outputs are kept, so a rerun only does what is missing. Nothing is copied into
  * the repository: <out> defaults to runs/shipped/faces (git-ignored).
  *
- *   node --import tsx scripts/shipped/prepare-faces.ts [--out runs/shipped/faces] [--shared ../shared/data]
+ *   node --import tsx scripts/shipped/prepare-faces.ts [--out runs/shipped/faces] [--shared ../shared/data] [--only lfw|cfp]
+ *
+ * `--only lfw` links the LFW faces alone (instant), so diffusion training can start while CFP is aligned later.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -25,6 +27,8 @@ const out = path.resolve(arg('out', 'runs/shipped/faces'));
 const shared = path.resolve(arg('shared', path.join(import.meta.dirname, '..', '..', '..', 'shared', 'data')));
 const lfwRoot = path.join(shared, 'lfw-112');
 const cfpRoot = path.join(shared, 'cfp');
+const only = arg('only', 'all');
+if (!['all', 'lfw', 'cfp'].includes(only)) throw new Error(`--only must be lfw or cfp, not '${only}'`);
 
 function linkLfw(): number {
   const keys = lfwFoldImages(lfwRoot);
@@ -83,6 +87,6 @@ async function alignCfp(): Promise<{ ok: number; skipped: number }> {
 
 await initBackend();
 process.stderr.write(`${describeBackend()}\n`);
-const lfw = linkLfw();
-const cfp = await alignCfp();
+const lfw = only === 'cfp' ? 0 : linkLfw();
+const cfp = only === 'lfw' ? { ok: 0, skipped: 0 } : await alignCfp();
 process.stderr.write(`prepare-faces: ${lfw} LFW images linked, ${cfp.ok} CFP faces aligned, ${cfp.skipped} CFP photos skipped (see cfp-align.jsonl) -> ${out}\n`);
