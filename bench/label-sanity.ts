@@ -6,7 +6,7 @@
  * Spearman(severity, score) over all images (expected clearly negative), the mean score per rung and images/s.
  * Resumable: the ladder is rewritten identically and labelled images are skipped on a rerun.
  *
- *   node --import tsx bench/label-sanity.ts --diffusion runs/lfw-cfp/diffusion [--ema] [--faces 200] [--repeats 10] [--out runs/label-sanity]
+ *   node --import tsx bench/label-sanity.ts [--diffusion RUN_OR_FILE (default: the shipped model)] [--ema] [--faces 200] [--repeats 10] [--out runs/label-sanity]
  *   node --import tsx bench/label-sanity.ts --summary-only [--repeats 10] [--out runs/label-sanity]
  *
  * Besides the pooled Spearman it prints the within-face one (mean over faces of Spearman(rung, term) over the
@@ -16,6 +16,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { shippedModelPath } from '../src/models/shipped.js';
 import { describeBackend, initBackend } from '../src/backend/index.js';
 import { LADDER, writeLadder } from '../src/data/quality-ladder.js';
 import { loadDiffusion } from '../src/diffusion/load.js';
@@ -55,7 +56,7 @@ async function main(): Promise<void> {
 
 async function labelLadders(out: string, repeats: number, labels: string): Promise<void> {
   await initBackend();
-  const runDir = arg('diffusion', 'runs/lfw-cfp/diffusion');
+  const runDir = arg('diffusion', '') || shippedModelPath('diffusion');
   const faces = pickFaces(Number(arg('faces', '200')));
   const ema = process.argv.includes('--ema');
   console.log(`${describeBackend()}; ${faces.length} faces x ${LADDER.length} rungs, t* 5, N ${repeats}, diffusion ${runDir} (${ema ? 'EMA' : 'raw'} weights)`);

@@ -1,6 +1,7 @@
 /** `diffiqa label`: DifFIQA quality labels for a folder of aligned faces. */
 import type { CommandModule } from 'yargs';
 import { loadDiffusion } from '../diffusion/load.js';
+import { shippedModelPath } from '../models/shipped.js';
 import { cosineSchedule } from '../diffusion/schedule.js';
 import { DEFAULT_FR_MODEL, frWeightsOptions, loadFrModel } from '../fr/registry.js';
 import { runLabeller } from '../pipelines/label-run.js';
@@ -8,7 +9,7 @@ import { startBackend, type GlobalArgs } from './common.js';
 
 interface LabelArgs extends GlobalArgs {
   data: string;
-  diffusion: string;
+  diffusion?: string;
   out: string;
   fr: string;
   frWeights?: string;
@@ -27,7 +28,7 @@ export const labelCommand: CommandModule<GlobalArgs, LabelArgs> = {
   builder: (y) =>
     y
       .option('data', { type: 'string', demandOption: true, describe: 'Folder of aligned 112x112 faces (searched recursively)' })
-      .option('diffusion', { type: 'string', demandOption: true, describe: 'Diffusion checkpoint: a run folder, a ckpt-* folder, or a reference diff_pretrain.pt' })
+      .option('diffusion', { type: 'string', describe: 'Diffusion checkpoint: a run folder, a ckpt-* folder, a safetensors export or a reference diff_pretrain.pt (default: the shipped model, models/diffusion.md)' })
       .option('out', { type: 'string', default: 'labels.csv', describe: 'Output .csv or .jsonl (errors go to <out>.errors.jsonl); rerunning resumes' })
       .option('fr', { type: 'string', default: DEFAULT_FR_MODEL, describe: 'FR model that embeds the images' })
       .option('fr-weights', { type: 'string', describe: 'PyTorch weights (.pth state dict) for an --fr that needs them: r18, r50, r100, mfn, mbf' })
@@ -45,12 +46,16 @@ export const labelCommand: CommandModule<GlobalArgs, LabelArgs> = {
         if (!(a.batch >= 1 && Number.isInteger(a.batch))) throw new Error('--batch must be a positive integer');
         return true;
       })
-      .example('$0 label --data faces/ --diffusion checkpoints/cpu-small --out labels.csv', 'label every face in faces/')
+      .example('$0 label --data faces/ --out labels.csv', 'label every face in faces/ with the shipped diffusion model')
+      .example('$0 label --data faces/ --diffusion checkpoints/cpu-small --out labels.csv', 'label with your own trained run')
       .example('$0 label --data faces/ --diffusion diff_pretrain.pt --shard 1/4 --out part1.csv', 'label a quarter')
       .example('$0 label --data faces/ --diffusion diff_pretrain.pt --fr r100 --fr-weights cosface_r100.pth', 'label with the reference labelling FR model') as never,
   handler: async (args) => {
     await startBackend(args);
-    const diffusion = loadDiffusion(args.diffusion, { ema: args.ema });
+    // The shipped file holds one set of weights (the better-labelling of raw and EMA, measured), so --ema does not
+    // apply to it.
+    const diffusionFile = args.diffusion ?? shippedModelPath('diffusion');
+    const diffusion = loadDiffusion(diffusionFile, { ema: args.diffusion !== undefined && args.ema });
     const fr = await loadFrModel(args.fr, frWeightsOptions(args.frWeights, args.frWeightsPrefix));
     try {
       const summary = await runLabeller(diffusion, cosineSchedule(1000), fr, {

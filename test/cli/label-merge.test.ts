@@ -95,6 +95,19 @@ describe('diffiqa label / merge (processes)', () => {
     expect(fs.readFileSync(path.join(tmp, 'full.csv')).equals(before)).toBe(true);
   }, 120_000);
 
+  it('without --diffusion labels with the shipped diffusion model (verified by checksum)', async () => {
+    const r = await diffiqa(['label', '--data', data, '--repeats', '1', '--batch', '4', '--out', 'shipped.csv']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('labelled 7 images');
+    const rows = fs.readFileSync(path.join(tmp, 'shipped.csv'), 'utf8').trim().split('\n').slice(1);
+    expect(rows).toHaveLength(7);
+    for (const row of rows) {
+      const score = Number(row.split(',')[1]);
+      expect(score).toBeGreaterThan(-1);
+      expect(score).toBeLessThanOrEqual(1);
+    }
+  }, 120_000);
+
   it('--fr-weights reaches the FR loader: a PyTorch FR model without it is refused, with it the file is read', async () => {
     const without = await diffiqa(labelArgs('mfn.csv', ['--fr', 'mfn']));
     expect(without.code).not.toBe(0);
