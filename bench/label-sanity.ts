@@ -6,7 +6,7 @@
  * Spearman(severity, score) over all images (expected clearly negative), the mean score per rung and images/s.
  * Resumable: the ladder is rewritten identically and labelled images are skipped on a rerun.
  *
- *   node --import tsx bench/label-sanity.ts [--diffusion RUN_OR_FILE (default: the shipped model)] [--ema] [--faces 200] [--repeats 10] [--out runs/label-sanity]
+ *   node --import tsx bench/label-sanity.ts [--diffusion RUN_OR_FILE (default: the shipped model)] [--ema] [--faces 200] [--repeats 10] [--folds eval|train] [--fr mobileface|dlib|...] [--out runs/label-sanity]
  *   node --import tsx bench/label-sanity.ts --summary-only [--repeats 10] [--out runs/label-sanity]
  *
  * Besides the pooled Spearman it prints the within-face one (mean over faces of Spearman(rung, term) over the
@@ -21,7 +21,7 @@ import { describeBackend, initBackend } from '../src/backend/index.js';
 import { LADDER, writeLadder } from '../src/data/quality-ladder.js';
 import { loadDiffusion } from '../src/diffusion/load.js';
 import { cosineSchedule } from '../src/diffusion/schedule.js';
-import { EVALUATION_FOLDS, lfwFoldImages } from '../src/experiment/training-split.js';
+import { EVALUATION_FOLDS, TRAINING_FOLDS, lfwFoldImages } from '../src/experiment/training-split.js';
 import { spearman } from '../src/eval/rank-correlation.js';
 import { loadFrModel } from '../src/fr/registry.js';
 import { LABEL_COLUMNS } from '../src/pipelines/label.js';
@@ -32,10 +32,15 @@ import { arg } from './args.js';
 
 const LFW = path.join(import.meta.dirname, '..', '..', 'shared', 'data', 'lfw-112');
 
-/** One image per identity of the LFW evaluation folds 6-10 (never trained on), `n` identities by a seeded shuffle. */
-function pickFaces(n: number): string[] {
+/**
+ * One image per identity of the LFW evaluation folds 6-10 (never trained on), `n` identities by a seeded shuffle;
+ * with `--folds train`, of the training folds 1-5 instead, where settings (checkpoint, raw or EMA weights, FR model,
+ * N) are chosen so that the evaluation folds only report (issue 13's protocol). Those faces are in the shipped
+ * diffusion model's training set, clean; their ladders' damage is new to it.
+ */
+function pickFaces(n: number, folds: readonly number[]): string[] {
   const byIdentity = new Map<string, string>();
-  for (const key of lfwFoldImages(LFW, EVALUATION_FOLDS)) {
+  for (const key of lfwFoldImages(LFW, folds)) {
     const id = path.basename(path.dirname(key));
     if (!byIdentity.has(id)) byIdentity.set(id, path.join(LFW, key));
   }
@@ -57,12 +62,15 @@ async function main(): Promise<void> {
 async function labelLadders(out: string, repeats: number, labels: string): Promise<void> {
   await initBackend();
   const runDir = arg('diffusion', '') || shippedModelPath('diffusion');
-  const faces = pickFaces(Number(arg('faces', '200')));
+  const folds = arg('folds', 'eval');
+  if (folds !== 'eval' && folds !== 'train') throw new Error(`--folds must be eval or train, not '${folds}'`);
+  const faces = pickFaces(Number(arg('faces', '200')), folds === 'eval' ? EVALUATION_FOLDS : TRAINING_FOLDS);
   const ema = process.argv.includes('--ema');
-  console.log(`${describeBackend()}; ${faces.length} faces x ${LADDER.length} rungs, t* 5, N ${repeats}, diffusion ${runDir} (${ema ? 'EMA' : 'raw'} weights)`);
+  const frName = arg('fr', 'mobileface');
+  console.log(`${describeBackend()}; ${faces.length} faces (LFW ${folds} folds) x ${LADDER.length} rungs, t* 5, N ${repeats}, FR ${frName}, diffusion ${runDir} (${ema ? 'EMA' : 'raw'} weights)`);
   await writeLadder(faces, path.join(out, 'ladder'));
   const diffusion = loadDiffusion(runDir, { ema });
-  const fr = await loadFrModel('mobileface');
+  const fr = await loadFrModel(frName);
   const summary = await runLabeller(diffusion, cosineSchedule(1000), fr, {
     data: path.join(out, 'ladder'),
     out: labels,

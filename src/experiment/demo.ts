@@ -2,8 +2,9 @@
  * The main job (`npm start`, `diffiqa demo`): the whole method end to end on a handful of photos, on two CPU cores
  * in a few minutes. Photos (by default the ones that ship with @vladmandic/face-api) are searched for faces, every
  * face is aligned to the ArcFace template and expanded into a quality ladder, a tiny diffusion model is trained
- * briefly, every image is labelled with the DifFIQA labeller, a tiny DifFIQA(R) regressor is distilled from the
- * labels, every image is scored, and a self-contained HTML report is written.
+ * briefly (to show training), every image is labelled with the DifFIQA labeller and the shipped diffusion model
+ * (models/diffusion.md: a few minutes of training cannot make a model that labels well), a tiny DifFIQA(R)
+ * regressor is distilled from the labels, every image is scored, and a self-contained HTML report is written.
  */
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -28,6 +29,7 @@ import { trainRegressor } from '../train/train-regressor.js';
 import { ensureDir } from '../util/atomic.js';
 import { DataError, describeError } from '../util/errors.js';
 import { PACKAGE_ROOT } from './package-root.js';
+import { shippedModelPath } from '../models/shipped.js';
 
 /** Options of the demo. */
 export interface DemoOptions {
@@ -91,7 +93,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const photos = opts.data ? listImageFiles(opts.data) : samplePhotos();
   log(
     `diffiqa demo: ${photos.length} photos -> detect and align faces -> ${LADDER.length}-rung quality ladder -> ` +
-      `train a tiny diffusion model -> DifFIQA labels -> distil a DifFIQA(R) regressor -> score -> HTML report in ${opts.out}`,
+      `train a tiny diffusion model -> DifFIQA labels (shipped diffusion model) -> distil a DifFIQA(R) regressor -> score -> HTML report in ${opts.out}`,
   );
   const skipped: { path: string; reason: string }[] = [];
   const faces = await stage('detecting and aligning faces', () => alignAll(photos, dirs.faces, opts, skipped));
@@ -107,10 +109,11 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   );
 
   const labels = path.join(opts.out, 'labels.csv');
-  await stage('labelling every image with the DifFIQA labeller', async () => {
-    const diffusion = loadDiffusion(dirs.diffusion);
+  await stage('labelling every image with the DifFIQA labeller and the shipped diffusion model', async () => {
+    const diffusion = loadDiffusion(shippedModelPath('diffusion'));
     const fr = await loadFrModel('mobileface');
     try {
+      // The shipped model was trained with the same schedule as the demo's (cosine, 1000 steps: paper.yaml).
       const schedule = createSchedule(diffusionConfig.diffusion.schedule, diffusionConfig.diffusion.timesteps);
       return await runLabeller(diffusion, schedule, fr, {
         data: dirs.ladder,
@@ -119,7 +122,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
         repeats: opts.repeats ?? 2,
         seed: 0,
         batchSize: 4,
-        imageSize: diffusionConfig.unet.imageSize,
+        imageSize: diffusion.unet.config.imageSize,
         quiet: opts.quiet,
       });
     } finally {
@@ -235,8 +238,8 @@ async function buildDemoReport(r: DemoReportInput): Promise<ReportData> {
     tables: [{ title: 'Mean quality per damage rung (0 = aligned original)', columns: ['rung', 'images', 'DifFIQA label', 'regressor score'], rows: perRung }],
     skipped: [...r.skipped, ...readErrors(r.labels).map((e) => ({ path: e.path, reason: e.error })), ...skipped],
     notes: [
-      'Demo scale: a tiny diffusion model trained for a few dozen steps and N = 2 labeller repeats (the paper uses 10). The ranking it ' +
-        'produces shows the machinery working end to end; use configs/diffusion/cpu-small.yaml and the paper settings for real labels.',
+      'The tiny diffusion model is trained for a few dozen steps to show training; the labels come from the shipped diffusion model ' +
+        '(models/diffusion.md) at N = 2 labeller repeats (the paper uses 10). The regressor is distilled from these few labels in a few epochs.',
     ],
   };
 }
