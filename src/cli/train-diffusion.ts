@@ -13,6 +13,7 @@ interface TrainDiffusionArgs extends GlobalArgs {
   out?: string;
   resume: boolean;
   resumeFrom?: string;
+  initFrom?: string;
   steps?: number;
   workers?: number;
   set?: string[];
@@ -33,6 +34,7 @@ export const trainDiffusionCommand: CommandModule<GlobalArgs, TrainDiffusionArgs
       .option('out', { type: 'string', describe: 'Run folder (default checkpoints/<config name>)' })
       .option('resume', { type: 'boolean', default: false, describe: 'Continue from the run folder\'s latest checkpoint' })
       .option('resume-from', { type: 'string', describe: 'Continue from this checkpoint folder (ckpt-*)' })
+      .option('init-from', { type: 'string', describe: 'Start a new run from these UNet weights (a safetensors export, ckpt-* folder or .pt) with a fresh optimiser; ignored when resuming' })
       .option('steps', { type: 'number', describe: 'Total optimiser steps (overrides train.steps)' })
       .option('workers', { type: 'number', describe: 'Threads that build training pairs (default: cores - 1, 1 to 8)' })
       .option('set', { type: 'string', array: true, describe: 'Config override key.path=value (repeatable)' })
@@ -42,6 +44,7 @@ export const trainDiffusionCommand: CommandModule<GlobalArgs, TrainDiffusionArgs
       })
       .example('$0 train-diffusion --config configs/diffusion/cpu-small.yaml --data faces/', 'train from scratch')
       .example('$0 train-diffusion --config configs/diffusion/cpu-small.yaml --data faces/ --resume', 'continue after a stop')
+      .example('$0 train-diffusion --config configs/diffusion/shipped.yaml --init-from models/diffusion-cpu-small.safetensors --resume', 'fine-tune the shipped model')
       .example('$0 train-diffusion --config configs/diffusion/cpu-small.yaml --set train.lr=1e-4 --set unet.dim=32', 'override fields') as never,
   handler: async (args) => {
     await startBackend(args);
@@ -52,7 +55,7 @@ export const trainDiffusionCommand: CommandModule<GlobalArgs, TrainDiffusionArgs
     const runDir = args.out ?? defaultRunDir(args.config);
     process.stderr.write(`diffiqa: training ${config.train.steps} steps on ${config.data.folder} -> ${runDir}\n`);
     const r = await withStopSignal((signal) =>
-      trainDiffusion(config, { runDir, resume: args.resume, resumeFrom: args.resumeFrom, workers: args.workers, signal }),
+      trainDiffusion(config, { runDir, resume: args.resume, resumeFrom: args.resumeFrom, initFrom: args.initFrom, workers: args.workers, signal }),
     );
     const mse = r.restoreMse ? `; held-out restoration MSE ${r.restoreMse.before.toFixed(5)} -> ${r.restoreMse.after.toFixed(5)}` : '';
     process.stderr.write(`diffiqa: reached step ${r.step} (${r.trainImages} training images, ${r.heldOut.length} held out)${mse}\n`);

@@ -10,7 +10,9 @@ import { WorkerPairLoader } from '../data/worker-loader.js';
 import { listImageFiles } from '../data/files.js';
 import { unetConfigOf, type DiffusionConfig } from '../diffusion/config.js';
 import { createSchedule } from '../diffusion/schedule.js';
-import { createUnet } from '../diffusion/unet.js';
+import { loadDiffusion } from '../diffusion/load.js';
+import { createUnet, type Unet } from '../diffusion/unet.js';
+import { latestCheckpoint } from '../io/checkpoint.js';
 import { appendLinesDurable } from '../util/atomic.js';
 import { Rng, deriveSeed } from '../util/rng.js';
 import { createDiffusionTask } from './diffusion-task.js';
@@ -21,6 +23,12 @@ export interface TrainDiffusionOptions {
   runDir: string;
   resume?: boolean;
   resumeFrom?: string;
+  /**
+   * A fresh run (no checkpoint to resume) starts from these UNet weights instead of a random initialisation: any
+   * file or folder `loadDiffusion` reads (a shipped safetensors, a ckpt-* folder, a reference .pt). The optimiser,
+   * EMA and data stream start fresh; resuming the run later continues from its own checkpoints, not from this.
+   */
+  initFrom?: string;
   quiet?: boolean;
   /**
    * Worker threads that build training pairs; default {@link defaultLoaderWorkers}. Not part of the config: it
@@ -59,6 +67,16 @@ export function defaultLoaderWorkers(cores = os.availableParallelism()): number 
   return Math.min(8, Math.max(1, cores - 1));
 }
 
+/** Copies the UNet weights of `source` into `unet`; their configs must match (the loader names the first misfit). */
+function initialiseFrom(unet: Unet, source: string): void {
+  const init = loadDiffusion(source);
+  try {
+    unet.params.loadTorchStateDict(init.unet.params.toTorchStateDict(), source);
+  } finally {
+    init.dispose();
+  }
+}
+
 /** Trains (or resumes) the diffusion model described by `config`. */
 export async function trainDiffusion(config: Readonly<DiffusionConfig>, opts: TrainDiffusionOptions): Promise<TrainDiffusionResult> {
   const t = config.train;
@@ -86,6 +104,8 @@ export async function trainDiffusion(config: Readonly<DiffusionConfig>, opts: Tr
     monitorSet.dispose();
   }
   const unet = createUnet(unetConfigOf(config), new Rng(t.seed));
+  const resuming = opts.resumeFrom !== undefined || (opts.resume === true && latestCheckpoint(opts.runDir) !== null);
+  if (opts.initFrom && !resuming) initialiseFrom(unet, opts.initFrom);
   const process = {
     schedule: createSchedule(config.diffusion.schedule, config.diffusion.timesteps),
     timeBound: config.diffusion.timeBound as [number, number],
