@@ -1,11 +1,14 @@
 /**
  * Backend selection: tfjs-node(-gpu) are absent here, so initBackend falls through to `native` with one stderr
  * line per missing candidate; forcing works by argument or DIFFIQA_BACKEND; an unknown or unavailable forced backend
- * is a BackendError naming it; without the addon, selection ends on `cpu`.
+ * is a BackendError naming it; without the addon, selection tries CPU TensorFlow and ends on `cpu`.
  */
 import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { BACKEND_NAMES, describeBackend, initBackend } from '../../src/backend/index.js';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { BACKEND_NAMES, describeBackend, initBackend, nvidiaGpuPresent } from '../../src/backend/index.js';
 import { tf } from '../../src/backend/tf.js';
 import { BackendError } from '../../src/util/errors.js';
 
@@ -25,17 +28,26 @@ describe('initBackend', () => {
     delete process.env['DIFFIQA_BACKEND'];
   });
 
-  it('falls through missing tfjs-node packages to native, one stderr line each', async () => {
+  it('chooses tfjs-node-gpu automatically only where an NVIDIA GPU is listed', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diffiqa-gpus-'));
+    expect(nvidiaGpuPresent(dir)).toBe(false);
+    fs.mkdirSync(path.join(dir, '0000:01:00.0'));
+    expect(nvidiaGpuPresent(dir)).toBe(true);
+    expect(nvidiaGpuPresent(path.join(dir, 'missing'))).toBe(false);
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it('falls through to native, one stderr line each, never to CPU TensorFlow before native', async () => {
     const lines: string[] = [];
     vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
       lines.push(String(chunk));
       return true;
     });
     expect(await initBackend()).toBe('native');
-    expect(lines.filter((l) => l.startsWith('diffiqa: '))).toEqual([
-      'diffiqa: @tensorflow/tfjs-node-gpu not installed; trying tensorflow\n',
-      'diffiqa: @tensorflow/tfjs-node not installed; trying native\n',
-    ]);
+    const gpuLine = nvidiaGpuPresent()
+      ? 'diffiqa: @tensorflow/tfjs-node-gpu not installed; trying native\n'
+      : 'diffiqa: no NVIDIA GPU found (/proc/driver/nvidia/gpus); trying native\n';
+    expect(lines.filter((l) => l.startsWith('diffiqa: '))).toEqual([gpuLine]);
     expect(describeBackend()).toMatch(/^diffiqa: backend native \(\d+ threads?, (avx512|avx2|scalar)\)$/);
   });
 
@@ -59,7 +71,8 @@ describe('initBackend', () => {
     const env = { DIFFIQA_NATIVE_ADDON: '/nonexistent/diffiqa_native.node' };
     const auto = runChild(env, "import { initBackend } from './src/backend/index.ts'; console.log('got', await initBackend());");
     expect(auto.stdout).toContain('got cpu');
-    expect(auto.stderr).toMatch(/diffiqa: addon \/nonexistent\/diffiqa_native\.node not built .*; trying cpu/);
+    expect(auto.stderr).toMatch(/diffiqa: addon \/nonexistent\/diffiqa_native\.node not built .*; trying tensorflow/);
+    expect(auto.stderr).toMatch(/diffiqa: @tensorflow\/tfjs-node not installed; trying cpu/);
     const forced = runChild(
       { ...env, DIFFIQA_BACKEND: 'native' },
       "import { initBackend } from './src/backend/index.ts'; try { await initBackend(); } catch (e) { console.log(e.name, e.message); }",
