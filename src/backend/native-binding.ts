@@ -85,7 +85,7 @@ export interface NativeAddon {
 }
 
 /** Binary op codes (src/backend/native/elementwise.h). */
-export const BINARY_OP_CODES = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, SquaredDifference: 4 } as const;
+export const BINARY_OP_CODES = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, SquaredDifference: 4, Maximum: 5, Minimum: 6 } as const;
 /** Unary op codes (src/backend/native/elementwise.h). */
 export const UNARY_OP_CODES = { Sigmoid: 0, Exp: 1, Square: 2, Sqrt: 3, Rsqrt: 4, Neg: 5, Relu: 6, Tanh: 7, Log: 8, Abs: 9, Erf: 10 } as const;
 

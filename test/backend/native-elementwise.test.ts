@@ -1,5 +1,5 @@
 /**
- * Native elementwise (Add, Sub, Multiply, RealDiv, SquaredDifference, unary maths) and Sum/Mean kernels against
+ * Native elementwise (Add, Sub, Multiply, RealDiv, SquaredDifference, Maximum, Minimum, unary maths) and Sum/Mean kernels against
  * tfjs cpu: relative error max|native - cpu| / max|cpu| < 1e-5, including broadcasting and keepDims.
  */
 import { describe, expect, it } from 'vitest';
@@ -23,7 +23,7 @@ const SHAPE_PAIRS: [number[], number[]][] = [
 ];
 
 describe('native elementwise and reduction kernels match tfjs cpu', () => {
-  for (const op of ['add', 'sub', 'mul', 'div', 'squaredDifference'] as const) {
+  for (const op of ['add', 'sub', 'mul', 'div', 'squaredDifference', 'maximum', 'minimum'] as const) {
     for (const [sa, sb] of SHAPE_PAIRS) {
       it(`${op} [${sa}] with [${sb}]`, () => {
         const before = countCpuFallbacks();
@@ -59,6 +59,17 @@ describe('native elementwise and reduction kernels match tfjs cpu', () => {
       expect(close(e[i] as number, Math.fround(Math.exp(x)))).toBe(true);
       expect(close(s[i] as number, Math.fround(1 / (1 + Math.exp(-x))))).toBe(true);
       expect(close(th[i] as number, Math.fround(Math.tanh(x)))).toBe(true);
+    });
+  });
+
+  it('maximum and minimum follow Math.max / Math.min on NaN and signed zeros', () => {
+    tf.setBackend('native');
+    const a = [Number.NaN, 1, -0, 0, -0, 3, -Infinity, 2];
+    const b = [1, Number.NaN, 0, -0, -0, 3, 5, Infinity];
+    const [mx, mn] = tf.tidy(() => [tf.maximum(tf.tensor1d(a), tf.tensor1d(b)), tf.minimum(tf.tensor1d(a), tf.tensor1d(b))].map((r) => Array.from(r.dataSync())));
+    a.forEach((x, i) => {
+      expect(Object.is(mx![i], Math.max(x, b[i]!)), `max(${x}, ${b[i]})`).toBe(true);
+      expect(Object.is(mn![i], Math.min(x, b[i]!)), `min(${x}, ${b[i]})`).toBe(true);
     });
   });
 

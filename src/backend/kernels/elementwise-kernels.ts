@@ -83,7 +83,7 @@ function unaryKernel(kernelName: keyof typeof UNARY_OP_CODES): KernelConfig {
   return { kernelName, backendName: 'native', kernelFunc: kernelFunc as unknown as KernelFunc };
 }
 
-/** Add, Sub, Multiply, RealDiv, SquaredDifference with NumPy broadcasting. */
+/** Add, Sub, Multiply, RealDiv, SquaredDifference, Maximum, Minimum with NumPy broadcasting. */
 export const BINARY_KERNELS: readonly KernelConfig[] = (Object.keys(BINARY_OP_CODES) as (keyof typeof BINARY_OP_CODES)[]).map(binaryKernel);
 
 /** Sigmoid, Exp, Square, Sqrt, Rsqrt, Neg, Relu, Tanh, Log, Abs, Erf. */

@@ -6,7 +6,7 @@
 namespace diffiqa {
 
 /// Codes shared with src/backend/kernels/elementwise-kernels.ts.
-enum class BinaryOp : int { Add = 0, Sub = 1, Mul = 2, Div = 3, SquaredDifference = 4 };
+enum class BinaryOp : int { Add = 0, Sub = 1, Mul = 2, Div = 3, SquaredDifference = 4, Max = 5, Min = 6 };
 enum class UnaryOp : int { Sigmoid = 0, Exp = 1, Square = 2, Sqrt = 3, Rsqrt = 4, Neg = 5, Relu = 6, Tanh = 7, Log = 8, Abs = 9, Erf = 10 };
 
 /// out = a (op) b over a collapsed broadcast: `rank` dims of `shape`, element strides of a and b (0 = broadcast).

@@ -24,6 +24,15 @@ inline float apply(float x, float y) {
   if constexpr (OP == BinaryOp::Mul) return x * y;
   if constexpr (OP == BinaryOp::Div) return x / y;
   if constexpr (OP == BinaryOp::SquaredDifference) return (x - y) * (x - y);
+  // JavaScript's Math.max / Math.min, as tfjs cpu computes them: NaN wins, and +0 is larger than -0.
+  if constexpr (OP == BinaryOp::Max) {
+    if (x != x || y != y) return x + y;
+    return x > y || (x == y && !std::signbit(x)) ? x : y;
+  }
+  if constexpr (OP == BinaryOp::Min) {
+    if (x != x || y != y) return x + y;
+    return x < y || (x == y && std::signbit(x)) ? x : y;
+  }
   return 0.f;
 }
 
@@ -134,6 +143,8 @@ void binaryOp(BinaryOp op, const float* a, const int64_t* as, const float* b, co
     case BinaryOp::Mul: return binaryTyped<BinaryOp::Mul>(a, as, b, bs, out, shape, rank);
     case BinaryOp::Div: return binaryTyped<BinaryOp::Div>(a, as, b, bs, out, shape, rank);
     case BinaryOp::SquaredDifference: return binaryTyped<BinaryOp::SquaredDifference>(a, as, b, bs, out, shape, rank);
+    case BinaryOp::Max: return binaryTyped<BinaryOp::Max>(a, as, b, bs, out, shape, rank);
+    case BinaryOp::Min: return binaryTyped<BinaryOp::Min>(a, as, b, bs, out, shape, rank);
   }
   throw std::invalid_argument("binaryOp: unknown op");
 }

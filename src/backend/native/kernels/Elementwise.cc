@@ -8,7 +8,7 @@ namespace diffiqa {
 Napi::Value Binary(const Napi::CallbackInfo& info) {
   return guard(info, "binaryOp", [&] {
     const int code = static_cast<int>(argNumber(info, 0, "op"));
-    if (code < 0 || code > 4) throw std::invalid_argument("op: unknown binary op code");
+    if (code < 0 || code > 6) throw std::invalid_argument("op: unknown binary op code");
     F32 a = argF32(info, 1, "a"), b = argF32(info, 2, "b"), out = argF32(info, 3, "out");
     const BroadcastGeometry g = argBroadcast(info, 4, a, b, out);
     if (g.size == 0) return;
