@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadDiffusionConfig } from '../src/diffusion/config.js';
 import { loadExperimentConfig } from '../src/experiment/config.js';
+import { loadFiducialTemplate } from '../src/fr/fiducials.js';
 import { loadRegressorConfig } from '../src/regressor/config.js';
 
 const CONFIGS = path.resolve(import.meta.dirname, '..', 'configs');
@@ -15,7 +16,8 @@ const yamlIn = (dir: string): string[] =>
 
 describe('configs/', () => {
   it('has no folder or file that this test does not load', () => {
-    expect(fs.readdirSync(CONFIGS).sort()).toEqual(['demo', 'diffusion', 'experiments', 'regressor']);
+    expect(fs.readdirSync(CONFIGS).sort()).toEqual(['demo', 'diffusion', 'experiments', 'fr', 'regressor']);
+    expect(fs.readdirSync(path.join(CONFIGS, 'fr'))).toEqual(['cfp-fiducial-template.json']);
     expect(fs.readdirSync(path.join(CONFIGS, 'demo')).sort()).toEqual(['diffusion.yaml', 'regressor.yaml']);
   });
 
@@ -27,6 +29,11 @@ describe('configs/', () => {
     expect(shipped.unet).toEqual(byName['diffusion/cpu-small.yaml']!.unet);
     expect(shipped.data.folder).toBe('runs/shipped/faces/lfw');
     for (const c of Object.values(byName)) expect([c.diffusion.schedule, c.diffusion.timesteps]).toEqual(['cosine', 1000]);
+  });
+
+  it('loads the CFP fiducial template', () => {
+    const t = loadFiducialTemplate(path.join(CONFIGS, 'fr', 'cfp-fiducial-template.json'));
+    expect(Object.keys(t).length).toBeGreaterThan(0);
   });
 
   it('loads every regressor and experiment config', () => {

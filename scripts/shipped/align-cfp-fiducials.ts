@@ -1,0 +1,90 @@
+/**
+ * The fallback of prepare-faces.ts for the CFP photos the detector missed: every CFP folds 1-5 photo whose last
+ * record in <out>/cfp-align.jsonl is not 'ok' is aligned from CFP's hand-checked fiducials (src/fr/fiducials.ts,
+ * template configs/fr/cfp-fiducial-template.json) to <out>/cfp/<id>/<pose>/NN.png, the path prepare-faces uses,
+ * and gets a new record {status: 'ok', method: 'fiducials', replaces: <old status>, ...}. The last record of a
+ * key is the one that counts.
+ *
+ *   node --import tsx scripts/shipped/align-cfp-fiducials.ts [--out runs/shipped/faces] [--shared ../shared/data]
+ *     [--template configs/fr/cfp-fiducial-template.json] [--limit N]
+ *
+ * Run it after prepare-faces.ts has finished: photos without any record yet are left to the detector (a record
+ * here would make prepare-faces skip them). Resumable: a photo whose last record is 'ok' is done; each crop is
+ * written atomically before its record is appended, so a killed run redoes at most the photo it was on.
+ * `--limit N` stops after N photos (a trial run on a copy of the record file).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { encodeImage } from '../../src/data/image-io.js';
+import { cfpFoldImages } from '../../src/experiment/training-split.js';
+import { alignWithFiducials, defaultFiducialTemplatePath, loadCfpFace, loadFiducialTemplate } from '../../src/fr/fiducials.js';
+import { appendLinesDurable, writeFileAtomic } from '../../src/util/atomic.js';
+import { DataError, describeError } from '../../src/util/errors.js';
+import { Progress } from '../../src/util/progress.js';
+import { arg } from '../../bench/args.js';
+
+const out = path.resolve(arg('out', 'runs/shipped/faces'));
+const shared = path.resolve(arg('shared', path.join(import.meta.dirname, '..', '..', '..', 'shared', 'data')));
+const cfpRoot = path.join(shared, 'cfp');
+const templateFile = path.resolve(arg('template', defaultFiducialTemplatePath()));
+const limit = Number(arg('limit', 'Infinity'));
+if (!(limit > 0)) throw new Error(`--limit must be a positive number, not '${arg('limit', '')}'`);
+
+/** The last status per key in the record file (a later line supersedes an earlier one). */
+function lastStatus(file: string): Map<string, string> {
+  if (!fs.existsSync(file)) throw new DataError(file, 'no record file: run scripts/shipped/prepare-faces.ts --only cfp first');
+  const status = new Map<string, string>();
+  fs.readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    let r: { key?: unknown; status?: unknown };
+    try {
+      r = JSON.parse(line) as { key?: unknown; status?: unknown };
+    } catch {
+      throw new DataError(file, `line ${i + 1} is not JSON`);
+    }
+    if (typeof r.key !== 'string' || typeof r.status !== 'string') throw new DataError(file, `line ${i + 1} has no key/status`);
+    status.set(r.key, r.status);
+  });
+  return status;
+}
+
+/** Aligns one photo from its fiducials and writes the crop; returns its record. */
+async function alignOne(key: string, replaces: string, template: ReturnType<typeof loadFiducialTemplate>): Promise<Record<string, unknown>> {
+  const rel = key.replace(/^Data\/Images\//, '').replace(/\.[^./]+$/, '.png');
+  const target = path.join(out, 'cfp', rel);
+  const { img, points, pose } = await loadCfpFace(cfpRoot, key);
+  const fit = alignWithFiducials(img, points, pose, template);
+  writeFileAtomic(target, await encodeImage(fit.crop, { format: 'png' }));
+  return {
+    key, status: 'ok', method: 'fiducials', replaces, pose, mirrored: fit.mirrored,
+    transform: fit.transform, residual: fit.residual, output: path.relative(out, target),
+  };
+}
+
+const records = path.join(out, 'cfp-align.jsonl');
+const status = lastStatus(records);
+const template = loadFiducialTemplate(templateFile);
+const keys = cfpFoldImages(cfpRoot);
+const pending = keys.filter((k) => status.has(k) && status.get(k) !== 'ok').slice(0, limit);
+const unseen = keys.filter((k) => !status.has(k)).length;
+const bar = new Progress('align CFP (fiducials)', pending.length, { unit: 'img' });
+let ok = 0;
+let failed = 0;
+for (const key of pending) {
+  bar.tick();
+  let rec: Record<string, unknown>;
+  try {
+    rec = await alignOne(key, status.get(key) as string, template);
+    ok++;
+  } catch (err) {
+    rec = { key, status: 'error', method: 'fiducials', error: describeError(err) };
+    failed++;
+  }
+  appendLinesDurable(records, [JSON.stringify(rec)]);
+}
+bar.done();
+const okNow = keys.filter((k) => status.get(k) === 'ok').length + ok;
+process.stderr.write(
+  `align-cfp-fiducials: ${ok} aligned from fiducials, ${failed} failed (records say why), ${unseen} photos without a detector record left alone; ` +
+  `${okNow}/${keys.length} CFP folds 1-5 photos now 'ok' -> ${records}\n`,
+);
