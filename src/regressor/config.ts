@@ -40,8 +40,14 @@ export const regressorConfigSchema = s.object({
       labelColumn: s.opt(s.string(), 'score'),
       /** Every `valEvery`-th item by sorted label is validation (10 = the reference's 10%). */
       valEvery: s.opt(s.int({ min: 2 }), 10),
+      /**
+       * How many leading folders of an image's relative path name its identity; null = the whole folder (the
+       * reference: one folder per identity). 2 for a data folder that mixes datasets, e.g. `lfw/<name>/x.jpg` and
+       * `cfp/<id>/{frontal,profile}/x.png`, so that one person's poses share an identity (eDifFIQA's centres).
+       */
+      identityDepth: s.opt(s.nullable(s.int({ positive: true })), null),
     }),
-    { labelColumn: 'score', valEvery: 10 },
+    { labelColumn: 'score', valEvery: 10, identityDepth: null },
   ),
   train: s.object({
     epochs: s.opt(s.int({ positive: true }), 1),

@@ -18,7 +18,7 @@ export interface LabelledItem {
   file: string;
   /** Path relative to the data folder (POSIX separators): the key in label and cache files. */
   rel: string;
-  /** Identity: the relative path with its file name removed (METHOD §4.2). */
+  /** Identity: the relative path with its file name removed (METHOD §4.2), or its first `identityDepth` folders. */
   identity: string;
   /** The raw label (DifFIQA score). */
   raw: number;
@@ -36,7 +36,7 @@ export interface LabelMatch {
  * paths inside it). Items come back sorted by relative path.
  * @throws DataError naming the file for a missing score column, a non-finite score, a duplicate, or no match
  */
-export function readLabelledItems(labelsFile: string, dataDir: string, column = 'score'): LabelMatch {
+export function readLabelledItems(labelsFile: string, dataDir: string, column = 'score', identityDepth: number | null = null): LabelMatch {
   const rows = readResults(labelsFile);
   if (rows.length === 0) throw new DataError(labelsFile, 'no labels (missing or empty file)');
   const onDisk = new Map<string, string>();
@@ -57,7 +57,7 @@ export function readLabelledItems(labelsFile: string, dataDir: string, column = 
       unmatched.push(r.path);
       return;
     }
-    items.push({ file, rel, identity: path.posix.dirname(rel), raw });
+    items.push({ file, rel, identity: identityOf(rel, identityDepth, labelsFile), raw });
   });
   if (items.length === 0) {
     throw new DataError(labelsFile, `none of its ${rows.length} paths is an image under ${dataDir} (first: '${rows[0]!.path}')`);
@@ -66,6 +66,15 @@ export function readLabelledItems(labelsFile: string, dataDir: string, column = 
   return { items, unmatched };
 }
 
+/** The identity of an image: its folder, or the first `depth` folders of its relative path. */
+export function identityOf(rel: string, depth: number | null, source = 'labels'): string {
+  const folders = path.posix.dirname(rel).split('/');
+  if (depth === null) return folders.join('/');
+  if (folders.length < depth || folders[0] === '.') {
+    throw new DataError(source, `'${rel}' has fewer than identityDepth = ${depth} folders`);
+  }
+  return folders.slice(0, depth).join('/');
+}
 
 /** The min and max of the raw labels. @throws DataError when all labels are equal (nothing to learn). */
 export function computeLabelRange(raw: readonly number[], source = 'labels'): LabelRange {
