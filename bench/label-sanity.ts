@@ -2,11 +2,11 @@
  * Labeller sanity check (issue: "label 200 LFW faces and the same faces degraded at 4 increasing severities"):
  * picks `--faces` LFW images of the evaluation folds 6-10 (a seeded choice, one per identity), writes each one's 5-rung quality ladder
  * (rung 0 = the face, rungs 1-4 = fixed, increasing blur + down/up-sampling + noise + JPEG; src/data/quality-ladder.ts),
- * labels every rung with the DifFIQA labeller (t* 5, N 10, mobileface) and a trained diffusion run, and prints
+ * labels every rung with the DifFIQA labeller (t* 5, N 10, the labeller's default FR model faceres unless --fr) and a trained diffusion run, and prints
  * Spearman(severity, score) over all images (expected clearly negative), the mean score per rung and images/s.
  * Resumable: the ladder is rewritten identically and labelled images are skipped on a rerun.
  *
- *   node --import tsx bench/label-sanity.ts [--diffusion RUN_OR_FILE (default: the shipped model)] [--ema] [--faces 200] [--repeats 10] [--folds eval|train] [--fr mobileface|dlib|...] [--out runs/label-sanity]
+ *   node --import tsx bench/label-sanity.ts [--diffusion RUN_OR_FILE (default: the shipped model)] [--ema] [--faces 200] [--repeats 10] [--folds eval|train] [--fr faceres|mobileface|dlib|...] [--out runs/label-sanity]
  *   node --import tsx bench/label-sanity.ts --summary-only [--repeats 10] [--out runs/label-sanity]
  *
  * Besides the pooled Spearman it prints the within-face one (mean over faces of Spearman(rung, term) over the
@@ -23,7 +23,7 @@ import { loadDiffusion } from '../src/diffusion/load.js';
 import { cosineSchedule } from '../src/diffusion/schedule.js';
 import { EVALUATION_FOLDS, TRAINING_FOLDS, lfwFoldImages } from '../src/experiment/training-split.js';
 import { spearman } from '../src/eval/rank-correlation.js';
-import { loadFrModel } from '../src/fr/registry.js';
+import { DEFAULT_LABEL_FR_MODEL, loadFrModel } from '../src/fr/registry.js';
 import { LABEL_COLUMNS } from '../src/pipelines/label.js';
 import { runLabeller } from '../src/pipelines/label-run.js';
 import { readResults } from '../src/pipelines/records.js';
@@ -66,7 +66,7 @@ async function labelLadders(out: string, repeats: number, labels: string): Promi
   if (folds !== 'eval' && folds !== 'train') throw new Error(`--folds must be eval or train, not '${folds}'`);
   const faces = pickFaces(Number(arg('faces', '200')), folds === 'eval' ? EVALUATION_FOLDS : TRAINING_FOLDS);
   const ema = process.argv.includes('--ema');
-  const frName = arg('fr', 'mobileface');
+  const frName = arg('fr', DEFAULT_LABEL_FR_MODEL);
   console.log(`${describeBackend()}; ${faces.length} faces (LFW ${folds} folds) x ${LADDER.length} rungs, t* 5, N ${repeats}, FR ${frName}, diffusion ${runDir} (${ema ? 'EMA' : 'raw'} weights)`);
   await writeLadder(faces, path.join(out, 'ladder'));
   const diffusion = loadDiffusion(runDir, { ema });

@@ -24,7 +24,7 @@ export { degradeChain, autoDegrade } from './data/degrade/bsrgan.js';
 export { PairDataset } from './data/dataset.js';
 
 // Face recognition.
-export { loadFrModel, FR_MODEL_NAMES, DEFAULT_FR_MODEL } from './fr/registry.js';
+export { loadFrModel, FR_MODEL_NAMES, DEFAULT_FR_MODEL, DEFAULT_LABEL_FR_MODEL } from './fr/registry.js';
 export { embedImages } from './fr/embed.js';
 export type { FrModel, Backbone } from './fr/types.js';
 

@@ -3,7 +3,7 @@ import type { CommandModule } from 'yargs';
 import { loadDiffusion } from '../diffusion/load.js';
 import { shippedModelPath } from '../models/shipped.js';
 import { cosineSchedule } from '../diffusion/schedule.js';
-import { DEFAULT_FR_MODEL, frWeightsOptions, loadFrModel } from '../fr/registry.js';
+import { DEFAULT_LABEL_FR_MODEL, frWeightsOptions, loadFrModel } from '../fr/registry.js';
 import { runLabeller } from '../pipelines/label-run.js';
 import { startBackend, type GlobalArgs } from './common.js';
 
@@ -30,7 +30,7 @@ export const labelCommand: CommandModule<GlobalArgs, LabelArgs> = {
       .option('data', { type: 'string', demandOption: true, describe: 'Folder of aligned 112x112 faces (searched recursively)' })
       .option('diffusion', { type: 'string', describe: 'Diffusion checkpoint: a run folder, a ckpt-* folder, a safetensors export or a reference diff_pretrain.pt (default: the shipped model, models/diffusion.md)' })
       .option('out', { type: 'string', default: 'labels.csv', describe: 'Output .csv or .jsonl (errors go to <out>.errors.jsonl); rerunning resumes' })
-      .option('fr', { type: 'string', default: DEFAULT_FR_MODEL, describe: 'FR model that embeds the images' })
+      .option('fr', { type: 'string', default: DEFAULT_LABEL_FR_MODEL, describe: 'FR model that embeds the images (faceres: measured to label best, README "Shipped models")' })
       .option('fr-weights', { type: 'string', describe: 'PyTorch weights (.pth state dict) for an --fr that needs them: r18, r50, r100, mfn, mbf' })
       .option('fr-weights-prefix', { type: 'string', default: '', describe: 'Key prefix stripped from the --fr-weights names (base_model. for eDifFIQA files)' })
       .option('t-star', { type: 'number', default: 5, describe: 'Forward-noising step t* (< 100)' })

@@ -48,6 +48,13 @@ type Loader = (opts: LoadFrOptions) => Promise<FrModel>;
 export const FR_MODEL_NAMES = ['mobileface', 'mobileface-layers', 'faceres', 'dlib', 'r18', 'r50', 'r100', 'mfn', 'mbf'] as const;
 export type FrModelName = (typeof FR_MODEL_NAMES)[number];
 
+/**
+ * The labeller's default FR model: on the quality ladder of training-fold LFW faces (bench/label-sanity.ts
+ * --folds train, shipped diffusion model at step 1200) faceres ranked damage at Spearman -0.882 (within a face
+ * -0.918) against mobileface's -0.826 (-0.875), and with mobileface the two flip terms rose with damage.
+ */
+export const DEFAULT_LABEL_FR_MODEL: FrModelName = 'faceres';
+
 /** The default FR model. */
 export const DEFAULT_FR_MODEL: FrModelName = 'mobileface';
 
