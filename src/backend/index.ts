@@ -7,6 +7,7 @@
  * (`tensorflow` forces tfjs-node, or tfjs-node-gpu when only that is installed).
  */
 import { readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { BackendError, describeError } from '../util/errors.js';
 import { loadNativeAddon } from './native-binding.js';
 import { NATIVE_BACKEND, nativeUnavailableReason } from './register-native.js';
@@ -26,6 +27,12 @@ interface Candidate {
 
 /** Imports a tfjs-node flavour and checks that it registered into our tfjs-core (npm dedupes 4.22). */
 async function prepareTfjsNode(pkg: string, label: string): Promise<void> {
+  // Resolved first, so that "not installed" reads the same under every loader (Node's, or a bundler's in tests).
+  try {
+    createRequire(import.meta.url).resolve(pkg);
+  } catch {
+    throw new BackendError(label, `${pkg} not installed`);
+  }
   try {
     await import(pkg);
   } catch (err) {
