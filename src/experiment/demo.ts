@@ -18,7 +18,7 @@ import { loadDiffusion } from '../diffusion/load.js';
 import { createSchedule } from '../diffusion/schedule.js';
 import { spearman } from '../eval/rank-correlation.js';
 import { alignFace, loadAligner } from '../fr/align.js';
-import { loadFrModel } from '../fr/registry.js';
+import { DEFAULT_LABEL_FR_MODEL, loadFrModel } from '../fr/registry.js';
 import { runLabeller } from '../pipelines/label-run.js';
 import { readErrors, readResults } from '../pipelines/records.js';
 import { scoreFiles } from '../pipelines/score.js';
@@ -111,7 +111,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const labels = path.join(opts.out, 'labels.csv');
   await stage('labelling every image with the DifFIQA labeller and the shipped diffusion model', async () => {
     const diffusion = loadDiffusion(shippedModelPath('diffusion'));
-    const fr = await loadFrModel('mobileface');
+    const fr = await loadFrModel(DEFAULT_LABEL_FR_MODEL);
     try {
       // The shipped model was trained with the same schedule as the demo's (cosine, 1000 steps: paper.yaml).
       const schedule = createSchedule(diffusionConfig.diffusion.schedule, diffusionConfig.diffusion.timesteps);
