@@ -286,15 +286,14 @@ void conv2dBackpropFilterDirect(const ConvGeom& g, const float* x, const float* 
                                       &filterGradBlock<6, 3>, &filterGradBlock<5, 4>};
   const FilterGradFn fn = fns[nv];
   const __mmask16 lastMask = static_cast<__mmask16>((1u << (OC - 16 * (nv - 1))) - 1u);
-  ThreadPool& tp = pool();
   const int64_t band = 4;
   const int64_t bandsPerImage = (g.outH + band - 1) / band;
-  std::vector<std::vector<float>> part(static_cast<size_t>(tp.size()));
-  tp.run(g.batch * bandsPerImage, [&](int64_t task, int thread) {
+  const int64_t tasks = g.batch * bandsPerImage, len = taps * C * OC;
+  // Bands are summed in a fixed order (orderedReduce), so the gradient does not depend on thread timing.
+  orderedReduce(tasks, reduceRanges(tasks, len), len, [&](int64_t t0, int64_t t1, float* acc) {
+   for (int64_t task = t0; task < t1; ++task) {
     const int64_t b = task / bandsPerImage, oy0 = (task % bandsPerImage) * band;
     const int64_t oy1 = std::min(g.outH, oy0 + band);
-    std::vector<float>& acc = part[static_cast<size_t>(thread)];
-    if (acc.empty()) acc.assign(static_cast<size_t>(taps * C * OC), 0.f);
     thread_local std::vector<float> buf;
     copyBand(g, x, b, oy0, oy1, wp, colLo, colHi, buf);
     for (int64_t oy = oy0; oy < oy1; ++oy) {
@@ -303,19 +302,15 @@ void conv2dBackpropFilterDirect(const ConvGeom& g, const float* x, const float* 
       for (int64_t kh = 0; kh < g.fH; ++kh)
         for (int64_t kw = 0; kw < g.fW; ++kw) {
           const float* xt = rowIn + (kh * g.dilH * wp + kw * g.dilW) * C;
-          float* dwTap = acc.data() + (kh * g.fW + kw) * C * OC;
+          float* dwTap = acc + (kh * g.fW + kw) * C * OC;
           for (int64_t c0 = 0; c0 < C; c0 += cbMax) {
             const int cb = static_cast<int>(std::min<int64_t>(cbMax, C - c0));
             fn(xt + c0, g.strideW * C, dyRow, OC, g.outW, cb, lastMask, dwTap + c0 * OC, OC);
           }
         }
     }
-  });
-  std::fill(dw, dw + taps * C * OC, 0.f);
-  for (const auto& p : part) {
-    if (p.empty()) continue;
-    for (int64_t i = 0; i < taps * C * OC; ++i) dw[i] += p[i];
-  }
+   }
+  }, dw);
 }
 
 }  // namespace diffiqa

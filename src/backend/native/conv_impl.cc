@@ -239,22 +239,22 @@ void conv2dBackpropFilter(const ConvGeom& g, const float* x, const float* dy, fl
     conv2dBackpropFilterDirect(g, x, dy, dw);
     return;
   }
-  // The reduction dimension (output pixels) is split across threads, each running a serial GEMM into its own
-  // dW^T [outC, taps]: one parallel region instead of two per depth block, which matters on shared cores.
-  ThreadPool& tp = pool();
-  std::vector<std::vector<float>> part(tp.size());
-  tp.parallelFor(g.rows(), [&](int64_t r0, int64_t r1, int thread) {
-    std::vector<float>& acc = part[thread];
-    if (acc.empty()) acc.assign(static_cast<size_t>(g.outC * taps), 0.f);
-    sgemm(DenseA(dy + r0 * g.outC, g.outC, true), Im2colB(g, x, r0), g.outC, taps, r1 - r0, acc.data(), taps, true,
-          false);
-  }, 2, 256);
-  std::fill(dw, dw + taps * g.outC, 0.f);
-  for (const auto& p : part) {
-    if (p.empty()) continue;
-    for (int64_t t = 0; t < taps; ++t)
-      for (int64_t co = 0; co < g.outC; ++co) dw[t * g.outC + co] += p[co * taps + t];
+  // dW^T [outC, taps] = dY^T * im2col(x). The reduction dimension (output pixels) is split into fixed ranges, each
+  // a serial GEMM into its own partial, summed in range order (orderedReduce): one parallel region instead of two
+  // per depth block, which matters on shared cores, and a result that does not depend on thread timing. A filter
+  // too large for several partials runs one GEMM parallel over its outputs instead (also schedule-independent).
+  const int64_t len = g.outC * taps;
+  std::vector<float> dwT(static_cast<size_t>(len));
+  const int64_t ranges = reduceRanges((g.rows() + 255) / 256, len);
+  if (ranges < 2) {
+    sgemm(DenseA(dy, g.outC, true), Im2colB(g, x, 0), g.outC, taps, g.rows(), dwT.data(), taps, false);
+  } else {
+    orderedReduce(g.rows(), ranges, len, [&](int64_t r0, int64_t r1, float* acc) {
+      sgemm(DenseA(dy + r0 * g.outC, g.outC, true), Im2colB(g, x, r0), g.outC, taps, r1 - r0, acc, taps, true, false);
+    }, dwT.data());
   }
+  for (int64_t t = 0; t < taps; ++t)
+    for (int64_t co = 0; co < g.outC; ++co) dw[t * g.outC + co] = dwT[static_cast<size_t>(co * taps + t)];
 }
 
 }  // namespace diffiqa

@@ -1,6 +1,6 @@
 // Depthwise convolution (w [fH, fW, inC, mult]) computed directly: channels are contiguous in NHWC, so the inner
 // loops run over channels and vectorise; rows of output (or input, for the gather-style input gradient) are
-// independent tasks, and the filter gradient sums per-thread partial filters. The generic (target_clones) code
+// independent tasks, and the filter gradient sums partial filters of fixed row ranges in order (orderedReduce). The generic (target_clones) code
 // serves every multiplier; multiplier 1 on AVX-512 takes the register-tiled kernels further down.
 #include <immintrin.h>
 
@@ -17,14 +17,6 @@
 namespace diffiqa {
 
 namespace {
-
-/// dw = the sum of the per-thread partial filters (threads that took no task left theirs empty).
-void sumPartials(const std::vector<std::vector<float>>& partial, float* dw, int64_t size) {
-  std::fill(dw, dw + size, 0.f);
-  for (const auto& p : partial)
-    if (!p.empty())
-      for (int64_t i = 0; i < size; ++i) dw[i] += p[i];
-}
 
 /// acc[c*mult+q] += x[c] * w[c*mult+q] for c < inC.
 __attribute__((target_clones("avx512f", "avx2", "default"))) void macTap(float* acc, const float* x,
@@ -186,11 +178,8 @@ void depthwiseBackpropInputGeneric(const ConvGeom& g, const float* dy, const flo
 void depthwiseBackpropFilterGeneric(const ConvGeom& g, const float* x, const float* dy, float* dw) {
   const int64_t mult = g.outC / g.inC;
   const int64_t size = g.fH * g.fW * g.outC;
-  ThreadPool& tp = pool();
-  std::vector<std::vector<float>> partial(tp.size());
-  tp.parallelFor(g.batch * g.outH, [&](int64_t r0, int64_t r1, int thread) {
-    std::vector<float>& acc = partial[thread];
-    if (acc.empty()) acc.assign(size, 0.f);
+  const int64_t rows = g.batch * g.outH;
+  orderedReduce(rows, reduceRanges(rows, size), size, [&](int64_t r0, int64_t r1, float* acc) {
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t b = r / g.outH, oy = r % g.outH;
       const float* dyRow = dy + r * g.outW * g.outC;
@@ -199,7 +188,7 @@ void depthwiseBackpropFilterGeneric(const ConvGeom& g, const float* x, const flo
         if (iy < 0 || iy >= g.inH) continue;
         const float* xRow = x + (b * g.inH + iy) * g.inW * g.inC;
         for (int64_t kw = 0; kw < g.fW; ++kw) {
-          float* tap = acc.data() + (kh * g.fW + kw) * g.outC;
+          float* tap = acc + (kh * g.fW + kw) * g.outC;
           for (int64_t ox = 0; ox < g.outW; ++ox) {
             const int64_t ix = ox * g.strideW - g.padLeft + kw * g.dilW;
             if (ix < 0 || ix >= g.inW) continue;
@@ -209,8 +198,7 @@ void depthwiseBackpropFilterGeneric(const ConvGeom& g, const float* x, const flo
         }
       }
     }
-  }, 8);
-  sumPartials(partial, dw, size);
+  }, dw);
 }
 
 }  // namespace
@@ -225,7 +213,7 @@ void depthwiseBackpropFilterGeneric(const ConvGeom& g, const float* x, const flo
 //  * input gradient: gather form per input pixel with per-column tap lists built once per call (no divisions in
 //    the loops), which covers every stride; rows are independent tasks.
 //  * filter gradient: per (output row, kh, kw) a contiguous output-column range whose products are summed in
-//    registers, added into per-thread partial filters that are summed at the end.
+//    registers, added into the partial filter of its row range; the ranges are summed in order at the end.
 // Products are the same float32 products as the generic code; only the summation order differs.
 namespace {
 
@@ -520,11 +508,8 @@ void depthwiseBackpropFilterAvx512(const ConvGeom& g, const float* x, const floa
   std::vector<int64_t> lo(static_cast<size_t>(g.fW)), hi(static_cast<size_t>(g.fW));
   for (int64_t kw = 0; kw < g.fW; ++kw) validRange(g.inW, g.outW, g.strideW, g.padLeft, kw * g.dilW, lo[kw], hi[kw]);
   static const DwDotFn fns[5] = {nullptr, &dwDotAdd<1>, &dwDotAdd<2>, &dwDotAdd<3>, &dwDotAdd<4>};
-  ThreadPool& tp = pool();
-  std::vector<std::vector<float>> partial(static_cast<size_t>(tp.size()));
-  tp.parallelFor(g.batch * g.outH, [&](int64_t r0, int64_t r1, int thread) {
-    std::vector<float>& acc = partial[static_cast<size_t>(thread)];
-    if (acc.empty()) acc.assign(static_cast<size_t>(size), 0.f);
+  const int64_t rows = g.batch * g.outH;
+  orderedReduce(rows, reduceRanges(rows, size), size, [&](int64_t r0, int64_t r1, float* acc) {
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t b = r / g.outH, oy = r % g.outH;
       const float* dyRow = dy + r * g.outW * C;
@@ -535,7 +520,7 @@ void depthwiseBackpropFilterAvx512(const ConvGeom& g, const float* x, const floa
         for (int64_t kw = 0; kw < g.fW; ++kw) {
           if (hi[kw] <= lo[kw]) continue;
           const int64_t ix0 = lo[kw] * g.strideW - g.padLeft + kw * g.dilW;
-          float* tap = acc.data() + (kh * g.fW + kw) * C;
+          float* tap = acc + (kh * g.fW + kw) * C;
           for (int64_t c0 = 0; c0 < C; c0 += 64) {
             const int64_t cols = std::min<int64_t>(64, C - c0);
             const int nv = static_cast<int>((cols + 15) / 16);
@@ -546,8 +531,7 @@ void depthwiseBackpropFilterAvx512(const ConvGeom& g, const float* x, const floa
         }
       }
     }
-  }, 8);
-  sumPartials(partial, dw, size);
+  }, dw);
 }
 
 }  // namespace

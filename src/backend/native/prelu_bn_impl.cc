@@ -58,24 +58,18 @@ void preluGrad(const float* x, const float* dy, const float* alpha, int64_t alph
   std::vector<float> alphaRow(static_cast<size_t>(c), alpha[0]);
   if (alphaLen > 1) std::copy(alpha, alpha + c, alphaRow.begin());
   const int64_t rows = n / c, tail = n - rows * c;
-  ThreadPool& tp = pool();
-  // Per-thread sums in double (a chunk's rows are summed in float first, as short runs).
-  std::vector<std::vector<double>> partial(static_cast<size_t>(tp.size()));
-  tp.parallelFor(rows, [&](int64_t r0, int64_t r1, int thread) {
-    std::vector<double>& part = partial[static_cast<size_t>(thread)];
-    if (part.empty()) part.assign(static_cast<size_t>(c), 0.0);
+  // Sums in double per fixed row range, added in range order (orderedReduce: independent of thread timing); a
+  // range's rows are summed in float first, 64 at a time, as short runs.
+  std::vector<double> total(static_cast<size_t>(c), 0.0);
+  orderedReduce(rows, reduceRanges(rows, 2 * c), c, [&](int64_t r0, int64_t r1, double* part) {
     std::vector<float> acc(static_cast<size_t>(c));
     for (int64_t b0 = r0; b0 < r1; b0 += 64) {
       std::fill(acc.begin(), acc.end(), 0.f);
       const int64_t b1 = std::min(r1, b0 + 64);
       for (int64_t r = b0; r < b1; ++r) preluGradRow(x + r * c, dy + r * c, alphaRow.data(), dx + r * c, acc.data(), c);
-      for (int64_t j = 0; j < c; ++j) part[static_cast<size_t>(j)] += acc[static_cast<size_t>(j)];
+      for (int64_t j = 0; j < c; ++j) part[j] += acc[static_cast<size_t>(j)];
     }
-  }, 4, std::max<int64_t>(1, kMinChunk / c));
-  std::vector<double> total(static_cast<size_t>(c), 0.0);
-  for (const auto& part : partial)
-    if (!part.empty())
-      for (int64_t j = 0; j < c; ++j) total[static_cast<size_t>(j)] += part[static_cast<size_t>(j)];
+  }, total.data());
   for (int64_t i = rows * c; i < rows * c + tail; ++i) {  // only with one weight: a partial last row
     const bool pos = x[i] > 0.f;
     dx[i] = pos ? dy[i] : dy[i] * alpha[0];

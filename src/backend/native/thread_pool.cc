@@ -116,6 +116,11 @@ void ThreadPool::parallelFor(int64_t n, const std::function<void(int64_t, int64_
   });
 }
 
+int64_t reduceRanges(int64_t n, int64_t len) {
+  const int64_t byMemory = (int64_t{16} << 20) / std::max<int64_t>(1, len);  // 64 MB of float partials
+  return std::max<int64_t>(1, std::min<int64_t>({int64_t{2} * pool().size(), 16, n, byMemory}));
+}
+
 ThreadPool& pool() {
   static ThreadPool instance(configuredThreads());
   return instance;
