@@ -6,17 +6,16 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.js';
-import { loadDiffusionConfig, unetConfigOf, type DiffusionConfig } from '../../src/diffusion/config.js';
+import { unetConfigOf, type DiffusionConfig } from '../../src/diffusion/config.js';
 import { encodeUnetSafetensors, loadDiffusion } from '../../src/diffusion/load.js';
 import { createUnet } from '../../src/diffusion/unet.js';
 import type { HostTensor } from '../../src/nn/params.js';
 import { trainDiffusion } from '../../src/train/train-diffusion.js';
 import { Rng } from '../../src/util/rng.js';
+import { tinyDiffusionConfig, writeTinyFaces } from './tiny-faces.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'diffiqa-init-from-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const LR = 1e-3;
@@ -44,16 +43,7 @@ function maxDiff(a: ReadonlyMap<string, HostTensor>, b: ReadonlyMap<string, Host
 
 beforeAll(async () => {
   await initBackend();
-  const data = path.join(tmp, 'faces');
-  fs.mkdirSync(data);
-  for (let i = 0; i < 6; i++) {
-    const px = Buffer.from(Array.from({ length: 32 * 32 * 3 }, (_, j) => (j * 31 + i * 97) % 256));
-    await sharp(px, { raw: { width: 32, height: 32, channels: 3 } }).png().toFile(path.join(data, `f${i}.png`));
-  }
-  config = loadDiffusionConfig(path.join(ROOT, 'configs/demo/diffusion.yaml'), {
-    data: { folder: data },
-    train: { steps: 1, batchSize: 2, lr: LR, checkpointEvery: 1, sampleEvery: 1000, sampleCount: 1, emaWarmup: 1000 },
-  });
+  config = tinyDiffusionConfig(await writeTinyFaces(path.join(tmp, 'faces'), 6), { steps: 1, lr: LR, emaWarmup: 1000 });
   const unet = createUnet(unetConfigOf(config), new Rng('a different initialisation'));
   source = unet.params.toTorchStateDict();
   fs.writeFileSync(sourceFile, encodeUnetSafetensors(unet));

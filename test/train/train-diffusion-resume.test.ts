@@ -5,15 +5,14 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.js';
-import { loadDiffusionConfig, type DiffusionConfig } from '../../src/diffusion/config.js';
+import type { DiffusionConfig } from '../../src/diffusion/config.js';
 import { loadDiffusion } from '../../src/diffusion/load.js';
 import type { HostTensor } from '../../src/nn/params.js';
 import { trainDiffusion } from '../../src/train/train-diffusion.js';
+import { tinyDiffusionConfig, writeTinyFaces } from './tiny-faces.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'diffiqa-resume-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 let config: DiffusionConfig;
@@ -34,16 +33,7 @@ function expectSame(a: ReadonlyMap<string, HostTensor>, b: ReadonlyMap<string, H
 
 beforeAll(async () => {
   await initBackend();
-  const data = path.join(tmp, 'faces');
-  fs.mkdirSync(data);
-  for (let i = 0; i < 9; i++) {
-    const px = Buffer.from(Array.from({ length: 32 * 32 * 3 }, (_, j) => (j * 29 + i * 83) % 256));
-    await sharp(px, { raw: { width: 32, height: 32, channels: 3 } }).blur(1).png().toFile(path.join(data, `f${i}.png`));
-  }
-  config = loadDiffusionConfig(path.join(ROOT, 'configs/demo/diffusion.yaml'), {
-    data: { folder: data },
-    train: { batchSize: 2, checkpointEvery: 1, sampleEvery: 1000, sampleCount: 1, emaWarmup: 0, emaEvery: 1 },
-  });
+  config = tinyDiffusionConfig(await writeTinyFaces(path.join(tmp, 'faces'), 9), { emaWarmup: 0, emaEvery: 1 });
 }, 60_000);
 
 describe('diffusion training resume', () => {
