@@ -18,6 +18,7 @@ import { Rng, type RngState } from '../util/rng.js';
 import { Adam, type ParamGroup } from './adam.js';
 import { loadCheckpoint, latestCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
 import { Ema, type EmaOptions } from './ema.js';
+import { lockOutput } from '../util/output-lock.js';
 
 /** What a model contributes to training. Batches must depend only on the micro-step index. */
 export interface TrainTask<B> {
@@ -100,6 +101,15 @@ export class InterruptedError extends DiffiqaError {
 /** Runs (or resumes) training; returns the final step reached. */
 export async function train<B>(task: TrainTask<B>, opts: TrainerOptions): Promise<{ step: number; ema: Ema | null; optimizer: Adam }> {
   ensureDir(opts.runDir);
+  const lock = lockOutput(opts.runDir); // one trainer per run folder
+  try {
+    return await trainSteps(task, opts);
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainSteps<B>(task: TrainTask<B>, opts: TrainerOptions): Promise<{ step: number; ema: Ema | null; optimizer: Adam }> {
   const optimizer = new Adam(task.paramGroups(), { beta1: opts.beta1, beta2: opts.beta2, clipGradNorm: opts.clipGradNorm });
   const ema = opts.ema ? new Ema(task.params, opts.ema) : null;
   let rng = new Rng(opts.seed);
