@@ -86,12 +86,14 @@ const NATIVE_CANDIDATE: Candidate = {
   },
 };
 
+const CPU_CANDIDATE: Candidate = { label: 'cpu', backend: 'cpu', prepare: async () => undefined };
+
 /** The automatic order. */
 const CANDIDATES: readonly Candidate[] = [
   { label: 'tensorflow-gpu', backend: 'tensorflow', prepare: prepareTensorflowGpu },
   NATIVE_CANDIDATE,
   { label: 'tensorflow', backend: 'tensorflow', prepare: () => prepareTfjsNode('@tensorflow/tfjs-node', 'tensorflow') },
-  { label: 'cpu', backend: 'cpu', prepare: async () => undefined },
+  CPU_CANDIDATE,
 ];
 
 /** What each name forces. */
@@ -99,7 +101,7 @@ const FORCED: readonly Candidate[] = [
   { label: 'tensorflow-gpu', backend: 'tensorflow', prepare: () => prepareTfjsNode('@tensorflow/tfjs-node-gpu', 'tensorflow-gpu') },
   { label: 'tensorflow', backend: 'tensorflow', prepare: prepareTensorflowForced },
   NATIVE_CANDIDATE,
-  { label: 'cpu', backend: 'cpu', prepare: async () => undefined },
+  CPU_CANDIDATE,
 ];
 
 /** Valid values of DIFFIQA_BACKEND / `preferred`. */

@@ -14,7 +14,7 @@ import { describeError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
 import { LABEL_COLUMNS, labelBatch } from './label.js';
 import { ResultWriter, finishedPaths, parseShard, selectShard, type ErrorRow, type ResultRow } from './records.js';
-import { lockOutput } from '../util/output-lock.js';
+import { withOutputLock } from '../util/output-lock.js';
 
 /** Settings of a labelling run. */
 export interface LabelRunOptions {
@@ -68,12 +68,7 @@ export function relativeKey(root: string, file: string): string {
 
 /** Runs the labeller over `opts.data` with the given models; returns what it did. */
 export async function runLabeller(diffusion: X0Predictor, schedule: NoiseSchedule, fr: FrModel, opts: LabelRunOptions): Promise<LabelRunSummary> {
-  const lock = lockOutput(opts.out); // one writer per output file
-  try {
-    return await labelAll(diffusion, schedule, fr, opts);
-  } finally {
-    lock.release();
-  }
+  return withOutputLock(opts.out, () => labelAll(diffusion, schedule, fr, opts)); // one writer per output file
 }
 
 async function labelAll(diffusion: X0Predictor, schedule: NoiseSchedule, fr: FrModel, opts: LabelRunOptions): Promise<LabelRunSummary> {

@@ -16,7 +16,7 @@ import { loadRegressorWeights, type RegressorMeta } from '../regressor/weights.j
 import { describeError, ShapeError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
 import { finishedPaths, ResultWriter, type ErrorRow, type ResultRow } from './records.js';
-import { lockOutput } from '../util/output-lock.js';
+import { withOutputLock } from '../util/output-lock.js';
 
 /** A loaded regressor ready to score aligned crops. Call dispose() when done. */
 export interface Scorer {
@@ -121,12 +121,7 @@ async function decodeBatch(paths: readonly string[], size: number, prepare?: (fi
  * already in `out` or its errors file, so a killed run resumes where it stopped.
  */
 export async function scoreFiles(inputs: string | readonly string[], opts: ScoreFilesOptions): Promise<ScoreSummary> {
-  const lock = lockOutput(opts.out); // one writer per output file
-  try {
-    return await scoreAll(inputs, opts);
-  } finally {
-    lock.release();
-  }
+  return withOutputLock(opts.out, () => scoreAll(inputs, opts)); // one writer per output file
 }
 
 async function scoreAll(inputs: string | readonly string[], opts: ScoreFilesOptions): Promise<ScoreSummary> {

@@ -18,7 +18,7 @@ import { Rng, type RngState } from '../util/rng.js';
 import { Adam, type ParamGroup } from './adam.js';
 import { loadCheckpoint, latestCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
 import { Ema, type EmaOptions } from './ema.js';
-import { lockOutput } from '../util/output-lock.js';
+import { withOutputLock } from '../util/output-lock.js';
 
 /** What a model contributes to training. Batches must depend only on the micro-step index. */
 export interface TrainTask<B> {
@@ -101,12 +101,7 @@ export class InterruptedError extends DiffiqaError {
 /** Runs (or resumes) training; returns the final step reached. */
 export async function train<B>(task: TrainTask<B>, opts: TrainerOptions): Promise<{ step: number; ema: Ema | null; optimizer: Adam }> {
   ensureDir(opts.runDir);
-  const lock = lockOutput(opts.runDir); // one trainer per run folder
-  try {
-    return await trainSteps(task, opts);
-  } finally {
-    lock.release();
-  }
+  return withOutputLock(opts.runDir, () => trainSteps(task, opts)); // one trainer per run folder
 }
 
 async function trainSteps<B>(task: TrainTask<B>, opts: TrainerOptions): Promise<{ step: number; ema: Ema | null; optimizer: Adam }> {

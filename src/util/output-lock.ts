@@ -98,3 +98,13 @@ function held(file: string): OutputLock {
   process.on('exit', release);
   return { file, release };
 }
+
+/** Runs `fn` holding the lock of `output` (see lockOutput), released however `fn` ends. */
+export async function withOutputLock<T>(output: string, fn: () => Promise<T>): Promise<T> {
+  const lock = lockOutput(output);
+  try {
+    return await fn();
+  } finally {
+    lock.release();
+  }
+}
