@@ -8,22 +8,27 @@
  * the rest. Resumable: existing outputs are kept, so a rerun only does what is missing. Nothing is copied into
  * the repository: <out> defaults to runs/shipped/faces (git-ignored).
  *
- *   node --import tsx scripts/shipped/prepare-faces.ts [--out runs/shipped/faces] [--shared ../shared/data] [--only lfw|cfp]
+ *   node --import tsx scripts/shipped/prepare-faces.ts [--folds train|eval] [--out runs/shipped/faces] [--shared ../shared/data] [--only lfw|cfp]
  *
  * `--only lfw` links the LFW faces alone (instant), so diffusion training can start while CFP is aligned later.
+ * `--folds eval` builds the evaluation faces instead (LFW pair folds 6-10, CFP folds 6-10 identities) under
+ * runs/shipped/eval-faces: they are only labelled and scored to report, never trained on (issue 13's protocol).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describeBackend, initBackend } from '../../src/backend/index.js';
 import { decodeImage, writeImage } from '../../src/data/image-io.js';
-import { cfpFoldImages, lfwFoldImages } from '../../src/experiment/training-split.js';
+import { EVALUATION_FOLDS, TRAINING_FOLDS, cfpFoldImages, lfwFoldImages } from '../../src/experiment/training-split.js';
 import { alignImage, loadAligner } from '../../src/fr/align.js';
 import { appendLinesDurable, ensureDir } from '../../src/util/atomic.js';
 import { describeError } from '../../src/util/errors.js';
 import { Progress } from '../../src/util/progress.js';
 import { arg } from '../../bench/args.js';
 
-const out = path.resolve(arg('out', 'runs/shipped/faces'));
+const split = arg('folds', 'train');
+if (split !== 'train' && split !== 'eval') throw new Error(`--folds must be train or eval, not '${split}'`);
+const folds = split === 'train' ? TRAINING_FOLDS : EVALUATION_FOLDS;
+const out = path.resolve(arg('out', split === 'train' ? 'runs/shipped/faces' : 'runs/shipped/eval-faces'));
 const shared = path.resolve(arg('shared', path.join(import.meta.dirname, '..', '..', '..', 'shared', 'data')));
 const lfwRoot = path.join(shared, 'lfw-112');
 const cfpRoot = path.join(shared, 'cfp');
@@ -31,7 +36,7 @@ const only = arg('only', 'all');
 if (!['all', 'lfw', 'cfp'].includes(only)) throw new Error(`--only must be lfw or cfp, not '${only}'`);
 
 function linkLfw(): number {
-  const keys = lfwFoldImages(lfwRoot);
+  const keys = lfwFoldImages(lfwRoot, folds);
   for (const key of keys) {
     const target = path.join(out, 'lfw', key);
     if (fs.existsSync(target)) continue;
@@ -42,7 +47,7 @@ function linkLfw(): number {
 }
 
 async function alignCfp(): Promise<{ ok: number; skipped: number }> {
-  const keys = cfpFoldImages(cfpRoot);
+  const keys = cfpFoldImages(cfpRoot, folds);
   const records = path.join(out, 'cfp-align.jsonl');
   const done = new Map<string, string>();
   if (fs.existsSync(records)) {

@@ -11,6 +11,12 @@ import { readdirSync } from 'node:fs';
 /** The folds that train and select the shipped models. */
 export const TRAINING_FOLDS: readonly number[] = [1, 2, 3, 4, 5];
 
+/**
+ * The identity of a path in the prepared faces folder (scripts/shipped/prepare-faces.ts): `lfw/images/<name>` or
+ * `cfp/<id>` (frontal and profile photos of one person share it). A regressor config's `data.identityPattern`.
+ */
+export const SHIPPED_IDENTITY_PATTERN = '^(lfw/images/[^/]+|cfp/[^/]+)/';
+
 /** The folds that only evaluate: never trained on, never used to choose a setting. */
 export const EVALUATION_FOLDS: readonly number[] = [6, 7, 8, 9, 10];
 

@@ -4,6 +4,7 @@
  */
 import { MFN_CONFIG } from '../fr/mobilefacenet.js';
 import { ConfigError } from '../util/errors.js';
+import { compileIdentityPattern } from '../train/regressor-labels.js';
 import { loadConfigFile, s, type Infer } from '../util/schema.js';
 import { backboneSpecFor, EDIFFIQA_HIDDEN, type BackboneSpec, type RegressorSpec } from './spec.js';
 
@@ -41,13 +42,14 @@ export const regressorConfigSchema = s.object({
       /** Every `valEvery`-th item by sorted label is validation (10 = the reference's 10%). */
       valEvery: s.opt(s.int({ min: 2 }), 10),
       /**
-       * How many leading folders of an image's relative path name its identity; null = the whole folder (the
-       * reference: one folder per identity). 2 for a data folder that mixes datasets, e.g. `lfw/<name>/x.jpg` and
-       * `cfp/<id>/{frontal,profile}/x.png`, so that one person's poses share an identity (eDifFIQA's centres).
+       * A regular expression whose first group (or whole match) in an image's relative path names its identity;
+       * null = the image's folder (the reference: one folder per identity). For a data folder that mixes layouts,
+       * e.g. `lfw/images/<name>/x.jpg` and `cfp/<id>/{frontal,profile}/x.png`, `^(lfw/images/[^/]+|cfp/[^/]+)/`
+       * lets one person's poses share an identity (eDifFIQA's centres).
        */
-      identityDepth: s.opt(s.nullable(s.int({ positive: true })), null),
+      identityPattern: s.opt(s.nullable(s.string()), null),
     }),
-    { labelColumn: 'score', valEvery: 10, identityDepth: null },
+    { labelColumn: 'score', valEvery: 10, identityPattern: null },
   ),
   train: s.object({
     epochs: s.opt(s.int({ positive: true }), 1),
@@ -90,6 +92,7 @@ export type RegressorConfig = Infer<typeof regressorConfigSchema>;
 export function loadRegressorConfig(file: string, overrides: unknown = {}): RegressorConfig {
   const cfg = loadConfigFile(regressorConfigSchema, file, overrides);
   resolveRegressorSpec(cfg, file); // structural checks with the file named
+  if (cfg.data.identityPattern !== null) compileIdentityPattern(cfg.data.identityPattern, file);
   return cfg;
 }
 

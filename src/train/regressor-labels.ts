@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { listImageFiles } from '../data/files.js';
 import { normaliseRelPath } from '../eval/inputs.js';
 import { readResults } from '../pipelines/records.js';
-import { DataError } from '../util/errors.js';
+import { ConfigError, DataError } from '../util/errors.js';
 import type { LabelRange } from '../regressor/spec.js';
 
 export type { LabelRange } from '../regressor/spec.js';
@@ -18,7 +18,7 @@ export interface LabelledItem {
   file: string;
   /** Path relative to the data folder (POSIX separators): the key in label and cache files. */
   rel: string;
-  /** Identity: the relative path with its file name removed (METHOD §4.2), or its first `identityDepth` folders. */
+  /** Identity: the relative path with its file name removed (METHOD §4.2), or what `identityPattern` picks from it. */
   identity: string;
   /** The raw label (DifFIQA score). */
   raw: number;
@@ -36,7 +36,8 @@ export interface LabelMatch {
  * paths inside it). Items come back sorted by relative path.
  * @throws DataError naming the file for a missing score column, a non-finite score, a duplicate, or no match
  */
-export function readLabelledItems(labelsFile: string, dataDir: string, column = 'score', identityDepth: number | null = null): LabelMatch {
+export function readLabelledItems(labelsFile: string, dataDir: string, column = 'score', identityPattern: string | null = null): LabelMatch {
+  const pattern = identityPattern === null ? null : compileIdentityPattern(identityPattern);
   const rows = readResults(labelsFile);
   if (rows.length === 0) throw new DataError(labelsFile, 'no labels (missing or empty file)');
   const onDisk = new Map<string, string>();
@@ -57,7 +58,7 @@ export function readLabelledItems(labelsFile: string, dataDir: string, column = 
       unmatched.push(r.path);
       return;
     }
-    items.push({ file, rel, identity: identityOf(rel, identityDepth, labelsFile), raw });
+    items.push({ file, rel, identity: identityOf(rel, pattern, labelsFile), raw });
   });
   if (items.length === 0) {
     throw new DataError(labelsFile, `none of its ${rows.length} paths is an image under ${dataDir} (first: '${rows[0]!.path}')`);
@@ -66,14 +67,24 @@ export function readLabelledItems(labelsFile: string, dataDir: string, column = 
   return { items, unmatched };
 }
 
-/** The identity of an image: its folder, or the first `depth` folders of its relative path. */
-export function identityOf(rel: string, depth: number | null, source = 'labels'): string {
-  const folders = path.posix.dirname(rel).split('/');
-  if (depth === null) return folders.join('/');
-  if (folders.length < depth || folders[0] === '.') {
-    throw new DataError(source, `'${rel}' has fewer than identityDepth = ${depth} folders`);
+/** Compiles `data.identityPattern`. @throws ConfigError naming `file` for an invalid regular expression */
+export function compileIdentityPattern(source: string, file = 'config'): RegExp {
+  try {
+    return new RegExp(source);
+  } catch (err) {
+    throw new ConfigError(file, 'data.identityPattern', `not a valid regular expression: ${(err as Error).message}`);
   }
-  return folders.slice(0, depth).join('/');
+}
+
+/**
+ * The identity of an image: its folder, or the first group (else the whole match) of `pattern` in its relative path.
+ * @throws DataError naming `source` when the pattern does not match the path
+ */
+export function identityOf(rel: string, pattern: RegExp | null, source = 'labels'): string {
+  if (pattern === null) return path.posix.dirname(rel);
+  const m = pattern.exec(rel);
+  if (!m) throw new DataError(source, `'${rel}' does not match identityPattern ${pattern.source}`);
+  return m[1] ?? m[0];
 }
 
 /** The min and max of the raw labels. @throws DataError when all labels are equal (nothing to learn). */

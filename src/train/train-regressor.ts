@@ -115,7 +115,7 @@ function loadBackboneInit(model: QualityRegressor, file: string, prefix: string)
 
 async function prepareDataset(opts: TrainRegressorOptions, model: QualityRegressor): Promise<{ data: Dataset; range: LabelRange }> {
   const cfg = opts.config;
-  const { items: all, unmatched } = readLabelledItems(opts.labels, opts.data, cfg.data.labelColumn, cfg.data.identityDepth);
+  const { items: all, unmatched } = readLabelledItems(opts.labels, opts.data, cfg.data.labelColumn, cfg.data.identityPattern);
   if (unmatched.length > 0 && !opts.quiet) {
     process.stderr.write(`diffiqa: ${unmatched.length} labelled paths are not under ${opts.data} (first: ${unmatched[0]}); using ${all.length}\n`);
   }

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { identityOf, readLabelledItems } from '../../src/train/regressor-labels.js';
+import { compileIdentityPattern, identityOf, readLabelledItems } from '../../src/train/regressor-labels.js';
 import { DataError } from '../../src/util/errors.js';
 import { writeSyntheticFaces } from './synthetic.js';
 
@@ -45,12 +45,15 @@ describe('readLabelledItems', () => {
     expect(() => readLabelledItems(file, data)).toThrow(/labels\.csv: none of its 1 paths/);
   });
 
-  it('identityDepth names an identity by its leading folders, so one person\'s poses share it', () => {
+  it('identityPattern names an identity by a group of its path, so one person\'s poses share it', () => {
+    const mixed = compileIdentityPattern('^(lfw/images/[^/]+|cfp/[^/]+)/');
     expect(identityOf('cfp/001/frontal/01.png', null)).toBe('cfp/001/frontal');
-    expect(identityOf('cfp/001/frontal/01.png', 2)).toBe('cfp/001');
-    expect(identityOf('cfp/001/profile/03.png', 2)).toBe('cfp/001');
-    expect(identityOf('lfw/Ann_Smith/Ann_Smith_0001.jpg', 2)).toBe('lfw/Ann_Smith');
-    expect(() => identityOf('lfw/x.jpg', 2, 'labels.csv')).toThrow(/labels\.csv: 'lfw\/x\.jpg' has fewer than identityDepth = 2 folders/);
-    expect(() => identityOf('x.jpg', 1)).toThrow(DataError);
+    expect(identityOf('cfp/001/frontal/01.png', mixed)).toBe('cfp/001');
+    expect(identityOf('cfp/001/profile/03.png', mixed)).toBe('cfp/001');
+    expect(identityOf('lfw/images/Ann_Smith/Ann_Smith_0001.jpg', mixed)).toBe('lfw/images/Ann_Smith');
+    expect(identityOf('a/b/c.png', /^a\/b/)).toBe('a/b'); // no group: the whole match
+    expect(() => identityOf('lfw/x.jpg', mixed, 'labels.csv')).toThrow(/labels\.csv: 'lfw\/x\.jpg' does not match identityPattern/);
+    expect(() => identityOf('x.jpg', mixed)).toThrow(DataError);
+    expect(() => compileIdentityPattern('(unclosed', 'r.yaml')).toThrow(/r\.yaml: data\.identityPattern: not a valid regular expression/);
   });
 });
