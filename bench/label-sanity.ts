@@ -8,6 +8,10 @@
  *
  *   node --import tsx bench/label-sanity.ts [--diffusion RUN_OR_FILE (default: the shipped model)] [--ema] [--faces 200] [--repeats 10] [--folds eval|train] [--fr faceres|mobileface|dlib|...] [--out runs/label-sanity]
  *   node --import tsx bench/label-sanity.ts --summary-only [--repeats 10] [--out runs/label-sanity]
+ *   node --import tsx bench/label-sanity.ts --regressor [FILE (default: the shipped eDifFIQA)] [--faces 200] [--folds eval|train] [--out ...]
+ *
+ * With --regressor the same ladders are scored by a quality regressor instead of labelled (seconds, not hours), and
+ * the same statistics are printed for its `quality` column (issue 13: the shipped eDifFIQA ranks the rungs).
  *
  * Besides the pooled Spearman it prints the within-face one (mean over faces of Spearman(rung, term) over the
  * face's own five rungs), which isolates the damage from the differences between faces.
@@ -26,6 +30,7 @@ import { spearman } from '../src/eval/rank-correlation.js';
 import { DEFAULT_LABEL_FR_MODEL, loadFrModel } from '../src/fr/registry.js';
 import { LABEL_COLUMNS } from '../src/pipelines/label.js';
 import { runLabeller } from '../src/pipelines/label-run.js';
+import { scoreFiles } from '../src/pipelines/score.js';
 import { readResults } from '../src/pipelines/records.js';
 import { Rng } from '../src/util/rng.js';
 import { arg } from './args.js';
@@ -53,18 +58,42 @@ async function main(): Promise<void> {
     return;
   }
   const out = arg('out', 'runs/label-sanity');
+  if (process.argv.includes('--regressor')) {
+    const scores = path.join(out, 'regressor-scores.csv');
+    await scoreLadders(out, scores);
+    summarise(scores, ['quality']);
+    return;
+  }
   const repeats = Number(arg('repeats', '10'));
   const labels = path.join(out, `labels-n${repeats}.csv`);
   if (!process.argv.includes('--summary-only')) await labelLadders(out, repeats, labels);
-  summarise(labels);
+  summarise(labels, LABEL_COLUMNS);
+}
+
+/** The ladder faces of the --folds/--faces options. */
+function chosenFaces(): { faces: string[]; folds: string } {
+  const folds = arg('folds', 'eval');
+  if (folds !== 'eval' && folds !== 'train') throw new Error(`--folds must be eval or train, not '${folds}'`);
+  return { faces: pickFaces(Number(arg('faces', '200')), folds === 'eval' ? EVALUATION_FOLDS : TRAINING_FOLDS), folds };
+}
+
+/** Scores every rung with a regressor (`--regressor FILE`, or the shipped eDifFIQA); rewrites the scores. */
+async function scoreLadders(out: string, scores: string): Promise<void> {
+  await initBackend();
+  const value = arg('regressor', '');
+  const model = value && !value.startsWith('--') ? value : undefined;
+  const { faces, folds } = chosenFaces();
+  console.log(`${describeBackend()}; ${faces.length} faces (LFW ${folds} folds) x ${LADDER.length} rungs, regressor ${model ?? 'shipped eDifFIQA'}`);
+  await writeLadder(faces, path.join(out, 'ladder'));
+  fs.rmSync(scores, { force: true });
+  const s = await scoreFiles(path.join(out, 'ladder'), { model, out: scores, quiet: true });
+  if (s.failed > 0) throw new Error(`${s.failed} ladder images failed to score (see ${scores}.errors.jsonl)`);
 }
 
 async function labelLadders(out: string, repeats: number, labels: string): Promise<void> {
   await initBackend();
   const runDir = arg('diffusion', '') || shippedModelPath('diffusion');
-  const folds = arg('folds', 'eval');
-  if (folds !== 'eval' && folds !== 'train') throw new Error(`--folds must be eval or train, not '${folds}'`);
-  const faces = pickFaces(Number(arg('faces', '200')), folds === 'eval' ? EVALUATION_FOLDS : TRAINING_FOLDS);
+  const { faces, folds } = chosenFaces();
   const ema = process.argv.includes('--ema');
   const frName = arg('fr', DEFAULT_LABEL_FR_MODEL);
   console.log(`${describeBackend()}; ${faces.length} faces (LFW ${folds} folds) x ${LADDER.length} rungs, t* 5, N ${repeats}, FR ${frName}, diffusion ${runDir} (${ema ? 'EMA' : 'raw'} weights)`);
@@ -100,29 +129,33 @@ function withinFace(rows: readonly { face: string; rung: number; values: Record<
   return { mean: rhos.reduce((a, b) => a + b, 0) / rhos.length, negative: rhos.filter((r) => r < 0).length / rhos.length };
 }
 
-/** Spearman(severity, score), the mean score per rung and per term, over the rows of `labels`. */
-function summarise(labels: string): void {
+/**
+ * Spearman(severity, score), the mean score per rung and per term, over the rows of `labels`; the first of
+ * `columns` is the score (the label's `score`, or a regressor's `quality`).
+ */
+function summarise(labels: string, columns: readonly string[]): void {
+  const main = columns[0] as string;
   const rows = readResults(labels).map((r) => ({
     face: path.dirname(r.path),
     rung: Number(/rung(\d)\.png$/.exec(r.path)?.[1]),
-    score: r.values.score as number,
+    score: r.values[main] as number,
     values: r.values,
   }));
   const rho = spearman(rows.map((r) => r.rung), rows.map((r) => r.score));
   const mean = (xs: number[]): string => (xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(4);
-  console.log(`rung  images  ${LABEL_COLUMNS.join('  ')}`);
+  console.log(`rung  images  ${columns.join('  ')}`);
   for (let k = 0; k < LADDER.length; k++) {
     const at = rows.filter((r) => r.rung === k);
-    console.log(`${k}     ${at.length}  ${LABEL_COLUMNS.map((c) => mean(at.map((r) => r.values[c] as number))).join('  ')}`);
+    console.log(`${k}     ${at.length}  ${columns.map((c) => mean(at.map((r) => r.values[c] as number))).join('  ')}`);
   }
-  const perTerm = LABEL_COLUMNS.map((c) => `${c} ${spearman(rows.map((r) => r.rung), rows.map((r) => r.values[c] as number)).toFixed(3)}`);
+  const perTerm = columns.map((c) => `${c} ${spearman(rows.map((r) => r.rung), rows.map((r) => r.values[c] as number)).toFixed(3)}`);
   console.log(`Spearman(severity, term): ${perTerm.join(', ')}`);
-  const faces = LABEL_COLUMNS.map((c) => {
+  const faces = columns.map((c) => {
     const w = withinFace(rows, c);
     return `${c} ${w.mean.toFixed(3)} (${(100 * w.negative).toFixed(0)}% < 0)`;
   });
   console.log(`within-face Spearman(severity, term), mean over faces: ${faces.join(', ')}`);
-  console.log(`Spearman(severity, score) over ${rows.length} images: ${rho.toFixed(3)}`);
+  console.log(`Spearman(severity, ${main}) over ${rows.length} images: ${rho.toFixed(3)}`);
 }
 
 await main();

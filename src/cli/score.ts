@@ -6,7 +6,7 @@ import { startBackend, type GlobalArgs } from './common.js';
 
 interface ScoreArgs extends GlobalArgs {
   inputs: string[];
-  model: string;
+  model?: string;
   out: string;
   batch: number;
   clip: boolean;
@@ -19,7 +19,7 @@ export const scoreCommand: CommandModule<GlobalArgs, ScoreArgs> = {
   builder: (y) =>
     y
       .positional('inputs', { type: 'string', array: true, demandOption: true, describe: 'Image files, folders (recursive) or globs' })
-      .option('model', { type: 'string', demandOption: true, describe: 'best.safetensors or its run folder, or diffiqa(r).pth / ediffiqa{T,S,M,L}.pth' })
+      .option('model', { type: 'string', describe: 'best.safetensors or its run folder, or diffiqa(r).pth / ediffiqa{T,S,M,L}.pth (default: the shipped eDifFIQA, models/ediffiqa.md)' })
       .option('out', { type: 'string', default: 'scores.csv', describe: 'Output .csv or .jsonl (errors go to <out>.errors.jsonl); rerunning resumes' })
       .option('batch', { type: 'number', default: 64, describe: 'Images per forward pass' })
       .option('clip', { type: 'boolean', default: false, describe: 'Clip scores to [0,1] (raw scores may exceed 1; only the ranking matters)' })
@@ -28,7 +28,8 @@ export const scoreCommand: CommandModule<GlobalArgs, ScoreArgs> = {
         if (!(a.batch >= 1 && Number.isInteger(a.batch))) throw new Error('--batch must be a positive integer');
         return true;
       })
-      .example('$0 score faces/ --model ediffiqaT.pth --out scores.csv', 'score every aligned face under faces/ with eDifFIQA(T)')
+      .example('$0 score faces/', 'score every aligned face under faces/ with the shipped eDifFIQA model -> scores.csv')
+      .example('$0 score faces/ --model ediffiqaT.pth --out scores.csv', "with the authors' eDifFIQA(T)")
       .example("$0 score 'lfw/**/*.jpg' --model checkpoints/ediffiqa-mobileface --clip --out lfw.jsonl", 'our model, clipped scores, JSONL') as never,
   handler: async (args) => {
     if (args.align) {

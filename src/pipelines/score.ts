@@ -17,6 +17,7 @@ import { describeError, ShapeError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
 import { finishedPaths, ResultWriter, type ErrorRow, type ResultRow } from './records.js';
 import { withOutputLock } from '../util/output-lock.js';
+import { shippedModelPath } from '../models/shipped.js';
 
 /** A loaded regressor ready to score aligned crops. Call dispose() when done. */
 export interface Scorer {
@@ -36,12 +37,13 @@ export interface Scorer {
 }
 
 /**
- * Loads a regressor for scoring: our `best.safetensors` (or its run folder), or the authors' `diffiqa(r).pth`
- * / `ediffiqa{T,S,M,L}.pth`.
- * @example const s = loadRegressor('checkpoints/ediffiqa-t/best.safetensors'); s.score([crop]); // Float32Array [0.71]
- * @throws CheckpointError for a missing or unrecognised file
+ * Loads a regressor for scoring: our `best.safetensors` (or its run folder), the authors' `diffiqa(r).pth`
+ * / `ediffiqa{T,S,M,L}.pth`, or without a path the shipped eDifFIQA model (models/ediffiqa.md), checksum-verified.
+ * @example const s = loadRegressor(); s.score([crop]); // Float32Array [0.96]
+ * @example const s = loadRegressor('checkpoints/ediffiqa-t/best.safetensors');
+ * @throws CheckpointError for a missing, corrupted or unrecognised file
  */
-export function loadRegressor(path: string): Scorer {
+export function loadRegressor(path: string = shippedModelPath('ediffiqa')): Scorer {
   const { model, meta } = loadRegressorWeights(path);
   const size = model.inputSize;
   const toTensor = (images: readonly Float32Array[]): tf.Tensor4D => {
@@ -71,8 +73,8 @@ export function loadRegressor(path: string): Scorer {
 
 /** Options of `scoreFiles`. */
 export interface ScoreFilesOptions {
-  /** A regressor file/run folder, or an already loaded Scorer (not disposed). */
-  model: string | Scorer;
+  /** A regressor file/run folder, or an already loaded Scorer (not disposed). Default: the shipped eDifFIQA model. */
+  model?: string | Scorer;
   /** Result file: `.csv` or `.jsonl`; errors go to `<out>.errors.jsonl`. */
   out: string;
   /** Images per forward pass. Default 64. */
@@ -132,7 +134,7 @@ async function scoreAll(inputs: string | readonly string[], opts: ScoreFilesOpti
   const done = finishedPaths(opts.out);
   writer.append([], listingSkips.filter((e) => !done.has(e.path)));
   const todo = files.filter((f) => !done.has(f));
-  const scorer = typeof opts.model === 'string' ? loadRegressor(opts.model) : opts.model;
+  const scorer = typeof opts.model === 'object' ? opts.model : loadRegressor(opts.model);
   const batchSize = Math.max(1, opts.batchSize ?? 64);
   const progress = new Progress('score', todo.length, { unit: 'img', quiet: opts.quiet });
   const summary: ScoreSummary = { scored: 0, failed: 0, skipped: files.length - todo.length, total: files.length };
@@ -151,7 +153,7 @@ async function scoreAll(inputs: string | readonly string[], opts: ScoreFilesOpti
     }
   } finally {
     progress.done();
-    if (typeof opts.model === 'string') scorer.dispose();
+    if (typeof opts.model !== 'object') scorer.dispose();
   }
   return summary;
 }
