@@ -4,7 +4,6 @@
  */
 import { MFN_CONFIG } from '../fr/mobilefacenet.js';
 import { ConfigError } from '../util/errors.js';
-import { compileIdentityPattern } from '../train/regressor-labels.js';
 import { loadConfigFile, s, type Infer } from '../util/schema.js';
 import { backboneSpecFor, EDIFFIQA_HIDDEN, type BackboneSpec, type RegressorSpec } from './spec.js';
 
@@ -48,8 +47,14 @@ export const regressorConfigSchema = s.object({
        * lets one person's poses share an identity (eDifFIQA's centres).
        */
       identityPattern: s.opt(s.nullable(s.string()), null),
+      /**
+       * Probability of mirroring a training image (0 = the reference, which does not augment). A DifFIQA label is
+       * mirror-symmetric by construction (it averages an image's terms with its mirror image's), so a mirrored face
+       * keeps its label; eDifFIQA compares the mirrored face's embedding with the unmirrored teacher embedding.
+       */
+      flipProb: s.opt(s.number({ min: 0, max: 1 }), 0),
     }),
-    { labelColumn: 'score', valEvery: 10, identityPattern: null },
+    { labelColumn: 'score', valEvery: 10, identityPattern: null, flipProb: 0 },
   ),
   train: s.object({
     epochs: s.opt(s.int({ positive: true }), 1),
@@ -109,4 +114,13 @@ export function resolveRegressorSpec(cfg: Readonly<RegressorConfig>, file = 'con
     backbone = backboneSpecFor(m.backbone);
   }
   return { kind: m.kind, backbone, hidden: m.hidden };
+}
+
+/** Compiles `data.identityPattern`. @throws ConfigError naming `file` for an invalid regular expression */
+export function compileIdentityPattern(source: string, file = 'config'): RegExp {
+  try {
+    return new RegExp(source);
+  } catch (err) {
+    throw new ConfigError(file, 'data.identityPattern', `not a valid regular expression: ${(err as Error).message}`);
+  }
 }

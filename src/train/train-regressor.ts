@@ -19,6 +19,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tf } from '../backend/tf.js';
 import { decodeImage } from '../data/image-io.js';
+import { flipHorizontal } from '../data/image.js';
 import type { HostTensor } from '../nn/params.js';
 import type { ParamGroup } from './adam.js';
 import { train, type TrainTask } from './trainer.js';
@@ -158,9 +159,13 @@ async function prepareDataset(opts: TrainRegressorOptions, model: QualityRegress
   return { data, range };
 }
 
-/** Builds the host arrays and tensors of one batch of item indices. */
-async function makeBatch(data: Dataset, idx: readonly number[], size: number, d: number): Promise<Batch> {
-  const images = await Promise.all(idx.map((i) => decodeImage((data.items[i] as LabelledItem).file, { size: { width: size, height: size } })));
+/**
+ * Builds the host arrays and tensors of one batch of item indices; `flips[j]` mirrors image j (training
+ * augmentation, `data.flipProb`).
+ */
+async function makeBatch(data: Dataset, idx: readonly number[], size: number, d: number, flips?: readonly boolean[]): Promise<Batch> {
+  const decoded = await Promise.all(idx.map((i) => decodeImage((data.items[i] as LabelledItem).file, { size: { width: size, height: size } })));
+  const images = decoded.map((img, j) => (flips?.[j] ? flipHorizontal(img) : img));
   const per = size * size * 3;
   const xs = new Float32Array(idx.length * per);
   images.forEach((img, j) => xs.set(img.data, j * per));
@@ -247,7 +252,11 @@ export async function trainRegressor(opts: TrainRegressorOptions): Promise<Train
         if (!orders.has(e)) orders.set(e, epochOrder(trainIdx, cfg.train.seed, e));
         const k = index % stepsPerEpoch;
         const end = k === stepsPerEpoch - 1 ? trainIdx.length : (k + 1) * bs;
-        return makeBatch(data, orders.get(e)!.slice(k * bs, end), model.inputSize, model.embeddingDim);
+        const idx = orders.get(e)!.slice(k * bs, end);
+        // Flips are a pure function of (seed, step), like the order, so a resumed run draws the same ones.
+        const flipRng = new Rng(deriveSeed(cfg.train.seed, `regressor-flip-${index}`));
+        const flips = idx.map(() => flipRng.chance(cfg.data.flipProb));
+        return makeBatch(data, idx, model.inputSize, model.embeddingDim, flips);
       },
       loss(b) {
         const { quality, embedding } = model.forward(b.x, true);
