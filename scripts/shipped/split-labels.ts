@@ -12,7 +12,8 @@ import * as path from 'node:path';
 import { arg } from '../../bench/args.js';
 import { LABEL_COLUMNS } from '../../src/pipelines/label.js';
 import { ResultWriter, readResults } from '../../src/pipelines/records.js';
-import { compileIdentityPattern, identityOf } from '../../src/train/regressor-labels.js';
+import { identityOf } from '../../src/train/regressor-labels.js';
+import { compileIdentityPattern } from '../../src/regressor/config.js';
 import { SHIPPED_IDENTITY_PATTERN } from '../../src/experiment/training-split.js';
 import { Rng } from '../../src/util/rng.js';
 

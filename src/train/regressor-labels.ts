@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import { listImageFiles } from '../data/files.js';
 import { normaliseRelPath } from '../eval/inputs.js';
 import { readResults } from '../pipelines/records.js';
-import { ConfigError, DataError } from '../util/errors.js';
+import { DataError } from '../util/errors.js';
+import { compileIdentityPattern } from '../regressor/config.js';
 import type { LabelRange } from '../regressor/spec.js';
 
 export type { LabelRange } from '../regressor/spec.js';
@@ -65,15 +66,6 @@ export function readLabelledItems(labelsFile: string, dataDir: string, column = 
   }
   items.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
   return { items, unmatched };
-}
-
-/** Compiles `data.identityPattern`. @throws ConfigError naming `file` for an invalid regular expression */
-export function compileIdentityPattern(source: string, file = 'config'): RegExp {
-  try {
-    return new RegExp(source);
-  } catch (err) {
-    throw new ConfigError(file, 'data.identityPattern', `not a valid regular expression: ${(err as Error).message}`);
-  }
 }
 
 /**

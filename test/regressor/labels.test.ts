@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compileIdentityPattern, identityOf, readLabelledItems } from '../../src/train/regressor-labels.js';
+import { identityOf, readLabelledItems } from '../../src/train/regressor-labels.js';
+import { compileIdentityPattern } from '../../src/regressor/config.js';
 import { DataError } from '../../src/util/errors.js';
 import { writeSyntheticFaces } from './synthetic.js';
 
