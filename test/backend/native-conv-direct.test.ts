@@ -7,11 +7,16 @@
  * registers) with per-channel and scalar weights.
  * With DIFFIQA_CONV_DIRECT=0 the same cases take the im2col GEMM, so both paths are checked on each shape.
  * On a CPU without AVX-512 the direct kernel is off and these cases test the GEMM only.
+ * Each case on each path also runs the forward kernel and both backprop kernels (dilation passed as their
+ * `dilations` attribute) against an independent float64 reference (conv-reference.ts); for the dilated case, whose
+ * tf.grads tfjs-core refuses on every backend, the test pins that error and compares the backprop kernels with tfjs
+ * cpu's undilated ones on the zero-stuffed filter.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { countCpuFallbacks } from '../../src/backend/kernels/native-kernel-util.js';
 import { tf } from '../../src/backend/tf.js';
 import { expectNativeMatchesCpu, randomValues } from './compare.js';
+import { DILATED_GRADIENT_ERROR, expectNativeConvMatchesReference, expectNativeDilatedMatchesCpuStuffed, referenceOutShape } from './conv-check.js';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 interface Case {
@@ -81,17 +86,38 @@ describe('direct small-channel convolution matches tfjs cpu', () => {
         expect(countCpuFallbacks()).toBe(before);
       });
 
-      // Skipped (reported as skipped, not passed) for dilated cases: tfjs's Conv2D gradient rejects dilations > 1
-      it.skipIf((c.dilation ?? 1) !== 1)(`${path}: gradients through tf.grads ${c.name}`, () => {
+      const data = () => {
+        const n = (sh: number[]) => sh.reduce((a, b) => a * b, 1);
+        return { x: randomValues(`dx-${c.name}`, n(c.x)), w: randomValues(`dw-${c.name}`, n(c.f)), dy: randomValues(`dr-${c.name}`, n(referenceOutShape(c, false))) };
+      };
+
+      it(`${path}: Conv2D and its input and filter gradients against the float64 reference ${c.name}`, () => {
         if (path === 'gemm') process.env['DIFFIQA_CONV_DIRECT'] = '0';
-        expectNativeMatchesCpu(() => {
-          const { x, w } = input(c);
-          const y = tf.conv2d(x, w, c.stride, c.pad);
-          const r = tf.tensor4d(randomValues(`dr-${c.name}`, y.size), y.shape);
-          const loss = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad), r));
-          return tf.grads(loss)([x, w]);
-        });
+        expectNativeConvMatchesReference(c, false, data());
       });
+
+      if ((c.dilation ?? 1) === 1) {
+        it(`${path}: gradients through tf.grads ${c.name}`, () => {
+          if (path === 'gemm') process.env['DIFFIQA_CONV_DIRECT'] = '0';
+          expectNativeMatchesCpu(() => {
+            const { x, w } = input(c);
+            const y = tf.conv2d(x, w, c.stride, c.pad);
+            const r = tf.tensor4d(randomValues(`dr-${c.name}`, y.size), y.shape);
+            const loss = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad), r));
+            return tf.grads(loss)([x, w]);
+          });
+        });
+      } else {
+        it(`${path}: dilated backprop kernels match tfjs cpu on the zero-stuffed filter; tf.grads raises tfjs's error ${c.name}`, () => {
+          if (path === 'gemm') process.env['DIFFIQA_CONV_DIRECT'] = '0';
+          expectNativeDilatedMatchesCpuStuffed(c, false, data());
+          tf.setBackend('native');
+          const { x, w } = input(c);
+          const loss = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad, 'NHWC', c.dilation));
+          expect(() => tf.tidy(() => tf.grads(loss)([x, w]))).toThrow(DILATED_GRADIENT_ERROR);
+          tf.dispose([x, w]);
+        });
+      }
     }
   }
 });

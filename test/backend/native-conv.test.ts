@@ -3,12 +3,17 @@
  * inputs: relative error max|native - cpu| / max|cpu| < 1e-5. Shapes are odd on purpose (odd spatial sizes,
  * channel counts 3, 5, 13 that are not multiples of the SIMD width), with strides 1/2, same/valid/explicit padding,
  * dilation 2 and batches 1 and 3; wide inputs (144-300 channels) exercise the im2col GEMM path.
+ * Every case also runs the forward kernel and both backprop kernels (dilation passed as their `dilations`
+ * attribute) against an independent float64 reference (conv-reference.ts). tfjs cpu's backprop kernels ignore
+ * dilation, so the dilated backprop cases compare with them through the zero-stuffed filter instead; tf.grads of a
+ * dilated conv2d is refused by tfjs-core's gradient on every backend, and the test pins that error.
  */
 import { describe, expect, it } from 'vitest';
 import { loadNativeAddon } from '../../src/backend/native-binding.js';
 import { countCpuFallbacks } from '../../src/backend/kernels/native-kernel-util.js';
 import { tf } from '../../src/backend/tf.js';
 import { expectNativeMatchesCpu, randomValues } from './compare.js';
+import { DILATED_GRADIENT_ERROR, expectNativeConvMatchesReference, expectNativeDilatedMatchesCpuStuffed, referenceOutShape } from './conv-check.js';
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
 interface ConvCase {
@@ -68,32 +73,55 @@ describe('native conv2d kernels match tfjs cpu', () => {
       expect(countCpuFallbacks()).toBe(before);
     });
 
-    // Skipped (reported as skipped, not passed) for dilated cases: tfjs's backprop kernels have no dilation attribute (tf.grad covers dilation below)
-    it.skipIf(c.dilation !== 1)(`Conv2DBackpropInput and Conv2DBackpropFilter ${c.name}`, () => {
-      const before = countCpuFallbacks();
-      expectNativeMatchesCpu(() => {
-        const { x, w } = tensors(c);
-        const shape = outShape(c);
-        const dy = tf.tensor4d(randomValues(`dy-${c.name}`, shape.reduce((a, b) => a * b, 1)), shape);
-        const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined };
-        const dx = tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, { ...attrs, inputShape: c.x } as never);
-        const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: c.f } as never);
-        return [dx as tf.Tensor, dw as tf.Tensor];
-      });
-      expect(countCpuFallbacks()).toBe(before);
+    const data = () => {
+      const size = (sh: number[]) => sh.reduce((a, b) => a * b, 1);
+      return { x: randomValues(`x-${c.name}`, size(c.x)), w: randomValues(`w-${c.name}`, size(c.f)), dy: randomValues(`dy-${c.name}`, size(referenceOutShape(c, false))) };
+    };
+
+    it(`Conv2D, Conv2DBackpropInput and Conv2DBackpropFilter against the float64 reference ${c.name}`, () => {
+      expectNativeConvMatchesReference(c, false, data());
     });
 
-    // Skipped (reported as skipped, not passed) for dilated cases: tfjs's Conv2D gradient rejects dilations > 1 on every backend
-    it.skipIf(c.dilation !== 1)(`gradients through tf.grads ${c.name}`, () => {
-      expectNativeMatchesCpu(() => {
-        const { x, w } = tensors(c);
-        const shape = outShape(c);
-        const r = tf.tensor4d(randomValues(`r-${c.name}`, shape.reduce((a, b) => a * b, 1)), shape);
-        const loss = (a: tf.Tensor, b: tf.Tensor) =>
-          tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad, 'NHWC', c.dilation), r));
-        return tf.grads(loss)([x, w]);
+    if (c.dilation === 1) {
+      it(`Conv2DBackpropInput and Conv2DBackpropFilter ${c.name}`, () => {
+        const before = countCpuFallbacks();
+        expectNativeMatchesCpu(() => {
+          const { x, w } = tensors(c);
+          const shape = outShape(c);
+          const dy = tf.tensor4d(randomValues(`dy-${c.name}`, shape.reduce((a, b) => a * b, 1)), shape);
+          const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined };
+          const dx = tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, { ...attrs, inputShape: c.x } as never);
+          const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: c.f } as never);
+          return [dx as tf.Tensor, dw as tf.Tensor];
+        });
+        expect(countCpuFallbacks()).toBe(before);
       });
-    });
+
+      it(`gradients through tf.grads ${c.name}`, () => {
+        expectNativeMatchesCpu(() => {
+          const { x, w } = tensors(c);
+          const shape = outShape(c);
+          const r = tf.tensor4d(randomValues(`r-${c.name}`, shape.reduce((a, b) => a * b, 1)), shape);
+          const loss = (a: tf.Tensor, b: tf.Tensor) =>
+            tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad, 'NHWC', c.dilation), r));
+          return tf.grads(loss)([x, w]);
+        });
+      });
+    } else {
+      it(`dilated Conv2DBackpropInput/Filter match tfjs cpu on the zero-stuffed filter ${c.name}`, () => {
+        expectNativeDilatedMatchesCpuStuffed(c, false, data());
+      });
+
+      it(`tf.grads of a dilated conv2d raises tfjs's clear error on native and cpu ${c.name}`, () => {
+        for (const backend of ['native', 'cpu']) {
+          tf.setBackend(backend);
+          const { x, w } = tensors(c);
+          const loss = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad, 'NHWC', c.dilation));
+          expect(() => tf.tidy(() => tf.grads(loss)([x, w])), backend).toThrow(DILATED_GRADIENT_ERROR);
+          tf.dispose([x, w]);
+        }
+      });
+    }
   }
 
   const activations = ['linear', 'relu', 'relu6', 'elu', 'prelu', 'leakyrelu', 'sigmoid'] as const;

@@ -4,11 +4,16 @@
  * multiplier 1 (the AVX-512 register-tiled kernels) 20, 32, 48, 70 and 128 (one to four 16-wide vectors, masked
  * tails, two 64-channel chunks), strides 1 and 2, numeric/explicit/same/valid padding, batch 1 and > 1; the fused
  * kernel with every activation (bias/ReLU/PReLU in registers, the others as a pass); subnormal-producing data.
+ * Every case also runs the forward kernel and both backprop kernels against an independent float64 reference
+ * (conv-reference.ts). tfjs cpu's backprop kernels ignore dilation, so the dilated backprop cases compare with them
+ * through the zero-stuffed filter instead; tf.grads of a dilated depthwise conv is refused by tfjs-core's gradient on
+ * every backend, and the test pins that error.
  */
 import { describe, expect, it } from 'vitest';
 import { countCpuFallbacks } from '../../src/backend/kernels/native-kernel-util.js';
 import { tf } from '../../src/backend/tf.js';
 import { expectNativeMatchesCpu, randomValues } from './compare.js';
+import { DILATED_GRADIENT_ERROR, expectNativeConvMatchesReference, expectNativeDilatedMatchesCpuStuffed, referenceOutShape } from './conv-check.js';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 interface DwCase {
@@ -62,30 +67,50 @@ describe('native depthwise kernels match tfjs cpu', () => {
       expect(countCpuFallbacks()).toBe(before);
     });
 
-    // Skipped (reported as skipped, not passed) for dilated cases: tfjs cpu's backprop kernels ignore dilation; see the adjoint test below
-    it.skipIf(c.dilation !== 1)(`DepthwiseConv2dNativeBackpropInput/Filter ${c.name}`, () => {
-      const before = countCpuFallbacks();
-      expectNativeMatchesCpu(() => {
-        const { x, w } = tensors(c);
-        const shape = forward(c, tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.f) as tf.Tensor4D).shape;
-        const dy = tf.tensor4d(randomValues(`dy-${c.name}`, size(shape)), shape);
-        const attrs = { strides: c.stride, pad: c.pad, dilations: c.dilation, dimRoundingMode: undefined };
-        const dx = tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter: w }, { ...attrs, inputShape: c.x } as never);
-        const dw = tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { ...attrs, filterShape: c.f } as never);
-        return [dx as tf.Tensor, dw as tf.Tensor];
-      });
-      expect(countCpuFallbacks()).toBe(before);
+    const data = () => ({ x: randomValues(`x-${c.name}`, size(c.x)), w: randomValues(`w-${c.name}`, size(c.f)), dy: randomValues(`dy-${c.name}`, size(referenceOutShape(c, true))) });
+
+    it(`DepthwiseConv2dNative and its BackpropInput/Filter against the float64 reference ${c.name}`, () => {
+      expectNativeConvMatchesReference(c, true, data());
     });
 
-    // Skipped (reported as skipped, not passed) for dilated cases: tfjs's depthwise gradient rejects dilations > 1 on every backend
-    it.skipIf(c.dilation !== 1)(`gradients through tf.grads ${c.name}`, () => {
-      expectNativeMatchesCpu(() => {
-        const { x, w } = tensors(c);
-        const shape = forward(c, x, w).shape;
-        const r = tf.tensor4d(randomValues(`r-${c.name}`, size(shape)), shape);
-        return tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(forward(c, a as tf.Tensor4D, b as tf.Tensor4D), r)))([x, w]);
+    if (c.dilation === 1) {
+      it(`DepthwiseConv2dNativeBackpropInput/Filter ${c.name}`, () => {
+        const before = countCpuFallbacks();
+        expectNativeMatchesCpu(() => {
+          const { x, w } = tensors(c);
+          const shape = forward(c, tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.f) as tf.Tensor4D).shape;
+          const dy = tf.tensor4d(randomValues(`dy-${c.name}`, size(shape)), shape);
+          const attrs = { strides: c.stride, pad: c.pad, dilations: c.dilation, dimRoundingMode: undefined };
+          const dx = tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter: w }, { ...attrs, inputShape: c.x } as never);
+          const dw = tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { ...attrs, filterShape: c.f } as never);
+          return [dx as tf.Tensor, dw as tf.Tensor];
+        });
+        expect(countCpuFallbacks()).toBe(before);
       });
-    });
+
+      it(`gradients through tf.grads ${c.name}`, () => {
+        expectNativeMatchesCpu(() => {
+          const { x, w } = tensors(c);
+          const shape = forward(c, x, w).shape;
+          const r = tf.tensor4d(randomValues(`r-${c.name}`, size(shape)), shape);
+          return tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(forward(c, a as tf.Tensor4D, b as tf.Tensor4D), r)))([x, w]);
+        });
+      });
+    } else {
+      it(`dilated DepthwiseConv2dNativeBackpropInput/Filter match tfjs cpu on the zero-stuffed filter ${c.name}`, () => {
+        expectNativeDilatedMatchesCpuStuffed(c, true, data());
+      });
+
+      it(`tf.grads of a dilated depthwise conv raises tfjs's clear error on native and cpu ${c.name}`, () => {
+        for (const backend of ['native', 'cpu']) {
+          tf.setBackend(backend);
+          const { x, w } = tensors(c);
+          const loss = (a: tf.Tensor, b: tf.Tensor) => tf.sum(forward(c, a as tf.Tensor4D, b as tf.Tensor4D));
+          expect(() => tf.tidy(() => tf.grads(loss)([x, w])), backend).toThrow(DILATED_GRADIENT_ERROR);
+          tf.dispose([x, w]);
+        }
+      });
+    }
   }
 
   for (const c of CASES.filter((k) => k.dilation !== 1)) {

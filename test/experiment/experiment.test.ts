@@ -1,7 +1,8 @@
 /**
  * The experiment runner end to end on tiny LFW/CFP-shaped data: every stage runs, the report folder is complete,
  * the rank correlations match the label and score files, a rerun skips every stage and reproduces the summary,
- * and a changed setting of a finished stage is refused.
+ * a changed setting of a finished stage is refused, and a stage interrupted part-way continues from its partial
+ * outputs on the rerun and ends where the uninterrupted run ended.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -10,7 +11,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.js';
 import { spearman } from '../../src/eval/rank-correlation.js';
 import { runExperiment } from '../../src/experiment/experiment.js';
+import { latestCheckpoint, loadCheckpoint } from '../../src/io/checkpoint.js';
 import { readResults } from '../../src/pipelines/records.js';
+import { InterruptedError } from '../../src/train/trainer.js';
 import { ConfigError } from '../../src/util/errors.js';
 import { writeTinyCfp, writeTinyLfw } from './tiny-data.js';
 
@@ -47,7 +50,7 @@ diffusion: { config: ${diffusion}, data: '${tmp}/lfw/images/Person1*/*.jpg' }
 label: { repeats: 1, batchSize: 4 }
 protocol: { trainFolds: [1, 2], testFolds: [3, 4], cfpFolds: [1, 2] }
 regressors:
-  - { name: R, config: ${tmp}/r.yaml }
+  - { name: R, config: ${tmp}/r.yaml, set: [train.epochs=3] }
   - { name: E, config: ${tmp}/e.yaml, set: [train.epochs=1] }
 eval: { fr: [mobileface] }
 `,
@@ -107,5 +110,58 @@ describe('diffiqa experiment', () => {
   it('refuses to mix results when a finished stage changes its settings', async () => {
     await expect(runExperiment({ configFile, overrides: { label: { repeats: 2 } }, quiet: true, log })).rejects.toThrow(ConfigError);
     await expect(runExperiment({ configFile, overrides: { label: { repeats: 2 } }, quiet: true, log })).rejects.toThrow(/stage 'label'/);
+  }, 120_000);
+
+  it('continues an interrupted distillation stage from its checkpoint and ends equal to the uninterrupted run', async () => {
+    // The state of a run stopped as 'distil R' began: the outputs of the stages before it and of 'distil E', none of
+    // R's. (Score files hold absolute paths, which differ in another output folder: 'score E' runs again too.)
+    const out2 = path.join(tmp, 'out-interrupted');
+    fs.cpSync(out, out2, { recursive: true });
+    for (const p of ['regressors/R', 'scores', 'report']) fs.rmSync(path.join(out2, p), { recursive: true, force: true });
+    const stagesFile = path.join(out2, 'stages.json');
+    const records = JSON.parse(fs.readFileSync(stagesFile, 'utf8')) as { stages: Array<{ name: string }> };
+    records.stages = records.stages.filter((s) => !['distil R', 'score R', 'score E'].includes(s.name));
+    fs.writeFileSync(stagesFile, JSON.stringify(records));
+
+    const straightRun = path.join(out, 'regressors', 'R');
+    const straight = loadCheckpoint(latestCheckpoint(straightRun)!);
+    const k = 1; // steps before the stop (one step per epoch, validated after each): two steps are left
+    expect(straight.step).toBe(3);
+    // The trainer checks its signal once before every step, so this one stops the stage after exactly k steps.
+    let checks = 0;
+    const signal = { get aborted() { return ++checks > k; } } as AbortSignal;
+    const overrides = { out: out2 };
+    const stopped = await runExperiment({ configFile, overrides, quiet: true, log, signal }).catch((e: unknown) => e);
+    expect(stopped).toBeInstanceOf(InterruptedError);
+    expect((stopped as InterruptedError).step).toBe(k);
+    const runR = path.join(out2, 'regressors', 'R');
+    const metricsFile = path.join(runR, 'metrics.jsonl');
+    const partial = fs.readFileSync(metricsFile, 'utf8').trim().split('\n');
+    expect(partial).toHaveLength(k);
+    expect(JSON.parse(fs.readFileSync(stagesFile, 'utf8')).stages.map((s: { name: string }) => s.name)).not.toContain('distil R');
+
+    lines.length = 0;
+    await runExperiment({ configFile, overrides, quiet: true, log });
+    expect(lines.filter((l) => l.includes('done earlier')).length).toBe(4); // diffusion, cross-quality, label, distil E
+    // Continued, not restarted: the k steps logged before the stop are kept verbatim (their timestamps included).
+    const all = fs.readFileSync(metricsFile, 'utf8').trim().split('\n');
+    expect(all.slice(0, k)).toEqual(partial);
+    // ...and ended where the uninterrupted run ended: the same weights, optimiser state, losses and best model.
+    const resumed = loadCheckpoint(latestCheckpoint(runR)!);
+    expect(resumed.step).toBe(straight.step);
+    for (const part of ['model', 'optim'] as const) {
+      for (const [name, t] of straight.tensors[part]!) expect(Array.from(resumed.tensors[part]!.get(name)!.data), `${part}: ${name}`).toEqual(Array.from(t.data));
+    }
+    const losses = (file: string) => fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => {
+      const { step, loss, grad_norm, val_loss } = JSON.parse(l) as Record<string, number>;
+      return { step, loss, grad_norm, val_loss };
+    });
+    expect(losses(metricsFile)).toEqual(losses(path.join(straightRun, 'metrics.jsonl')));
+    expect(fs.readFileSync(path.join(runR, 'best.safetensors'))).toEqual(fs.readFileSync(path.join(straightRun, 'best.safetensors')));
+    // The later stage and the report see the same model: equal scores (the degraded copies live under each output
+    // folder) and the same summary.
+    const scores = (dir: string) => readResults(path.join(dir, 'scores', 'R.csv')).map((r) => [path.relative(dir, r.path).startsWith('..') ? r.path : path.relative(dir, r.path), r.values.quality]);
+    expect(scores(out2)).toEqual(scores(out));
+    expect(fs.readFileSync(path.join(out2, 'report', 'summary.json'), 'utf8')).toBe(fs.readFileSync(path.join(out, 'report', 'summary.json'), 'utf8'));
   }, 120_000);
 });
