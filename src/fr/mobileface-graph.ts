@@ -7,8 +7,9 @@ import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as tfconv from '@tensorflow/tfjs-converter';
 import { tf } from '../backend/tf.js';
-import { CheckpointError } from '../util/errors.js';
-import { packageFile, readWeightGroups, type WeightGroup } from './tfjs-weights.js';
+import { CheckpointError, describeError } from '../util/errors.js';
+import type { HostTensor } from '../nn/params.js';
+import { decodeToHost, packageFile, readWeightGroups, type WeightGroup } from './tfjs-weights.js';
 import type { FrModel } from './types.js';
 
 /** Default location of the mobileface graph model inside node_modules. */
@@ -26,16 +27,23 @@ export interface GraphModelJson {
 
 /** Reads a graph model.json, failing with the file name when it is not a graph model. */
 export function readGraphModelJson(modelPath: string): GraphModelJson {
-  let json: GraphModelJson;
+  let json: GraphModelJson | null;
   try {
-    json = JSON.parse(readFileSync(modelPath, 'utf8')) as GraphModelJson;
+    json = JSON.parse(readFileSync(modelPath, 'utf8')) as GraphModelJson | null;
   } catch (err) {
-    throw new CheckpointError(modelPath, '', `cannot read graph model: ${String(err)}`);
+    throw new CheckpointError(modelPath, '', `cannot read graph model: ${describeError(err)}`);
   }
-  if (!json.modelTopology?.node || !Array.isArray(json.weightsManifest)) {
+  if (typeof json !== 'object' || json === null || !Array.isArray(json.modelTopology?.node) || !Array.isArray(json.weightsManifest)) {
     throw new CheckpointError(modelPath, 'modelTopology', 'not a tfjs graph model (no node list or weightsManifest)');
   }
   return json;
+}
+
+/** Reads the weights of a graph model.json (and its shards) into host tensors (float32), keyed by weight name. */
+export function readGraphModelWeights(modelPath: string): Map<string, HostTensor> {
+  const json = readGraphModelJson(modelPath);
+  const { specs, data } = readWeightGroups(json.weightsManifest, dirname(modelPath), modelPath);
+  return decodeToHost(specs, data, modelPath);
 }
 
 /** A tfjs IOHandler that reads a graph model.json and its weight shards from disk. */

@@ -10,13 +10,12 @@
  * so no C-H-W permutation) 4*4*128 = 2048 -> dense 2048->256 (no bias) -> folded BN (x*scale + shift).
  * BatchNorms were folded into the weights upstream, so `training` changes nothing here.
  */
-import { dirname } from 'node:path';
 import { tf } from '../backend/tf.js';
 import { ParamStore, type HostTensor } from '../nn/params.js';
 import { Rng } from '../util/rng.js';
 import { CheckpointError } from '../util/errors.js';
-import { defaultMobilefacePath, readGraphModelJson } from './mobileface-graph.js';
-import { decodeToHost, readWeightGroups, takeWeight } from './tfjs-weights.js';
+import { defaultMobilefacePath, readGraphModelWeights } from './mobileface-graph.js';
+import { takeWeight } from './tfjs-weights.js';
 import type { Backbone } from './types.js';
 
 /** Output channels of the 4 stages. */
@@ -43,9 +42,7 @@ function graphNameMap(): [graph: string, name: string, kind: 'conv' | 'depthwise
 
 /** Reads the graph model's weights into a new ParamStore (tfjs layouts, as stored in the graph). */
 export function loadMobilefaceParams(modelPath = defaultMobilefacePath()): ParamStore {
-  const json = readGraphModelJson(modelPath);
-  const { specs, data } = readWeightGroups(json.weightsManifest, dirname(modelPath), modelPath);
-  const weights = decodeToHost(specs, data);
+  const weights = readGraphModelWeights(modelPath);
   checkGraphConstants(weights, modelPath);
   const p = new ParamStore(new Rng(0));
   for (const [g, name, kind] of graphNameMap()) {

@@ -7,7 +7,7 @@
  * Values map to JS as: None → null, bool → boolean, int → number (bigint beyond 2^53), float → number,
  * str → string, bytes → Uint8Array, list/tuple → array (tuples frozen), dict/OrderedDict → Map, set → Set.
  */
-import { CheckpointError } from '../util/errors.js';
+import { CheckpointError, DiffiqaError, describeError } from '../util/errors.js';
 
 /** A resolved, allow-listed global. `call` implements REDUCE/NEWOBJ on it; absent means "not callable". */
 export interface PickleGlobal {
@@ -146,7 +146,14 @@ class Unpickler {
   private callGlobal(fn: unknown, args: unknown): void {
     if (!isGlobal(fn) || !fn.call) this.fail(`cannot call ${describe(fn)}`);
     if (!Array.isArray(args)) this.fail(`arguments of ${fn.module}.${fn.name} are not a tuple`);
-    const out = fn.call(args);
+    let out: unknown;
+    try {
+      out = fn.call(args);
+    } catch (err) {
+      // The allow-listed callables check their arguments; anything else they throw still names the file.
+      if (err instanceof DiffiqaError) throw err;
+      this.fail(`${fn.module}.${fn.name}: ${describeError(err)}`);
+    }
     if (typeof out === 'object' && out !== null) this.built.set(out, fn);
     this.push(out);
   }
@@ -166,7 +173,8 @@ class Unpickler {
   }
 
   private appendItems(target: unknown, items: readonly unknown[]): void {
-    if (Array.isArray(target) && !Object.isFrozen(target)) target.push(...items);
+    // One push per item: spreading a 100,000-item APPENDS into push() overflows the call stack.
+    if (Array.isArray(target) && !Object.isFrozen(target)) for (const x of items) target.push(x);
     else if (target instanceof Set) for (const x of items) target.add(x);
     else this.fail(`APPEND(S) on ${describe(target)}`);
   }

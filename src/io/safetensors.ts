@@ -1,11 +1,12 @@
 /**
  * safetensors read/write (https://github.com/huggingface/safetensors format): an 8-byte little-endian header
  * length, a JSON header {name: {dtype, shape, data_offsets:[begin,end]}, __metadata__?: {str: str}}, then
- * the raw little-endian tensor bytes. We write F32 only and read F32/F16/BF16/F64 (converted to float32).
+ * the raw little-endian tensor bytes, which the tensors tile exactly. We write F32 only and read F32/F16/BF16/F64
+ * (converted to float32).
  */
 import * as fs from 'node:fs';
 import type { HostTensor } from '../nn/params.js';
-import { CheckpointError } from '../util/errors.js';
+import { CheckpointError, previewValue } from '../util/errors.js';
 import { bf16ToFloat32, halfToFloat32 } from './half.js';
 
 /** Decoded file: tensors in header order and the string metadata. */
@@ -84,15 +85,32 @@ function checkEntry(name: string, e: unknown, dataLen: number, file: string): He
   if (!entry || typeof entry.dtype !== 'string' || !Array.isArray(entry.shape) || !Array.isArray(entry.data_offsets)) {
     throw new CheckpointError(file, name, 'malformed safetensors header entry');
   }
-  const size = DTYPE_BYTES[entry.dtype];
-  if (!size) throw new CheckpointError(file, name, `unsupported dtype ${entry.dtype}; expected F32, F16, BF16 or F64`);
-  if (!entry.shape.every((d) => Number.isInteger(d) && d >= 0)) throw new CheckpointError(file, name, `bad shape ${JSON.stringify(entry.shape)}`);
+  const size = Object.hasOwn(DTYPE_BYTES, entry.dtype) ? DTYPE_BYTES[entry.dtype] : undefined;
+  if (!size) throw new CheckpointError(file, name, `unsupported dtype ${entry.dtype.slice(0, 40)}; expected F32, F16, BF16 or F64`);
+  if (!entry.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new CheckpointError(file, name, `bad shape ${previewValue(entry.shape)}`);
   const [begin, end] = entry.data_offsets;
   const n = entry.shape.reduce((a, b) => a * b, 1);
-  if (!Number.isInteger(begin) || !Number.isInteger(end) || begin < 0 || end > dataLen || end - begin !== n * size) {
-    throw new CheckpointError(file, name, `data_offsets [${begin},${end}] do not fit ${entry.dtype}[${entry.shape}] in ${dataLen} data bytes`);
+  if (entry.data_offsets.length !== 2 || !Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || begin < 0 || end > dataLen || end - begin !== n * size) {
+    throw new CheckpointError(file, name, `data_offsets ${previewValue(entry.data_offsets)} do not fit ${entry.dtype}${previewValue(entry.shape)} in ${dataLen} data bytes`);
   }
   return entry as HeaderEntry;
+}
+
+/**
+ * The format's rule that the tensors tile the data exactly (no overlap, no hole, nothing after): without it a
+ * header of a few kilobytes could name the same megabytes of data a thousand times.
+ */
+function checkLayout(entries: ReadonlyArray<[string, HeaderEntry]>, dataLen: number, file: string): void {
+  const sorted = [...entries].sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0] || a[1].data_offsets[1] - b[1].data_offsets[1]);
+  let at = 0;
+  for (const [name, e] of sorted) {
+    const [begin, end] = e.data_offsets;
+    if (begin !== at) {
+      throw new CheckpointError(file, name, begin < at ? `data_offsets [${begin},${end}] overlap another tensor's bytes` : `data bytes ${at}..${begin} belong to no tensor`);
+    }
+    at = end;
+  }
+  if (at !== dataLen) throw new CheckpointError(file, '', `data bytes ${at}..${dataLen} belong to no tensor`);
 }
 
 function decodeData(bytes: Uint8Array, start: number, e: HeaderEntry): Float32Array {
@@ -124,19 +142,21 @@ function decodeData(bytes: Uint8Array, start: number, e: HeaderEntry): Float32Ar
 export function decodeSafetensors(bytes: Uint8Array, file = '<safetensors>'): SafetensorsFile {
   const { header, dataStart } = parseHeader(bytes, file);
   const dataLen = bytes.length - dataStart;
-  const tensors = new Map<string, HostTensor>();
+  const entries: Array<[string, HeaderEntry]> = [];
   let metadata: Record<string, string> = {};
   for (const [name, e] of Object.entries(header)) {
     if (name === '__metadata__') {
-      if (typeof e !== 'object' || e === null || Object.values(e).some((v) => typeof v !== 'string')) {
+      if (typeof e !== 'object' || e === null || Array.isArray(e) || Object.values(e).some((v) => typeof v !== 'string')) {
         throw new CheckpointError(file, name, '__metadata__ must map strings to strings');
       }
       metadata = e as Record<string, string>;
       continue;
     }
-    const entry = checkEntry(name, e, dataLen, file);
-    tensors.set(name, { shape: [...entry.shape], data: decodeData(bytes, dataStart, entry) });
+    entries.push([name, checkEntry(name, e, dataLen, file)]);
   }
+  checkLayout(entries, dataLen, file);
+  const tensors = new Map<string, HostTensor>();
+  for (const [name, entry] of entries) tensors.set(name, { shape: [...entry.shape], data: decodeData(bytes, dataStart, entry) });
   return { tensors, metadata };
 }
 

@@ -8,7 +8,7 @@
  */
 import * as fs from 'node:fs';
 import type { HostTensor } from '../nn/params.js';
-import { CheckpointError } from '../util/errors.js';
+import { CheckpointError, previewValue } from '../util/errors.js';
 import { bf16ToFloat32, halfToFloat32 } from './half.js';
 import { type PickleGlobal, type PickleLimits, unpickle } from './pickle.js';
 import { ZipArchive } from './zip.js';
@@ -99,68 +99,112 @@ export function decodeTorchFile(bytes: Uint8Array, file = '<torch file>', opts: 
     const order = Buffer.from(zip.read(`${root}byteorder`)).toString('latin1');
     if (order !== 'little') throw new CheckpointError(file, 'byteorder', `unsupported byte order '${order}'`);
   }
-  const storageBytes = (s: TorchStorage): Uint8Array => {
-    const data = zip.read(`${root}data/${s.key}`);
+  // Members are read once (a deflated storage is not inflated again for every view of it).
+  const members = new Map<string, Uint8Array>();
+  const read = (s: TorchStorage): Uint8Array => {
+    const name = `${root}data/${s.key}`;
+    const data = members.get(name) ?? zip.read(name);
+    members.set(name, data);
     if (data.length < s.numel * s.elementBytes) {
       throw new CheckpointError(file, `data/${s.key}`, `storage has ${data.length} bytes, expected ${s.numel * s.elementBytes}`);
     }
     return data;
   };
+  const ctx: TensorContext = { file, read, decodeBudget: DECODE_RATIO * bytes.length + DECODE_SLACK };
   return unpickle(zip.read(pkl), {
     file,
     limits: opts.limits,
-    resolveGlobal: (m, n) => resolveTorchGlobal(m, n, file, storageBytes),
+    resolveGlobal: (m, n) => resolveTorchGlobal(m, n, ctx),
     persistentLoad: (pid) => loadStorage(pid, file),
   });
 }
 
+/**
+ * Views share storages, so a few bytes of pickle can ask for the same megabytes of storage again and again. All
+ * tensors of one file together may decode to at most this many float32 bytes per byte of the file (4 is a uint8
+ * storage decoded once), plus `DECODE_SLACK`.
+ */
+const DECODE_RATIO = 16;
+const DECODE_SLACK = 1 << 20;
+
+/** What rebuilding a tensor needs: the file (for errors), its storage reader and the decode budget left. */
+interface TensorContext {
+  readonly file: string;
+  readonly read: (s: TorchStorage) => Uint8Array;
+  decodeBudget: number;
+}
+
 function loadStorage(pid: unknown, file: string): TorchStorage {
   if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5) {
-    throw new CheckpointError(file, '', `unsupported persistent id ${JSON.stringify(String(pid))}`);
+    throw new CheckpointError(file, '', `unsupported persistent id ${previewValue(pid)}`);
   }
   const [, type, key, , numel] = pid as [string, unknown, unknown, unknown, unknown];
   const t = type as Partial<PickleGlobal> & { storage?: { dtype: string; bytes: number } };
-  if (!t?.storage) throw new CheckpointError(file, String(key), 'persistent id does not name a storage type');
-  if (typeof key !== 'string' || !/^[\w.-]+$/.test(key)) throw new CheckpointError(file, String(key), 'bad storage key');
+  if (typeof key !== 'string' || !/^[\w.-]+$/.test(key)) throw new CheckpointError(file, '', `bad storage key ${previewValue(key)}`);
+  if (!t?.storage) throw new CheckpointError(file, key, 'persistent id does not name a storage type');
   if (typeof numel !== 'number' || !Number.isSafeInteger(numel) || numel < 0) throw new CheckpointError(file, key, 'bad storage size');
   return { kind: 'storage', dtype: t.storage.dtype, elementBytes: t.storage.bytes, key, numel };
 }
 
-type StorageReader = (s: TorchStorage) => Uint8Array;
-
-function resolveTorchGlobal(module: string, name: string, file: string, read: StorageReader): PickleGlobal | undefined {
+function resolveTorchGlobal(module: string, name: string, ctx: TensorContext): PickleGlobal | undefined {
   const id = `${module}.${name}`;
   if (id === 'collections.OrderedDict') {
     // BUILD on a state_dict sets its `_metadata` attribute: irrelevant here, ignored.
-    return { module, name, call: (args) => new Map((args[0] as Iterable<[unknown, unknown]> | undefined) ?? []), build: () => undefined };
+    return { module, name, call: (args) => new Map(pairsArgument(args, id, ctx.file)), build: () => undefined };
   }
   if (id === 'builtins.set' || id === '__builtin__.set' || id === 'builtins.frozenset' || id === '__builtin__.frozenset') {
-    return { module, name, call: (args) => new Set((args[0] as Iterable<unknown> | undefined) ?? []) };
+    return { module, name, call: (args) => new Set(listArgument(args, id, ctx.file)) };
   }
-  if (id === 'torch._utils._rebuild_tensor_v2') return { module, name, call: (args) => rebuildTensor(args, file, read) };
+  if (id === 'torch._utils._rebuild_tensor_v2') return { module, name, call: (args) => rebuildTensor(args, ctx) };
   if (id === 'torch._utils._rebuild_parameter') return { module, name, call: (args) => args[0] };
-  if (module === 'torch' && name in STORAGE_TYPES) {
+  // Own keys only: `torch.constructor` or `torch.__proto__` is not a storage type.
+  if (module === 'torch' && Object.hasOwn(STORAGE_TYPES, name)) {
     return { module, name, storage: STORAGE_TYPES[name] } as PickleGlobal;
   }
   return undefined;
+}
+
+/** The optional iterable argument of set(x)/frozenset(x): absent (empty), a list/tuple or a set. */
+function listArgument(args: readonly unknown[], id: string, file: string): Iterable<unknown> {
+  const x = args[0];
+  if (x === undefined) return [];
+  if (Array.isArray(x) || x instanceof Set) return x;
+  throw new CheckpointError(file, id, `expected a list or set argument, got ${previewValue(x)}`);
+}
+
+/** The optional argument of OrderedDict(x): absent, a dict, or a list of (key, value) pairs. */
+function pairsArgument(args: readonly unknown[], id: string, file: string): Iterable<readonly [unknown, unknown]> {
+  const x = args[0];
+  if (x === undefined) return [];
+  if (x instanceof Map) return x;
+  if (Array.isArray(x) && x.every((p) => Array.isArray(p) && p.length === 2)) return x as Array<[unknown, unknown]>;
+  throw new CheckpointError(file, id, `expected a dict or a list of (key, value) pairs, got ${previewValue(x)}`);
 }
 
 function isIntList(v: unknown): v is number[] {
   return Array.isArray(v) && v.every((x) => Number.isSafeInteger(x) && (x as number) >= 0);
 }
 
-function rebuildTensor(args: readonly unknown[], file: string, read: StorageReader): TorchTensor {
+function rebuildTensor(args: readonly unknown[], ctx: TensorContext): TorchTensor {
+  const { file } = ctx;
   const [storage, offset, size, stride] = args as [TorchStorage, unknown, unknown, unknown];
   if (storage?.kind !== 'storage') throw new CheckpointError(file, '', '_rebuild_tensor_v2 without a storage');
-  if (!Number.isSafeInteger(offset) || !isIntList(size) || !isIntList(stride) || size.length !== stride.length) {
-    throw new CheckpointError(file, storage.key, 'malformed tensor geometry');
+  // A negative offset would read the archive bytes before the storage member.
+  if (!Number.isSafeInteger(offset) || (offset as number) < 0 || !isIntList(size) || !isIntList(stride) || size.length !== stride.length) {
+    throw new CheckpointError(file, `data/${storage.key}`, `malformed tensor geometry: offset ${previewValue(offset)}, size ${previewValue(size)}, stride ${previewValue(stride)}`);
   }
   const numel = size.reduce((a, b) => a * b, 1);
   const last = (offset as number) + size.reduce((acc, d, i) => acc + (d > 0 ? (d - 1) * (stride[i] as number) : 0), 0);
   if (numel > 0 && (last >= storage.numel || numel > storage.numel)) {
-    throw new CheckpointError(file, `data/${storage.key}`, `tensor [${size}] at offset ${offset} does not fit a storage of ${storage.numel} elements`);
+    throw new CheckpointError(file, `data/${storage.key}`, `tensor ${previewValue(size)} at offset ${offset} does not fit a storage of ${storage.numel} elements`);
   }
-  return new LazyTensor([...size], storage.dtype, () => gather(read(storage), storage, offset as number, size, stride));
+  return new LazyTensor([...size], storage.dtype, () => {
+    if (4 * numel > ctx.decodeBudget) {
+      throw new CheckpointError(file, `data/${storage.key}`, `its tensors decode to more than ${DECODE_RATIO}x the file's size (many views of one storage?)`);
+    }
+    ctx.decodeBudget -= 4 * numel;
+    return gather(ctx.read(storage), storage, offset as number, size, stride);
+  });
 }
 
 function elementReader(bytes: Uint8Array, dtype: string): (i: number) => number {

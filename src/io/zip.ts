@@ -21,6 +21,7 @@ const ZIP64_LOCATOR_SIG = 0x07064b50;
 const ZIP64_EOCD_SIG = 0x06064b50;
 const CENTRAL_SIG = 0x02014b50;
 const LOCAL_SIG = 0x04034b50;
+const MAX_DEFLATE_RATIO = 1032;
 
 /** Random access to the members of a zip archive held in memory. */
 export class ZipArchive {
@@ -138,7 +139,7 @@ export class ZipArchive {
     const raw = this.bytes.subarray(start, start + e.compressedSize);
     let data: Uint8Array;
     if (e.method === 0) data = raw;
-    else if (e.method === 8) data = inflate(raw, e.size, () => this.fail('corrupt deflate stream', name));
+    else if (e.method === 8) data = inflate(raw, e.size, (reason) => this.fail(reason, name));
     else return this.fail(`unsupported zip compression method ${e.method}`, name);
     if (data.length !== e.size) this.fail(`size ${data.length} does not match directory size ${e.size}`, name);
     if (opts.verifyCrc && zlib.crc32(data) !== e.crc32) this.fail('CRC mismatch (corrupted member)', name);
@@ -146,11 +147,13 @@ export class ZipArchive {
   }
 }
 
-function inflate(raw: Uint8Array, size: number, onError: () => never): Uint8Array {
+function inflate(raw: Uint8Array, size: number, onError: (reason: string) => never): Uint8Array {
+  // Deflate expands at most ~1032:1, so a larger declared size is a lie: refused before inflating.
+  if (size > MAX_DEFLATE_RATIO * raw.length + 1024) return onError(`declared size ${size} is impossible for ${raw.length} deflated bytes`);
   try {
     // maxOutputLength bounds a decompression bomb to the size the directory declares.
     return zlib.inflateRawSync(raw, { maxOutputLength: Math.max(size, 1) });
   } catch {
-    return onError();
+    return onError('corrupt deflate stream');
   }
 }

@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import { appendLinesDurable, writeFileAtomic } from '../util/atomic.js';
-import { DataError } from '../util/errors.js';
+import { DataError, previewValue } from '../util/errors.js';
 import { escapeCsvField, parseCsv } from '../eval/csv.js';
 
 /** One result row: the image key (dataset-relative path) and named numeric columns. */
@@ -79,45 +79,74 @@ function formatNumber(v: number | undefined): string {
   return v === undefined || !Number.isFinite(v) ? '' : String(v);
 }
 
-/** Reads a result file (CSV or JSONL) written by ResultWriter; a missing file reads as empty. */
+/**
+ * Reads a result file (CSV or JSONL) written by ResultWriter; a missing file reads as empty. Values are numbers
+ * (an empty CSV field or a JSON null, as written for a non-finite value, reads as NaN).
+ * @throws DataError naming file:line for a line that is not a JSON object with a string "path" and numeric values
+ */
 export function readResults(file: string): ResultRow[] {
   if (!fs.existsSync(file)) return [];
-  const text = fs.readFileSync(file, 'utf8');
+  const text = readText(file);
   if (text.trim() === '') return [];
-  if (isJsonl(file)) {
-    return text
-      .split('\n')
-      .filter((l) => l.trim())
-      .map((line, i) => {
-        let obj: Record<string, unknown>;
-        try {
-          obj = JSON.parse(line) as Record<string, unknown>;
-        } catch {
-          throw new DataError(`${file}:${i + 1}`, 'not valid JSON');
-        }
-        const { path, ...rest } = obj;
-        if (typeof path !== 'string') throw new DataError(`${file}:${i + 1}`, 'missing "path"');
-        return { path, values: rest as Record<string, number> };
-      });
-  }
+  if (isJsonl(file)) return jsonLines(text, file).map(({ obj, where }) => resultFromJson(obj, where));
   const table = parseCsv(text, file);
   const [first, ...cols] = table.header;
   if (first !== 'path') throw new DataError(file, `first column must be 'path', got '${first}'`);
   return table.rows.map(({ fields }) => ({
     path: fields[0] as string,
-    values: Object.fromEntries(cols.map((c, i) => [c, Number(fields[i + 1])])),
+    // ResultWriter writes a non-finite or missing value as an empty field: it reads back as NaN, not Number('') = 0.
+    values: Object.fromEntries(cols.map((c, i) => [c, fields[i + 1] === '' ? NaN : Number(fields[i + 1])])),
   }));
 }
 
-/** Reads the errors file of a result file. */
+function readText(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new DataError(file, `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+}
+
+/** The non-blank lines of a JSONL file, parsed, with `file:line` for errors. */
+function jsonLines(text: string, file: string): Array<{ obj: Record<string, unknown>; where: string }> {
+  const out: Array<{ obj: Record<string, unknown>; where: string }> = [];
+  text.split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    const where = `${file}:${i + 1}`;
+    let obj: unknown;
+    try {
+      obj = JSON.parse(line);
+    } catch {
+      throw new DataError(where, 'not valid JSON');
+    }
+    if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new DataError(where, `expected a JSON object, got ${previewValue(obj)}`);
+    out.push({ obj: obj as Record<string, unknown>, where });
+  });
+  return out;
+}
+
+function resultFromJson(obj: Record<string, unknown>, where: string): ResultRow {
+  const { path, ...rest } = obj;
+  if (typeof path !== 'string') throw new DataError(where, 'missing "path"');
+  const values: Record<string, number> = {};
+  for (const [k, v] of Object.entries(rest)) {
+    if (typeof v !== 'number' && v !== null) throw new DataError(where, `column '${k}': expected a number, got ${previewValue(v)}`);
+    Object.defineProperty(values, k, { value: v ?? NaN, enumerable: true, writable: true, configurable: true });
+  }
+  return { path, values };
+}
+
+/**
+ * Reads the errors file of a result file.
+ * @throws DataError naming file:line for a line that is not a JSON object with string "path" and "error"
+ */
 export function readErrors(out: string): ErrorRow[] {
   const file = errorFileFor(out);
   if (!fs.existsSync(file)) return [];
-  return fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as ErrorRow);
+  return jsonLines(readText(file), file).map(({ obj, where }) => {
+    if (typeof obj.path !== 'string' || typeof obj.error !== 'string') throw new DataError(where, 'expected {"path": string, "error": string}');
+    return { path: obj.path, error: obj.error };
+  });
 }
 
 /**

@@ -75,3 +75,41 @@ export function describeError(err: unknown): string {
   if (err instanceof Error) return err.message.split('\n')[0] ?? String(err);
   return String(err);
 }
+
+/**
+ * A short preview of a value read from a file, for error messages: at most `maxChars` characters, nested at most
+ * three levels, a few items per container. Safe for any value a hostile file can produce (cycles, alias bombs,
+ * nesting 100,000 deep, megabyte strings), where JSON.stringify or a template string would recurse or explode.
+ * @example previewValue([[1, 2], 'x', { a: null }]) // '[[1,2],"x",{"a":null}]'
+ */
+export function previewValue(value: unknown, maxChars = 80): string {
+  const s = preview(value, 3);
+  return s.length > maxChars ? `${s.slice(0, maxChars - 1)}…` : s;
+}
+
+const PREVIEW_ITEMS = 8;
+
+function preview(v: unknown, depth: number): string {
+  if (v === undefined) return 'nothing';
+  if (typeof v === 'string') return JSON.stringify(v.length > 100 ? `${v.slice(0, 100)}…` : v);
+  if (typeof v === 'bigint') return `${v}n`;
+  if (typeof v !== 'object' || v === null) return String(v);
+  if (depth === 0) return Array.isArray(v) ? '[…]' : '{…}';
+  const items = (xs: Iterable<unknown>, n: number, show: (x: unknown) => string): string => {
+    const out: string[] = [];
+    for (const x of xs) {
+      if (out.length === PREVIEW_ITEMS) {
+        out.push(`… (${n} items)`);
+        break;
+      }
+      out.push(show(x));
+    }
+    return out.join(',');
+  };
+  if (Array.isArray(v)) return `[${items(v, v.length, (x) => preview(x, depth - 1))}]`;
+  if (ArrayBuffer.isView(v)) return `<${v.byteLength} bytes>`;
+  if (v instanceof Map) return `{${items(v, v.size, (e) => { const [k, x] = e as [unknown, unknown]; return `${preview(k, depth - 1)}:${preview(x, depth - 1)}`; })}}`;
+  if (v instanceof Set) return `set(${items(v, v.size, (x) => preview(x, depth - 1))})`;
+  const keys = Object.keys(v);
+  return `{${items(keys, keys.length, (k) => `${JSON.stringify(k)}:${preview((v as Record<string, unknown>)[k as string], depth - 1)}`)}}`;
+}

@@ -4,8 +4,9 @@
  * the dotted path: `configs/diffusion/cpu-small.yaml: unet.dimMults[2]: expected a positive integer, got "4x"`.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import yaml from 'js-yaml';
-import { ConfigError } from './errors.js';
+import { ConfigError, previewValue } from './errors.js';
 
 /** Validates `value` at dotted `path`; returns the typed, defaulted value or throws ConfigError. */
 export interface Schema<T> {
@@ -18,8 +19,9 @@ export interface Schema<T> {
 
 export type Infer<S> = S extends Schema<infer T> ? T : never;
 
+/** The offending value, shortened: YAML aliases can make a value cyclic or exponentially large. */
 function show(value: unknown): string {
-  return value === undefined ? 'nothing' : JSON.stringify(value);
+  return previewValue(value);
 }
 
 function fail(file: string, path: string, expected: string, value: unknown): never {
@@ -110,17 +112,19 @@ export const s = {
       if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) fail(f, p, 'a mapping', v);
       const src = obj as Record<string, unknown>;
       for (const key of Object.keys(src)) {
-        if (!(key in shape)) {
+        // Own keys only: `constructor` or `__proto__` in a file are unknown fields, not Object.prototype's.
+        if (!Object.hasOwn(shape, key)) {
           throw new ConfigError(f, join(p, key), `unknown field; expected one of: ${Object.keys(shape).join(', ')}`);
         }
       }
       const out: Record<string, unknown> = {};
       for (const [key, schema] of Object.entries(shape)) {
         const fieldPath = join(p, key);
-        if (src[key] === undefined && !schema.hasDefault) {
+        const value = Object.hasOwn(src, key) ? src[key] : undefined;
+        if (value === undefined && !schema.hasDefault) {
           throw new ConfigError(f, fieldPath, `missing required field (${schema.expected})`);
         }
-        out[key] = schema.parse(src[key], fieldPath, f);
+        out[key] = schema.parse(value, fieldPath, f);
       }
       return out as { [K in keyof Shape]: Infer<Shape[K]> };
     },
@@ -131,11 +135,20 @@ function join(prefix: string, key: string): string {
   return prefix ? `${prefix}.${key}` : key;
 }
 
-/** Deep merge for `extends:` bases and CLI overrides: objects merge, everything else replaces. */
-export function deepMerge(base: unknown, over: unknown): unknown {
-  if (isPlainObject(base) && isPlainObject(over)) {
+/** Mappings merge this many levels deep; below, the override replaces (YAML aliases can make both sides cyclic). */
+const MAX_MERGE_DEPTH = 64;
+
+/**
+ * Deep merge for `extends:` bases and CLI overrides: objects merge, everything else replaces. Keys are own data
+ * properties, so a `__proto__` key in a file stays a key (and fails validation) instead of replacing a prototype.
+ */
+export function deepMerge(base: unknown, over: unknown, depth = 0): unknown {
+  if (isPlainObject(base) && isPlainObject(over) && depth < MAX_MERGE_DEPTH) {
     const out: Record<string, unknown> = { ...base };
-    for (const [k, v] of Object.entries(over)) out[k] = deepMerge(base[k], v);
+    for (const [k, v] of Object.entries(over)) {
+      const value = deepMerge(Object.hasOwn(base, k) ? base[k] : undefined, v, depth + 1);
+      Object.defineProperty(out, k, { value, enumerable: true, writable: true, configurable: true });
+    }
     return out;
   }
   return over === undefined ? base : over;
@@ -159,6 +172,8 @@ function readYamlWithExtends(file: string, seen: Set<string>): unknown {
   seen.add(file);
   let text: string;
   try {
+    // A regular file only: `extends: /dev/zero` (or a FIFO) would never finish reading.
+    if (!fs.statSync(file).isFile()) throw new Error('not a regular file');
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     throw new ConfigError(file, '', `cannot read config: ${(err as Error).message}`);
@@ -173,7 +188,8 @@ function readYamlWithExtends(file: string, seen: Set<string>): unknown {
   const { extends: parent, ...rest } = doc;
   if (parent === undefined) return rest;
   if (typeof parent !== 'string') throw new ConfigError(file, 'extends', `expected a file path, got ${show(parent)}`);
-  const parentPath = new URL(parent, `file://${fs.realpathSync(file)}`).pathname;
+  // Relative to the real file (a symlinked config finds its base beside the target); never parsed as a URL.
+  const parentPath = path.resolve(path.dirname(fs.realpathSync(file)), parent);
   return deepMerge(readYamlWithExtends(parentPath, seen), rest);
 }
 

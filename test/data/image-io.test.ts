@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeBytes, decodeImage, encodeImage, resizeImage } from '../../src/data/image-io.js';
@@ -25,6 +26,28 @@ function halves(w: number, h: number): Buffer {
 function pixel(img: RgbImage, x: number, y: number): number[] {
   const i = (y * img.width + x) * 3;
   return [img.data[i], img.data[i + 1], img.data[i + 2]].map((v) => Math.round(v * 255));
+}
+
+/**
+ * A decompression bomb: a PNG whose header declares `width` x `height` 8-bit RGB (50000x50000 = 7.5 GB of pixels)
+ * but which holds one deflated row of zeros, a few hundred bytes in all.
+ */
+function pngBomb(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer): Buffer => {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const head = Buffer.alloc(4);
+    head.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([head, body, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // colour type RGB
+  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  return Buffer.concat([signature, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(1 + 3 * width))), chunk('IEND', Buffer.alloc(0))]);
 }
 
 async function expectDataError(p: Promise<unknown>, path: string, reason: RegExp): Promise<void> {
@@ -125,6 +148,22 @@ describe('decodeImage', () => {
     await expectDataError(decodeImage(big, { limitInputPixels: 1e6 }), big, /too large/);
     const native = await decodeImage(big, { size: 'native', maxSide: 256 });
     expect([native.width, native.height]).toEqual([256, 256]);
+  });
+
+  it('refuses a decompression bomb (a tiny PNG declaring 50000x50000) from its header, before decoding', async () => {
+    const bytes = pngBomb(50000, 50000);
+    expect(bytes.length).toBeLessThan(1000);
+    const bomb = join(dir, 'bomb.png');
+    writeFileSync(bomb, bytes);
+    expect(await sharp(bytes, { limitInputPixels: false }).metadata()).toMatchObject({ format: 'png', width: 50000, height: 50000 });
+    const rssBefore = process.memoryUsage().rss;
+    const t0 = performance.now();
+    await expectDataError(decodeImage(bomb), bomb, /^image too large: 50000x50000 exceeds 268435456 pixels$/);
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(process.memoryUsage().rss - rssBefore).toBeLessThan(100e6);
+    // From bytes, named by their label; and the limit is the option's.
+    await expectDataError(decodeImage(bytes, {}, 'upload.png'), 'upload.png', /too large: 50000x50000/);
+    await expectDataError(decodeImage(bomb, { limitInputPixels: 50000 * 50000 - 1 }), bomb, /exceeds 2499999999 pixels/);
   });
 });
 
