@@ -13,9 +13,10 @@ export const TRAINING_FOLDS: readonly number[] = [1, 2, 3, 4, 5];
 
 /**
  * The identity of a path in the prepared faces folder (scripts/shipped/prepare-faces.ts): `lfw/images/<name>` or
- * `cfp/<id>` (frontal and profile photos of one person share it). A regressor config's `data.identityPattern`.
+ * `cfp/<id>` (frontal and profile photos of one person share it); a degraded copy (`degraded/...`,
+ * scripts/shipped/degrade-faces.ts) shares its source's. The shipped regressor configs' `data.identityPattern`.
  */
-export const SHIPPED_IDENTITY_PATTERN = '^(lfw/images/[^/]+|cfp/[^/]+)/';
+export const SHIPPED_IDENTITY_PATTERN = '^(?:degraded/)?(lfw/images/[^/]+|cfp/[^/]+)/';
 
 /** The folds that only evaluate: never trained on, never used to choose a setting. */
 export const EVALUATION_FOLDS: readonly number[] = [6, 7, 8, 9, 10];

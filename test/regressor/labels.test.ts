@@ -3,7 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { identityOf, readLabelledItems } from '../../src/train/regressor-labels.js';
-import { compileIdentityPattern } from '../../src/regressor/config.js';
+import { compileIdentityPattern, loadRegressorConfig } from '../../src/regressor/config.js';
+import { SHIPPED_IDENTITY_PATTERN } from '../../src/experiment/training-split.js';
 import { DataError } from '../../src/util/errors.js';
 import { writeSyntheticFaces } from './synthetic.js';
 
@@ -55,6 +56,12 @@ describe('readLabelledItems', () => {
     expect(identityOf('a/b/c.png', /^a\/b/)).toBe('a/b'); // no group: the whole match
     expect(() => identityOf('lfw/x.jpg', mixed, 'labels.csv')).toThrow(/labels\.csv: 'lfw\/x\.jpg' does not match identityPattern/);
     expect(() => identityOf('x.jpg', mixed)).toThrow(DataError);
+    const shipped = compileIdentityPattern(SHIPPED_IDENTITY_PATTERN);
+    expect(identityOf('degraded/lfw/images/Ann_Smith/Ann_Smith_0001.png', shipped)).toBe('lfw/images/Ann_Smith');
+    expect(identityOf('degraded/cfp/001/profile/03.png', shipped)).toBe('cfp/001');
+    for (const kind of ['ediffiqa', 'diffiqa-r']) {
+      expect(loadRegressorConfig(path.join(import.meta.dirname, '..', '..', 'configs', 'regressor', `shipped-${kind}.yaml`)).data.identityPattern).toBe(SHIPPED_IDENTITY_PATTERN);
+    }
     expect(() => compileIdentityPattern('(unclosed', 'r.yaml')).toThrow(/r\.yaml: data\.identityPattern: not a valid regular expression/);
   });
 });
