@@ -4,7 +4,8 @@
  *   whose `model` is the GaussianDiffusion state_dict (UNet under `model.`) and whose `ema` is the ema-pytorch
  *   state_dict (EMA UNet under `ema_model.model.`); a bare UNet state_dict also works;
  * - our safetensors export: reference names and PyTorch layouts, with the UnetConfig as JSON in
- *   `__metadata__.unet`;
+ *   `__metadata__.unet` and the format version in `__metadata__.formatVersion` (absent, as in the shipped
+ *   `models/diffusion-cpu-small.safetensors`, means version 1; a newer one is refused, src/util/format-version.ts);
  * - a training run folder (its latest checkpoint) or one `ckpt-*` folder: `model.safetensors` / `ema.safetensors`
  *   (reference names, PyTorch layouts) with the resolved config in `state.json`.
  * The UNet config is inferred from the weight shapes unless given (GroupNorm groups and the image size cannot
@@ -17,6 +18,7 @@ import { latestCheckpoint, loadCheckpoint } from '../io/checkpoint.js';
 import { decodeSafetensors, encodeSafetensors } from '../io/safetensors.js';
 import { decodeTorchFile, getField, stateDictFrom } from '../io/torch-file.js';
 import { CheckpointError } from '../util/errors.js';
+import { FORMATS, checkFormatVersion, versionMetadata } from '../util/format-version.js';
 import { Rng } from '../util/rng.js';
 import { type Unet, applyUnet } from './unet.js';
 import { PAPER_UNET, type UnetConfig, unetParamSpecs } from './unet-spec.js';
@@ -83,6 +85,7 @@ function readTorchUnet(bytes: Uint8Array, file: string, opts: LoadDiffusionOptio
 
 function readSafetensorsUnet(bytes: Uint8Array, file: string, opts: LoadDiffusionOptions): { state: Map<string, HostTensor>; config: UnetConfig } {
   const { tensors, metadata } = decodeSafetensors(bytes, file);
+  checkFormatVersion('unet', file, metadata.formatVersion, metadata.diffiqaVersion);
   let stored: Partial<UnetConfig> = {};
   if (metadata.unet !== undefined) {
     try {
@@ -177,7 +180,15 @@ function toTfjsLayout(t: HostTensor, kind: ParamKind, name: string, file: string
   return fromTorchLayout(t, kind, name, file);
 }
 
-/** Serialises a UNet as safetensors bytes (reference names and layouts, config in `__metadata__.unet`). */
+/**
+ * Serialises a UNet as safetensors bytes (reference names and layouts, config in `__metadata__.unet`, format and
+ * diffiqa versions in `__metadata__.formatVersion` / `.diffiqaVersion`). `metadata` adds provenance (step, source).
+ */
 export function encodeUnetSafetensors(unet: Unet, metadata: Record<string, string> = {}): Uint8Array {
-  return encodeSafetensors(unet.params.toTorchStateDict(), { ...metadata, format: 'diffiqa-unet', unet: JSON.stringify(unet.config) });
+  return encodeSafetensors(unet.params.toTorchStateDict(), {
+    ...metadata,
+    format: FORMATS.unet.name,
+    ...versionMetadata('unet'),
+    unet: JSON.stringify(unet.config),
+  });
 }

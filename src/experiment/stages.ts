@@ -3,12 +3,14 @@
  * ran with and its wall time. A rerun skips finished stages whose settings are unchanged; a stage that was
  * killed simply runs again and continues from its own partial outputs (trainer checkpoints, labeller and scorer
  * rows, embedding caches). A finished stage whose settings changed is an error rather than a silent mix of old
- * and new results.
+ * and new results. The file records its format version and the diffiqa version that wrote it; a log without one
+ * (written before versioning) is version 1, a newer one is refused (src/util/format-version.ts).
  */
 import * as fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { writeFileAtomic } from '../util/atomic.js';
 import { ConfigError, DataError } from '../util/errors.js';
+import { FORMATS, checkFormatVersion, versionStamp } from '../util/format-version.js';
 
 /** One finished stage. */
 export interface StageRecord {
@@ -37,13 +39,16 @@ export class StageLog {
 
   private static read(file: string): StageRecord[] {
     if (!fs.existsSync(file)) return [];
+    let parsed: { formatVersion?: unknown; diffiqaVersion?: unknown; stages?: StageRecord[] };
     try {
-      const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as { stages?: StageRecord[] };
-      if (!Array.isArray(parsed.stages)) throw new Error('no "stages" list');
-      return parsed.stages;
+      parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof parsed;
+      if (typeof parsed !== 'object' || parsed === null || !Array.isArray(parsed.stages)) throw new Error('no "stages" list');
     } catch (err) {
       throw new DataError(file, `unreadable stage log (${(err as Error).message}); delete it to rerun every stage`);
     }
+    // Outside the try: a newer format is not "unreadable", and deleting the log is not the advice to give.
+    checkFormatVersion('stages', file, parsed.formatVersion, parsed.diffiqaVersion);
+    return parsed.stages;
   }
 
   /** Finished stages in the order they finished. */
@@ -70,7 +75,8 @@ export class StageLog {
     const result = await fn();
     const seconds = (Date.now() - t0) / 1000;
     this.records.push({ name, settings: hash, seconds, finishedAt: new Date().toISOString() });
-    writeFileAtomic(this.file, `${JSON.stringify({ stages: this.records }, null, 2)}\n`);
+    const log = { format: FORMATS.stages.name, ...versionStamp('stages'), stages: this.records };
+    writeFileAtomic(this.file, `${JSON.stringify(log, null, 2)}\n`);
     this.log(`experiment: ${name}: ${seconds.toFixed(0)} s`);
     return result;
   }

@@ -1,7 +1,8 @@
 /**
  * Run checkpoints: one folder per saved step (`ckpt-000500/`) holding weights, EMA and optimiser moments as
- * safetensors (weights under the reference's PyTorch names and layouts) plus `state.json` (step, RNG state,
- * optimiser step, config, and the SHA-256 of every tensor file). `latest.json` points at the newest complete
+ * safetensors (weights under the reference's PyTorch names and layouts) plus `state.json` (format version, the
+ * diffiqa version that wrote it, step, RNG state, optimiser step, config, and the SHA-256 of every tensor file;
+ * a newer format version is refused, src/util/format-version.ts). `latest.json` points at the newest complete
  * checkpoint and is replaced atomically only after the folder is complete, so a kill at any moment leaves the
  * previous checkpoint usable. Corruption (truncation, bit flips) is caught by the checksums.
  */
@@ -12,6 +13,7 @@ import type { HostTensor } from '../nn/params.js';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { CheckpointError } from '../util/errors.js';
+import { FORMATS, checkFormatVersion, diffiqaVersion } from '../util/format-version.js';
 
 /** Everything a checkpoint holds. `tensors` maps a file stem ('model', 'ema', 'optim') to its tensors. */
 export interface CheckpointData<S> {
@@ -21,8 +23,11 @@ export interface CheckpointData<S> {
 }
 
 interface StateFile<S> {
-  format: 'diffiqa-checkpoint';
-  version: 1;
+  format: typeof FORMATS.checkpoint.name;
+  /** Format version (src/util/format-version.ts); every checkpoint has recorded it, under this key. */
+  version: number;
+  /** The diffiqa that wrote the checkpoint; absent in checkpoints written before format versioning. */
+  diffiqaVersion?: string;
   step: number;
   files: Record<string, { sha256: string; bytes: number }>;
   state: S;
@@ -51,7 +56,14 @@ export function saveCheckpoint<S>(runDir: string, data: CheckpointData<S>, keep 
     writeFileAtomic(path.join(dir, `${stem}.safetensors`), bytes);
     files[stem] = { sha256: sha256(bytes), bytes: bytes.length };
   }
-  const stateFile: StateFile<S> = { format: 'diffiqa-checkpoint', version: 1, step: data.step, files, state: data.state };
+  const stateFile: StateFile<S> = {
+    format: FORMATS.checkpoint.name,
+    version: FORMATS.checkpoint.version,
+    diffiqaVersion: diffiqaVersion(),
+    step: data.step,
+    files,
+    state: data.state,
+  };
   writeFileAtomic(path.join(dir, 'state.json'), JSON.stringify(stateFile, null, 1));
   writeFileAtomic(path.join(runDir, LATEST), JSON.stringify({ step: data.step, dir: path.basename(dir) }));
   pruneCheckpoints(runDir, keep);
@@ -99,7 +111,8 @@ export function loadCheckpoint<S>(dir: string): CheckpointData<S> {
   } catch (err) {
     throw corrupt(dir, statePath, `cannot read state: ${(err as Error).message.split('\n')[0]}`);
   }
-  if (stateFile.format !== 'diffiqa-checkpoint') throw corrupt(dir, statePath, 'not a diffiqa checkpoint');
+  if (typeof stateFile !== 'object' || stateFile === null || stateFile.format !== FORMATS.checkpoint.name) throw corrupt(dir, statePath, 'not a diffiqa checkpoint');
+  checkFormatVersion('checkpoint', statePath, stateFile.version, stateFile.diffiqaVersion);
   const tensors: CheckpointData<S>['tensors'] = {};
   for (const [stem, meta] of Object.entries(stateFile.files)) {
     const file = path.join(dir, `${stem}.safetensors`);

@@ -22,7 +22,7 @@ export interface LabelRunOptions {
   data: string;
   /** Label only these files, folders or globs (under `data`); default everything under `data`. */
   files?: readonly string[];
-  /** Output file (.csv or .jsonl); errors go to `<out>.errors.jsonl`. */
+  /** Output file (.csv or .jsonl); errors go to `<out>.errors.jsonl`, the format version to `<out>.meta.json`. */
   out: string;
   tStar: number;
   repeats: number;

@@ -75,7 +75,7 @@ export function loadRegressor(path: string = shippedModelPath('ediffiqa')): Scor
 export interface ScoreFilesOptions {
   /** A regressor file/run folder, or an already loaded Scorer (not disposed). Default: the shipped eDifFIQA model. */
   model?: string | Scorer;
-  /** Result file: `.csv` or `.jsonl`; errors go to `<out>.errors.jsonl`. */
+  /** Result file: `.csv` or `.jsonl`; errors go to `<out>.errors.jsonl`, the format version to `<out>.meta.json`. */
   out: string;
   /** Images per forward pass. Default 64. */
   batchSize?: number;

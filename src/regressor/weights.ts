@@ -14,12 +14,12 @@ import { getField, isTorchTensor, loadTorchFile, stateDictFrom } from '../io/tor
 import type { HostTensor } from '../nn/params.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { CheckpointError } from '../util/errors.js';
+import { FORMATS, checkFormatVersion, versionMetadata } from '../util/format-version.js';
 import { createQualityRegressor, type QualityRegressor } from './model.js';
 import { inferSpecFromStateDict, type LabelRange, type RegressorSpec } from './spec.js';
 
 /** File format tag in the safetensors metadata. */
-export const REGRESSOR_FORMAT = 'diffiqa-regressor';
-
+export const REGRESSOR_FORMAT = FORMATS.regressor.name;
 
 /** What a regressor file holds besides the weights. */
 export interface RegressorMeta {
@@ -38,10 +38,11 @@ export interface LoadedRegressor {
   file: string;
 }
 
-/** Encodes a regressor file (state dict in PyTorch layouts + metadata). */
+/** Encodes a regressor file (state dict in PyTorch layouts + metadata, with the format version). */
 export function encodeRegressorFile(model: QualityRegressor, meta: Omit<RegressorMeta, 'spec'>): Uint8Array {
   return encodeSafetensors(model.params.toTorchStateDict(), {
     format: REGRESSOR_FORMAT,
+    ...versionMetadata('regressor'),
     spec: JSON.stringify(model.spec),
     labels: JSON.stringify(meta.labels),
     info: JSON.stringify(meta.info),
@@ -63,7 +64,11 @@ function parseJsonField<T>(file: string, meta: Record<string, string>, key: stri
   }
 }
 
-/** Reads our regressor file's state dict and metadata. */
+/**
+ * Reads our regressor file's state dict and metadata. A file without a format version (written before
+ * versioning) is version 1.
+ * @throws FormatVersionError when the file's format version is newer than this code reads
+ */
 export function readRegressorFile(file: string): { stateDict: Map<string, HostTensor>; meta: RegressorMeta } {
   let bytes: Uint8Array;
   try {
@@ -75,6 +80,7 @@ export function readRegressorFile(file: string): { stateDict: Map<string, HostTe
   if (metadata.format !== REGRESSOR_FORMAT) {
     throw new CheckpointError(file, '__metadata__.format', `expected '${REGRESSOR_FORMAT}', got '${metadata.format ?? 'nothing'}' (not a regressor file)`);
   }
+  checkFormatVersion('regressor', file, metadata.formatVersion, metadata.diffiqaVersion);
   const meta: RegressorMeta = {
     spec: parseJsonField<RegressorSpec>(file, metadata, 'spec'),
     labels: parseJsonField<LabelRange | null>(file, metadata, 'labels'),

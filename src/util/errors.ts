@@ -46,6 +46,19 @@ export class CheckpointError extends DiffiqaError {
   }
 }
 
+/**
+ * A file records a format version this diffiqa cannot read (newer than it knows, or malformed); see
+ * src/util/format-version.ts. The message names the file, its version and the diffiqa version that wrote it.
+ */
+export class FormatVersionError extends DiffiqaError {
+  constructor(
+    readonly file: string,
+    reason: string,
+  ) {
+    super(`${file}: ${reason}`, 'E_FORMAT_VERSION');
+  }
+}
+
 /** A compute backend is unavailable or failed to initialise. */
 export class BackendError extends DiffiqaError {
   constructor(

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,5 +71,41 @@ describe('listImageFiles', () => {
     expect(globToRegExp('a/**/*.jpg').test('a/x.jpg')).toBe(true);
     expect(globToRegExp('a/**/*.jpg').test('a/b/c/x.jpg')).toBe(true);
     expect(globToRegExp('a/?.jpg').test('a/xy.jpg')).toBe(false);
+  });
+});
+
+describe('listImageFiles on a folder of many files (bench/many-files.ts measures a million)', () => {
+  const FILES = 20_000;
+  const BYTES = 16 * 1024; // sparse: 320 MiB of contents that take no disk and would show in RSS if read and kept
+  let many: string;
+  let expected: string[];
+
+  beforeAll(() => {
+    many = mkdtempSync(join(tmpdir(), 'diffiqa-many-'));
+    mkdirSync(join(many, 'sub'));
+    expected = [];
+    for (let i = 0; i < FILES; i++) {
+      // Most in one flat folder (one huge listing), the last thousand one level down, every 100th upper case.
+      const file = join(many, i < FILES - 1000 ? '' : 'sub', `${String(i).padStart(5, '0')}.${i % 100 === 0 ? 'PNG' : 'png'}`);
+      const fd = openSync(file, 'w');
+      ftruncateSync(fd, BYTES);
+      closeSync(fd);
+      expected.push(file);
+    }
+    for (const f of ['notes.txt', 'sub/labels.csv']) writeFileSync(join(many, f), 'x');
+    expected.sort();
+  });
+
+  afterAll(() => rmSync(many, { recursive: true, force: true }));
+
+  it(`lists ${FILES} files correctly, holding their paths and not their contents`, () => {
+    const rssBefore = process.memoryUsage.rss();
+    const files = listImageFiles(many);
+    const grownMiB = (process.memoryUsage.rss() - rssBefore) / 2 ** 20;
+    expect(files.length).toBe(FILES);
+    expect(files).toEqual(expected);
+    // Paths are ~50 bytes each (about 1 MiB in all, a few MiB with V8's overheads and garbage); the contents are
+    // 320 MiB. A generous bound: a regression guard against reading or keeping file data, not a measurement.
+    expect(grownMiB, `RSS grew ${grownMiB.toFixed(0)} MiB while listing`).toBeLessThan(64);
   });
 });
