@@ -5,6 +5,7 @@ import { shippedModelPath } from '../models/shipped.js';
 import { cosineSchedule } from '../diffusion/schedule.js';
 import { DEFAULT_LABEL_FR_MODEL, frWeightsOptions, loadFrModel } from '../fr/registry.js';
 import { runLabeller } from '../pipelines/label-run.js';
+import { resolveShardSpec } from '../pipelines/records.js';
 import { startBackend, type GlobalArgs } from './common.js';
 
 interface LabelArgs extends GlobalArgs {
@@ -38,7 +39,7 @@ export const labelCommand: CommandModule<GlobalArgs, LabelArgs> = {
       .option('ema', { type: 'boolean', default: false, describe: 'Use the EMA weights (the reference uses the raw ones)' })
       .option('seed', { type: 'number', default: 0, describe: 'Base seed; every image has its own stream derived from it' })
       .option('batch', { type: 'number', default: 3, describe: 'Source images per batch (each gives 2N diffusion rows)' })
-      .option('shard', { type: 'string', describe: 'Only shard K of N (K/N); join the parts with diffiqa merge' })
+      .option('shard', { type: 'string', describe: 'Only shard K of N (K/N, 1-based); auto/N takes K-1 from JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or SLURM_ARRAY_TASK_ID (Slurm --array=0-(N-1)); join the parts with diffiqa merge' })
       .check((a) => {
         const tStar = Number(a['t-star']);
         if (!(tStar >= 1 && tStar < 100 && Number.isInteger(tStar))) throw new Error('--t-star must be an integer in [1, 99]');
@@ -49,8 +50,12 @@ export const labelCommand: CommandModule<GlobalArgs, LabelArgs> = {
       .example('$0 label --data faces/ --out labels.csv', 'label every face in faces/ with the shipped diffusion model')
       .example('$0 label --data faces/ --diffusion checkpoints/cpu-small --out labels.csv', 'label with your own trained run')
       .example('$0 label --data faces/ --diffusion diff_pretrain.pt --shard 1/4 --out part1.csv', 'label a quarter')
+      .example('$0 label --data faces/ --shard auto/4 --out part-$JOB_COMPLETION_INDEX.csv', 'one pod of a 4-pod Kubernetes Indexed Job (deploy/)')
       .example('$0 label --data faces/ --diffusion diff_pretrain.pt --fr r100 --fr-weights cosface_r100.pth', 'label with the reference labelling FR model') as never,
   handler: async (args) => {
+    // Resolved before anything loads, so that a pod or array task without its index fails at once.
+    const shard = args.shard === undefined ? undefined : resolveShardSpec(args.shard, process.env);
+    if (shard !== args.shard) process.stderr.write(`diffiqa: --shard ${args.shard} is shard ${shard}\n`);
     await startBackend(args);
     // The shipped file holds one set of weights (the better-labelling of raw and EMA, measured), so --ema does not
     // apply to it.
@@ -65,7 +70,7 @@ export const labelCommand: CommandModule<GlobalArgs, LabelArgs> = {
         repeats: args.repeats,
         seed: args.seed,
         batchSize: args.batch,
-        shard: args.shard,
+        shard,
         imageSize: diffusion.unet.config.imageSize,
       });
       process.stderr.write(

@@ -2,6 +2,8 @@
  * `diffiqa label` and `diffiqa merge` as a user runs them: separate processes of the real CLI. Three shard
  * processes merged must equal one unsharded run: the same rows in the same order, values to 1e-6 (a shard that
  * seeded by shard instead of by image, or dropped a file, would differ), and `--fr-weights` must reach the FR loader.
+ * Four `--shard auto/4` processes, each with its own JOB_COMPLETION_INDEX as the pods of a Kubernetes Indexed Job
+ * have (deploy/), must do the same; without an index variable, or with one out of range, label stops at once.
  */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -11,6 +13,7 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeUnetSafetensors, loadDiffusion } from '../../src/diffusion/load.js';
+import { SHARD_INDEX_VARIABLES } from '../../src/pipelines/records.js';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -23,10 +26,10 @@ const data = path.join(tmp, 'faces');
 const unet = path.join(tmp, 'tiny-unet.safetensors');
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-/** Runs the CLI; resolves with stdout/stderr and the exit code (never rejects). */
-async function diffiqa(args: string[]): Promise<{ code: number; stderr: string }> {
+/** Runs the CLI (in `env`, default this process's); resolves with stdout/stderr and the exit code (never rejects). */
+async function diffiqa(args: string[], env?: NodeJS.ProcessEnv): Promise<{ code: number; stderr: string }> {
   try {
-    const r = await run(process.execPath, ['--import', `file://${TSX}`, CLI, ...args], { cwd: tmp });
+    const r = await run(process.execPath, ['--import', `file://${TSX}`, CLI, ...args], { cwd: tmp, env });
     return { code: 0, stderr: r.stderr };
   } catch (err) {
     const e = err as { code?: number; stderr?: string };
@@ -34,7 +37,14 @@ async function diffiqa(args: string[]): Promise<{ code: number; stderr: string }
   }
 }
 
-const labelArgs = (out: string, extra: string[] = []): string[] => ['label', '--data', data, '--diffusion', unet, '--repeats', '2', '--batch', '2', '--out', out, ...extra];
+/** This process's environment with the shard index variables replaced by `vars` (the test may run in a job). */
+function indexEnv(vars: Partial<Record<(typeof SHARD_INDEX_VARIABLES)[number], string>>): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const v of SHARD_INDEX_VARIABLES) delete env[v];
+  return { ...env, ...vars };
+}
+
+const labelArgs = (out: string, extra: string[] = [], batch = 2): string[] => ['label', '--data', data, '--diffusion', unet, '--repeats', '2', '--batch', String(batch), '--out', out, ...extra];
 
 beforeAll(async () => {
   // Seven smooth random images in two folders: an odd count so that the shards differ in size.
@@ -61,6 +71,11 @@ beforeAll(async () => {
  * scalar GEMM paths the native LinearAttention kernel was measured to return results that differ in the last bit
  * between calls on identical input (about 1 in 10 label runs of this test; 1e-8 on a label), a nondeterminism not
  * yet found. A shard seeded by shard instead of by image moves a label by 1e-3 to 1e-2 at these settings (measured: --seed 1 against 0), far above this.
+ * Labels also depend on the batch size, by up to 2e-6 (measured: b/img6.png's restored term alone in its batch and
+ * paired with a/img2.png): the native LinearAttention splits the spatial sum into chunks whose size depends on the
+ * number of UNet rows and on the thread count (chunksOf in unet_ops_impl.cc). So each shard test keeps every image's
+ * batch size what it is in the unsharded run (three shards of seven images at --batch 2 do; four would not, so they
+ * run at --batch 1), and every process here has the same thread count.
  */
 function expectSameLabels(got: string, want: string): void {
   const rows = (text: string): string[][] => text.trim().split('\n').map((l) => l.split(','));
@@ -87,6 +102,38 @@ describe('diffiqa label / merge (processes)', () => {
     expect(unsharded.split('\n')[0]).toBe('path,score,noised,restored,noised_flip,restored_flip,flip');
     expectSameLabels(fs.readFileSync(path.join(tmp, 'merged.csv'), 'utf8'), unsharded);
   }, 240_000);
+
+  it('four --shard auto/4 processes with JOB_COMPLETION_INDEX 0..3, run concurrently and merged, equal one unsharded run', async () => {
+    // --batch 1 for all, and the unsharded run alongside the four shards (expectSameLabels says why).
+    const [full, ...shards] = await Promise.all([
+      diffiqa(labelArgs('full-b1.csv', [], 1)),
+      ...[0, 1, 2, 3].map((i) => diffiqa(labelArgs(`auto-part-${i}.csv`, ['--shard', 'auto/4'], 1), indexEnv({ JOB_COMPLETION_INDEX: String(i) }))),
+    ]);
+    expect(full!.stderr).toContain('labelled 7 images');
+    shards.forEach((s, i) => {
+      expect(s.code, s.stderr).toBe(0);
+      expect(s.stderr).toContain(`--shard auto/4 is shard ${i + 1}/4`);
+    });
+    // Seven images over four shards: every 4th sorted path from the shard's own offset gives 2, 2, 2 and 1 rows.
+    const parts = [0, 1, 2, 3].map((i) => `auto-part-${i}.csv`);
+    expect(parts.map((p) => fs.readFileSync(path.join(tmp, p), 'utf8').trim().split('\n').length - 1)).toEqual([2, 2, 2, 1]);
+    const merged = await diffiqa(['merge', ...parts, '--out', 'auto-merged.csv']);
+    expect(merged.stderr).toContain('merged 4 parts: 7 rows, 0 errors');
+    // Byte for byte but for the rare LinearAttention last-bit differences (expectSameLabels): same header, same
+    // paths in the same order, every value within 1e-6.
+    expectSameLabels(fs.readFileSync(path.join(tmp, 'auto-merged.csv'), 'utf8'), fs.readFileSync(path.join(tmp, 'full-b1.csv'), 'utf8'));
+  }, 240_000);
+
+  it('--shard auto/N without an index variable, or with one out of range, stops before labelling, naming the variables', async () => {
+    const none = await diffiqa(labelArgs('auto-none.csv', ['--shard', 'auto/4']), indexEnv({}));
+    expect(none.code).not.toBe(0);
+    expect(none.stderr).toContain('--shard: auto/4 takes the 0-based shard index from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID, and neither is set');
+    // What the last task of a 1-based Slurm array (--array=1-4) would see.
+    const slurm = await diffiqa(labelArgs('auto-none.csv', ['--shard', 'auto/4']), indexEnv({ SLURM_ARRAY_TASK_ID: '4' }));
+    expect(slurm.code).not.toBe(0);
+    expect(slurm.stderr).toContain('SLURM_ARRAY_TASK_ID=4 is not a 0-based index in 0..3');
+    expect(fs.existsSync(path.join(tmp, 'auto-none.csv'))).toBe(false);
+  }, 120_000);
 
   it('a rerun resumes: nothing is relabelled and the file is unchanged', async () => {
     const before = fs.readFileSync(path.join(tmp, 'full.csv'));

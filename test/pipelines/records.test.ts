@@ -10,6 +10,7 @@ import {
   parseShard,
   readErrors,
   readResults,
+  resolveShardSpec,
   selectShard,
 } from '../../src/pipelines/records.js';
 import { DataError } from '../../src/util/errors.js';
@@ -73,5 +74,38 @@ describe('merge and shards', () => {
     const parts = [1, 2, 3].map((k) => selectShard(items, { index: k, count: 3 }));
     expect(parts.flat().sort((a, b) => a - b)).toEqual(items);
     expect(parts[0]).toEqual([0, 3, 6, 9]);
+  });
+});
+
+describe('--shard auto/N', () => {
+  const none = {};
+  it('takes K-1 from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID, both 0-based', () => {
+    expect([0, 1, 2, 3].map((i) => resolveShardSpec('auto/4', { JOB_COMPLETION_INDEX: String(i) }))).toEqual(['1/4', '2/4', '3/4', '4/4']);
+    expect([0, 1, 2, 3].map((i) => resolveShardSpec('auto/4', { SLURM_ARRAY_TASK_ID: String(i) }))).toEqual(['1/4', '2/4', '3/4', '4/4']);
+    // Both set (a Slurm step inside a pod, say) is fine while they agree; unrelated variables are ignored.
+    expect(resolveShardSpec('auto/4', { JOB_COMPLETION_INDEX: '2', SLURM_ARRAY_TASK_ID: '2', SLURM_ARRAY_TASK_COUNT: '9' })).toBe('3/4');
+    expect(resolveShardSpec('auto/1', { SLURM_ARRAY_TASK_ID: '0' })).toBe('1/1');
+  });
+
+  it('leaves K/N (and anything else not auto) to parseShard, whatever the environment', () => {
+    expect(resolveShardSpec('2/3', { JOB_COMPLETION_INDEX: '0' })).toBe('2/3');
+    expect(resolveShardSpec('2/3', none)).toBe('2/3');
+    expect(() => parseShard(resolveShardSpec(' 3', { JOB_COMPLETION_INDEX: '0' }))).toThrow(/expected K\/N/);
+  });
+
+  it('without either variable, an error naming both', () => {
+    for (const env of [none, { JOB_COMPLETION_INDEX: '' }, { SLURM_JOB_ID: '17', SLURM_ARRAY_JOB_ID: '17' }]) {
+      expect(() => resolveShardSpec('auto/4', env)).toThrow(DataError);
+      expect(() => resolveShardSpec('auto/4', env)).toThrow(/^--shard: auto\/4 takes the 0-based shard index from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID, and neither is set/);
+    }
+  });
+
+  it('an index outside 0..N-1, a malformed index or N, or two variables that disagree are errors naming the value', () => {
+    // SLURM_ARRAY_TASK_ID=4 is what --array=1-4 gives its last task: the message says the array must start at 0.
+    expect(() => resolveShardSpec('auto/4', { SLURM_ARRAY_TASK_ID: '4' })).toThrow(/SLURM_ARRAY_TASK_ID=4 is not a 0-based index in 0\.\.3 \(Kubernetes: completions 4; Slurm: --array=0-3\)/);
+    expect(() => resolveShardSpec('auto/4', { JOB_COMPLETION_INDEX: '7' })).toThrow(/JOB_COMPLETION_INDEX=7 is not a 0-based index in 0\.\.3/);
+    for (const bad of ['-1', '1.5', 'x', '0x1']) expect(() => resolveShardSpec('auto/4', { JOB_COMPLETION_INDEX: bad })).toThrow(DataError);
+    for (const spec of ['auto', 'auto/0', 'auto/-2', 'auto/n', 'auto4', 'autox/3']) expect(() => resolveShardSpec(spec, { JOB_COMPLETION_INDEX: '0' })).toThrow(/expected auto\/N with N >= 1/);
+    expect(() => resolveShardSpec('auto/4', { JOB_COMPLETION_INDEX: '1', SLURM_ARRAY_TASK_ID: '2' })).toThrow(/JOB_COMPLETION_INDEX=1 and SLURM_ARRAY_TASK_ID=2 disagree/);
   });
 });
