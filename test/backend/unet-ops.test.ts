@@ -84,6 +84,23 @@ describe('fused UNet ops match their tfjs composites on cpu', () => {
     });
   }
 
+  it('LinearAttention of an image is bit-identical alone and inside batches of 2 and 5 (sharded labels equal unsharded)', () => {
+    // 40x40 = 1,600 tokens: several fixed-size chunks, whose partial sums and key maxima are combined in order.
+    const one = [1, 40, 40, 48];
+    const image = randomValues('la-batch', size(one));
+    const others = randomValues('la-batch-others', 4 * size(one));
+    const firstOf = (batch: number): Float32Array =>
+      runOn('native', () => {
+        const data = new Float32Array(batch * image.length);
+        data.set(image);
+        data.set(others.subarray(0, (batch - 1) * image.length), image.length);
+        return [tf.slice(linearAttentionCore(tf.mul(tf.tensor4d(data, [batch, 40, 40, 48]), 4) as tf.Tensor4D, 2), [0, 0, 0, 0], [1, 40, 40, -1])];
+      })[0] as Float32Array;
+    const alone = firstOf(1);
+    expect(Array.from(firstOf(2))).toEqual(Array.from(alone));
+    expect(Array.from(firstOf(5))).toEqual(Array.from(alone));
+  });
+
   const FULL: { shape: number[]; scale: number }[] = [
     { shape: [2, 4, 49, 8], scale: 10 }, // the bottleneck's 4 heads of 8 (7x7 tokens), logit scale 10
     { shape: [1, 3, 37, 5], scale: 0.7 }, // odd N and d: partial 16-lane blocks
