@@ -4,7 +4,7 @@
  * @example
  * import { initBackend, loadRegressor } from 'diffiqa';
  * await initBackend();                       // 'native' on a machine without tfjs-node
- * const scorer = loadRegressor('checkpoints/diffiqa-r/best');
+ * const scorer = loadRegressor();          // the shipped eDifFIQA (or a path to any regressor file)
  */
 export { tf, initBackend, describeBackend, groupNorm, BACKEND_NAMES } from './backend/index.js';
 export * from './util/errors.js';
