@@ -4,7 +4,8 @@
  * face is aligned to the ArcFace template and expanded into a quality ladder, a tiny diffusion model is trained
  * briefly (to show training), every image is labelled with the DifFIQA labeller and the shipped diffusion model
  * (models/diffusion.md: a few minutes of training cannot make a model that labels well), a tiny DifFIQA(R)
- * regressor is distilled from the labels, every image is scored, and a self-contained HTML report is written.
+ * regressor is distilled from the labels, every image is scored with it and with the shipped eDifFIQA model
+ * (models/ediffiqa.md), and a self-contained HTML report is written.
  */
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -58,6 +59,8 @@ export interface DemoResult {
   /** Spearman ρ between ladder rung (damage) and the diffusion label / the regressor score. */
   rhoLabel: number;
   rhoScore: number;
+  /** Spearman ρ between ladder rung and the shipped eDifFIQA model's score. */
+  rhoShipped: number;
 }
 
 /** The sample photos that ship with @vladmandic/face-api (demo/sample1..6.jpg). */
@@ -78,7 +81,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const t0 = Date.now();
   const stages: Stage[] = [];
   const stage = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-    log(`diffiqa demo: [${stages.length + 1}/7] ${name}`);
+    log(`diffiqa demo: [${stages.length + 1}/8] ${name}`);
     const s0 = Date.now();
     const out = await fn();
     stages.push({ name, seconds: (Date.now() - s0) / 1000 });
@@ -93,7 +96,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const photos = opts.data ? listImageFiles(opts.data) : samplePhotos();
   log(
     `diffiqa demo: ${photos.length} photos -> detect and align faces -> ${LADDER.length}-rung quality ladder -> ` +
-      `train a tiny diffusion model -> DifFIQA labels (shipped diffusion model) -> distil a DifFIQA(R) regressor -> score -> HTML report in ${opts.out}`,
+      `train a tiny diffusion model -> DifFIQA labels (shipped diffusion model) -> distil a DifFIQA(R) regressor -> score (it and the shipped eDifFIQA) -> HTML report in ${opts.out}`,
   );
   const skipped: { path: string; reason: string }[] = [];
   const faces = await stage('detecting and aligning faces', () => alignAll(photos, dirs.faces, opts, skipped));
@@ -140,16 +143,23 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     scoreFiles(dirs.ladder, { model: regressor.bestFile ?? dirs.regressor, out: scores, quiet: opts.quiet }),
   );
 
-  const joined = joinResults(labels, scores, dirs.ladder);
+  const shippedScores = path.join(opts.out, 'scores-ediffiqa.csv');
+  await stage('scoring every image with the shipped eDifFIQA model', () => scoreFiles(dirs.ladder, { out: shippedScores, quiet: opts.quiet }));
+
+  const joined = joinResults(labels, scores, shippedScores, dirs.ladder);
   const rhoLabel = spearman(joined.map((r) => r.rung), joined.map((r) => r.label));
   const rhoScore = spearman(joined.map((r) => r.rung), joined.map((r) => r.score));
+  const rhoShipped = spearman(joined.map((r) => r.rung), joined.map((r) => r.shipped));
   const report = path.join(opts.out, 'report.html');
-  const data = await buildDemoReport({ joined, dirs, labels, skipped, stages, rhoLabel, rhoScore, restoreMse: diffusionRun.restoreMse, photos: photos.length, faces: faces.length });
+  const data = await buildDemoReport({ joined, dirs, labels, skipped, stages, rhoLabel, rhoScore, rhoShipped, restoreMse: diffusionRun.restoreMse, photos: photos.length, faces: faces.length });
   writeReport(report, data);
   const seconds = (Date.now() - t0) / 1000;
-  log(`diffiqa demo: done in ${seconds.toFixed(0)} s. Spearman(damage, label) = ${rhoLabel.toFixed(3)}, Spearman(damage, regressor) = ${rhoScore.toFixed(3)}`);
+  log(
+    `diffiqa demo: done in ${seconds.toFixed(0)} s. Spearman(damage, label) = ${rhoLabel.toFixed(3)}, Spearman(damage, regressor) = ${rhoScore.toFixed(3)}, ` +
+      `Spearman(damage, shipped eDifFIQA) = ${rhoShipped.toFixed(3)}`,
+  );
   log(`diffiqa demo: report: ${path.resolve(report)}`);
-  return { report, faces: faces.length, images: joined.length, seconds, rhoLabel, rhoScore };
+  return { report, faces: faces.length, images: joined.length, seconds, rhoLabel, rhoScore, rhoShipped };
 }
 
 /** Detects every face (not only the largest) in every photo and writes the aligned crops as PNG. */
@@ -183,15 +193,27 @@ interface JoinedRow {
   path: string;
   rung: number;
   label: number;
+  /** The demo's distilled regressor. */
   score: number;
+  /** The shipped eDifFIQA model. */
+  shipped: number;
 }
 
-/** Labels (dataset-relative keys) joined with regressor scores (absolute paths) by image. */
-function joinResults(labels: string, scores: string, ladderDir: string): JoinedRow[] {
-  const byKey = new Map(readResults(scores).map((r) => [path.relative(ladderDir, r.path).split(path.sep).join('/'), r.values.quality as number]));
+/** Labels (dataset-relative keys) joined by image with the two score files (absolute paths). */
+function joinResults(labels: string, scores: string, shippedScores: string, ladderDir: string): JoinedRow[] {
+  const keyed = (file: string): Map<string, number> =>
+    new Map(readResults(file).map((r) => [path.relative(ladderDir, r.path).split(path.sep).join('/'), r.values.quality as number]));
+  const score = keyed(scores);
+  const shipped = keyed(shippedScores);
   return readResults(labels)
-    .filter((r) => byKey.has(r.path))
-    .map((r) => ({ path: r.path, rung: Number(/rung(\d+)/.exec(r.path)?.[1] ?? NaN), label: r.values.score as number, score: byKey.get(r.path) as number }));
+    .filter((r) => score.has(r.path) && shipped.has(r.path))
+    .map((r) => ({
+      path: r.path,
+      rung: Number(/rung(\d+)/.exec(r.path)?.[1] ?? NaN),
+      label: r.values.score as number,
+      score: score.get(r.path) as number,
+      shipped: shipped.get(r.path) as number,
+    }));
 }
 
 interface DemoReportInput {
@@ -202,18 +224,19 @@ interface DemoReportInput {
   stages: Stage[];
   rhoLabel: number;
   rhoScore: number;
+  rhoShipped: number;
   restoreMse?: { before: number; after: number };
   photos: number;
   faces: number;
 }
 
 async function buildDemoReport(r: DemoReportInput): Promise<ReportData> {
-  const rows = r.joined.map((j) => ({ path: j.path, values: { regressor: j.score, diffiqa: j.label, damage: j.rung } }));
+  const rows = r.joined.map((j) => ({ path: j.path, values: { regressor: j.score, ediffiqa: j.shipped, diffiqa: j.label, damage: j.rung } }));
   const { faces, skipped } = await loadReportFaces(rows, { root: r.dirs.ladder, primaryScore: 'regressor' });
   const perRung = LADDER.map((_, k) => {
     const at = r.joined.filter((j) => j.rung === k);
     const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1);
-    return [k, at.length, mean(at.map((j) => j.label)), mean(at.map((j) => j.score))];
+    return [k, at.length, mean(at.map((j) => j.label)), mean(at.map((j) => j.score)), mean(at.map((j) => j.shipped))];
   });
   const samplesDir = path.join(r.dirs.diffusion, 'samples');
   const grids = fs.existsSync(samplesDir) ? fs.readdirSync(samplesDir).filter((f) => f.endsWith('.png')).sort() : [];
@@ -225,6 +248,7 @@ async function buildDemoReport(r: DemoReportInput): Promise<ReportData> {
       { label: 'photos / faces / images', value: `${r.photos} / ${r.faces} / ${r.joined.length}` },
       { label: 'Spearman(damage rung, DifFIQA label)', value: r.rhoLabel.toFixed(3) },
       { label: 'Spearman(damage rung, regressor score)', value: r.rhoScore.toFixed(3) },
+      { label: 'Spearman(damage rung, shipped eDifFIQA score)', value: r.rhoShipped.toFixed(3) },
       ...(r.restoreMse ? [{ label: 'held-out restoration MSE before -> after training', value: `${r.restoreMse.before.toFixed(4)} -> ${r.restoreMse.after.toFixed(4)}` }] : []),
       ...r.stages.map((s) => ({ label: `time: ${s.name}`, value: `${s.seconds.toFixed(1)} s` })),
     ],
@@ -235,11 +259,12 @@ async function buildDemoReport(r: DemoReportInput): Promise<ReportData> {
       ...readMetricsCurves(path.join(r.dirs.diffusion, 'metrics.jsonl')).map((c) => ({ ...c, title: `diffusion: ${c.title}` })),
       ...readMetricsCurves(path.join(r.dirs.regressor, 'metrics.jsonl')).map((c) => ({ ...c, title: `regressor: ${c.title}` })),
     ],
-    tables: [{ title: 'Mean quality per damage rung (0 = aligned original)', columns: ['rung', 'images', 'DifFIQA label', 'regressor score'], rows: perRung }],
+    tables: [{ title: 'Mean quality per damage rung (0 = aligned original)', columns: ['rung', 'images', 'DifFIQA label', 'regressor score', 'shipped eDifFIQA score'], rows: perRung }],
     skipped: [...r.skipped, ...readErrors(r.labels).map((e) => ({ path: e.path, reason: e.error })), ...skipped],
     notes: [
       'The tiny diffusion model is trained for a few dozen steps to show training; the labels come from the shipped diffusion model ' +
-        '(models/diffusion.md) at N = 2 labeller repeats (the paper uses 10). The regressor is distilled from these few labels in a few epochs.',
+        '(models/diffusion.md) at N = 2 labeller repeats (the paper uses 10). The regressor is distilled from these few labels in a few epochs; ' +
+        'the shipped eDifFIQA model (models/ediffiqa.md) was distilled from 7,311 labelled LFW and CFP faces and never saw these photos.',
     ],
   };
 }
