@@ -16,17 +16,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { countCpuFallbacks } from '../../src/backend/kernels/native-kernel-util.js';
 import { tf } from '../../src/backend/tf.js';
 import { expectNativeMatchesCpu, randomValues } from './compare.js';
-import { DILATED_GRADIENT_ERROR, expectNativeConvMatchesReference, expectNativeDilatedMatchesCpuStuffed, referenceOutShape } from './conv-check.js';
+import { DILATED_GRADIENT_ERROR, expectNativeConvMatchesReference, expectNativeDilatedMatchesCpuStuffed, referenceOutShape, type RefCase } from './conv-check.js';
+import type { RefPad } from './conv-reference.js';
 
-type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
-interface Case {
-  name: string;
-  x: [number, number, number, number];
-  f: [number, number, number, number];
-  stride: number;
-  pad: Pad;
-  dilation?: number;
-}
+type Pad = RefPad;
+type Case = RefCase;
 
 const P1: Pad = [[0, 0], [1, 1], [1, 1], [0, 0]];
 const CASES: Case[] = [
