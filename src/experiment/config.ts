@@ -2,6 +2,10 @@
  * The experiment config (configs/experiments/*.yaml), validated once at the boundary. Relative paths are read
  * from the working directory, as on the command line. See configs/experiments/lfw-cfp.yaml for every field
  * with its meaning.
+ *
+ * Dataset locations (`data.lfw`, `data.cfp`, `diffusion.data`) have NO default: nothing here points at the
+ * development folder ../shared/data. A config that lacks one is refused at load with a message saying what to set
+ * (README "Datasets" says where each dataset comes from and the layout it needs).
  */
 import { BASELINE_NAMES } from '../eval/baselines.js';
 import { ConfigError } from '../util/errors.js';
@@ -10,23 +14,55 @@ import { loadConfigFile, s, type Infer } from '../util/schema.js';
 const folds = (def: number[]) => s.opt(s.array(s.int({ min: 1, max: 10 }), { minLength: 1 }), def);
 const range = (lo: number, hi: number): number[] => Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
 
+/** What to tell a user who has not set a dataset location at `path`. */
+const setDatasetHint = (what: string, example: string) => (path: string) =>
+  `no dataset location: set ${path} to ${what} in the config, or pass --set ${path}=${example} (README "Datasets")`;
+
+/**
+ * A dataset location: required, and a non-empty string. A missing, null or empty value is refused with
+ * `setDatasetHint` (an empty path would silently mean the working directory).
+ */
+function datasetLocation(what: string, example: string) {
+  const hint = setDatasetHint(what, example);
+  const str = s.string();
+  return s.required<string>(
+    {
+      expected: str.expected,
+      parse: (v, p, f) => {
+        if (v === undefined || v === null || v === '') throw new ConfigError(f, p, hint(p));
+        return str.parse(v, p, f);
+      },
+    },
+    hint,
+  );
+}
+
 /** Schema of an experiment config. */
 export const experimentConfigSchema = s.object({
   /** Output folder: every stage's results, caches and the report. */
   out: s.string(),
   /** Seed of the pair subsets, the cross-quality degradations, the labeller and the random baseline. */
   seed: s.opt(s.int(), 0),
-  data: s.object({
-    /** Aligned LFW (images/<Name>/<Name>_NNNN.jpg and pairs.txt). */
-    lfw: s.string(),
-    /** CFP (Data/Images and Protocol/). */
-    cfp: s.string(),
-  }),
+  /** Dataset folders (README "Datasets"); no defaults. */
+  data: s.required(
+    s.object({
+      /** Aligned LFW (images/<Name>/<Name>_NNNN.jpg and pairs.txt). */
+      lfw: datasetLocation('the aligned 112x112 LFW folder (images/ and pairs.txt)', '/path/to/lfw-112'),
+      /** CFP (Data/Images and Protocol/). */
+      cfp: datasetLocation('the CFP folder (Data/ and Protocol/)', '/path/to/cfp'),
+    }),
+    (p) =>
+      `no dataset locations: add a ${p} section with ${p}.lfw (aligned 112x112 LFW: images/ and pairs.txt) and ${p}.cfp ` +
+      `(CFP: Data/ and Protocol/), or pass --set ${p}.lfw=/path/to/lfw-112 --set ${p}.cfp=/path/to/cfp (README "Datasets")`,
+  ),
   diffusion: s.object({
     /** A configs/diffusion/*.yaml file. */
     config: s.string(),
-    /** Training images: a folder or glob. */
-    data: s.string(),
+    /** Training images: a folder or glob (the shipped configs: the CFP frontal faces). */
+    data: datasetLocation(
+      'the diffusion model\'s training images (a folder or glob, e.g. <cfp>/Data/Images/*/frontal/*.jpg)',
+      "'/path/to/cfp/Data/Images/*/frontal/*.jpg'",
+    ),
     /** Overrides of the diffusion config, `key.path=value`. */
     set: s.opt(s.array(s.string()), []),
     /** Label with the EMA weights instead of the raw ones (the reference labels with raw weights). */

@@ -15,6 +15,8 @@ export interface Schema<T> {
   readonly expected: string;
   /** Whether a missing value is allowed (a default exists or the field is optional). */
   readonly hasDefault?: boolean;
+  /** What to tell the user when the field is missing (given its dotted path); default "missing required field". */
+  readonly missing?: (path: string) => string;
 }
 
 export type Infer<S> = S extends Schema<infer T> ? T : never;
@@ -101,6 +103,15 @@ export const s = {
   }),
   /** The field may be omitted; then it takes `def`. */
   opt: withDefault,
+  /**
+   * A required field whose absence gets its own message (`hint(path)`), for settings with no sensible default such
+   * as a dataset location: saying what to set beats a bare "missing required field".
+   */
+  required: <T>(inner: Schema<T>, hint: (path: string) => string): Schema<T> => ({
+    expected: inner.expected,
+    missing: hint,
+    parse: (v, p, f) => inner.parse(v, p, f),
+  }),
   /** A fixed-key object; unknown keys are an error naming them. */
   object: <Shape extends Record<string, Schema<unknown>>>(
     shape: Shape,
@@ -122,7 +133,7 @@ export const s = {
         const fieldPath = join(p, key);
         const value = Object.hasOwn(src, key) ? src[key] : undefined;
         if (value === undefined && !schema.hasDefault) {
-          throw new ConfigError(f, fieldPath, `missing required field (${schema.expected})`);
+          throw new ConfigError(f, fieldPath, schema.missing?.(fieldPath) ?? `missing required field (${schema.expected})`);
         }
         out[key] = schema.parse(value, fieldPath, f);
       }
