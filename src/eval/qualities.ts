@@ -13,6 +13,7 @@
  */
 import * as fs from 'node:fs';
 import { DataError } from '../util/errors.js';
+import { parseJsonObjectLines } from '../util/jsonl.js';
 import { findColumn, parseCsv, parseFiniteField } from './csv.js';
 import { normaliseRelPath } from './inputs.js';
 
@@ -60,23 +61,14 @@ export function parseQualityCsv(text: string, file: string, root?: string): Map<
 /** Parses the JSONL form (see the file comment). */
 export function parseQualityJsonl(text: string, file: string, root?: string): Map<string, number> {
   const out = new Map<string, number>();
-  text.split(/\r?\n/).forEach((raw, i) => {
-    if (raw.trim() === '') return;
-    const where = `${file}:${i + 1}`;
-    let obj: unknown;
-    try {
-      obj = JSON.parse(raw);
-    } catch {
-      throw new DataError(where, 'not valid JSON');
-    }
-    const rec = (typeof obj === 'object' && obj !== null ? obj : {}) as Record<string, unknown>;
+  for (const { obj: rec, where } of parseJsonObjectLines(text, file)) {
     const q = rec.quality ?? rec.score;
     if (typeof rec.path !== 'string') throw new DataError(where, `expected a string "path", got ${JSON.stringify(rec.path)}`);
     if (typeof q !== 'number' || !Number.isFinite(q)) {
       throw new DataError(where, `expected a finite number "quality" (or "score"), got ${JSON.stringify(q)}`);
     }
     addEntry(out, rec.path, q, where, root);
-  });
+  }
   return out;
 }
 

@@ -13,6 +13,7 @@
 import * as fs from 'node:fs';
 import { appendLinesDurable, writeFileAtomic } from '../util/atomic.js';
 import { DataError, previewValue } from '../util/errors.js';
+import { parseJsonObjectLines } from '../util/jsonl.js';
 import { FORMATS, checkFormatVersion, versionStamp } from '../util/format-version.js';
 import { escapeCsvField, parseCsv } from '../eval/csv.js';
 
@@ -127,7 +128,7 @@ export function readResults(file: string): ResultRow[] {
   resultsFormatVersion(file);
   const text = readText(file);
   if (text.trim() === '') return [];
-  if (isJsonl(file)) return jsonLines(text, file).map(({ obj, where }) => resultFromJson(obj, where));
+  if (isJsonl(file)) return parseJsonObjectLines(text, file).map(({ obj, where }) => resultFromJson(obj, where));
   const table = parseCsv(text, file);
   const [first, ...cols] = table.header;
   if (first !== 'path') throw new DataError(file, `first column must be 'path', got '${first}'`);
@@ -144,24 +145,6 @@ function readText(file: string): string {
   } catch (err) {
     throw new DataError(file, `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
-}
-
-/** The non-blank lines of a JSONL file, parsed, with `file:line` for errors. */
-function jsonLines(text: string, file: string): Array<{ obj: Record<string, unknown>; where: string }> {
-  const out: Array<{ obj: Record<string, unknown>; where: string }> = [];
-  text.split('\n').forEach((line, i) => {
-    if (!line.trim()) return;
-    const where = `${file}:${i + 1}`;
-    let obj: unknown;
-    try {
-      obj = JSON.parse(line);
-    } catch {
-      throw new DataError(where, 'not valid JSON');
-    }
-    if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new DataError(where, `expected a JSON object, got ${previewValue(obj)}`);
-    out.push({ obj: obj as Record<string, unknown>, where });
-  });
-  return out;
 }
 
 function resultFromJson(obj: Record<string, unknown>, where: string): ResultRow {
@@ -183,7 +166,7 @@ export function readErrors(out: string): ErrorRow[] {
   const file = errorFileFor(out);
   if (!fs.existsSync(file)) return [];
   resultsFormatVersion(out);
-  return jsonLines(readText(file), file).map(({ obj, where }) => {
+  return parseJsonObjectLines(readText(file), file).map(({ obj, where }) => {
     if (typeof obj.path !== 'string' || typeof obj.error !== 'string') throw new DataError(where, 'expected {"path": string, "error": string}');
     return { path: obj.path, error: obj.error };
   });
