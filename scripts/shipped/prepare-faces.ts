@@ -17,9 +17,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describeBackend, initBackend } from '../../src/backend/index.js';
-import { decodeImage, writeImage } from '../../src/data/image-io.js';
+import { writeImage } from '../../src/data/image-io.js';
 import { EVALUATION_FOLDS, TRAINING_FOLDS, cfpFoldImages, lfwFoldImages } from '../../src/experiment/training-split.js';
-import { alignImage, loadAligner } from '../../src/fr/align.js';
+import { alignFile, loadAligner } from '../../src/fr/align.js';
 import { appendLinesDurable, ensureDir } from '../../src/util/atomic.js';
 import { describeError } from '../../src/util/errors.js';
 import { Progress } from '../../src/util/progress.js';
@@ -68,8 +68,7 @@ async function alignCfp(): Promise<{ ok: number; skipped: number }> {
       const target = path.join(out, 'cfp', rel);
       let rec: Record<string, unknown>;
       try {
-        const img = await decodeImage(path.join(cfpRoot, key), { size: 'native', maxSide: 1024 });
-        const { record, crop } = alignImage(img, aligner);
+        const { record, crop } = await alignFile(path.join(cfpRoot, key), aligner);
         rec = { key, ...record };
         if (crop) {
           ensureDir(path.dirname(target));

@@ -1,9 +1,8 @@
 /** `diffiqa score`: fast quality scores of aligned faces with a trained regressor (ours or the authors' .pth). */
 import type { CommandModule } from 'yargs';
 import { scoreFiles } from '../pipelines/score.js';
-import { decodeImage } from '../data/image-io.js';
 import type { RgbImage } from '../data/image.js';
-import { alignImage, loadAligner, type Aligner } from '../fr/align.js';
+import { alignFile, loadAligner, type Aligner } from '../fr/align.js';
 import { DataError } from '../util/errors.js';
 import { startBackend, type GlobalArgs } from './common.js';
 
@@ -54,7 +53,7 @@ export const scoreCommand: CommandModule<GlobalArgs, ScoreArgs> = {
 /** Decodes a photo and returns its largest face aligned to the 112x112 ArcFace template, as `diffiqa align` does. */
 function alignedCrop(aligner: Aligner): (file: string) => Promise<RgbImage> {
   return async (file) => {
-    const { record, crop } = alignImage(await decodeImage(file, { size: 'native', maxSide: 1024 }), aligner);
+    const { record, crop } = await alignFile(file, aligner);
     if (!crop) throw new DataError(file, record.status === 'no-face' ? 'no face found (--align)' : `not aligned: ${record.status}`);
     return crop;
   };

@@ -81,6 +81,11 @@ export function alignImage(img: RgbImage, aligner: Aligner, opts: AlignOptions =
   };
 }
 
+/** Decodes a photo (shrunk to `opts.maxSide`, default 1024) and aligns its face by `alignImage`. */
+export async function alignFile(file: string, aligner: Aligner, opts: AlignOptions = {}): Promise<{ record: Omit<AlignRecord, 'input'>; crop?: RgbImage }> {
+  return alignImage(await decodeImage(file, { size: 'native', maxSide: opts.maxSide ?? 1024 }), aligner, opts);
+}
+
 function outputPath(file: string, inRoot: string, outDir: string, format: 'png' | 'jpg'): string {
   const rel = inRoot ? relative(inRoot, file) : basename(file);
   const safe = rel.startsWith('..') ? basename(file) : rel;
@@ -105,8 +110,7 @@ export async function align(input: string | readonly string[], outDir: string, o
     for (const file of files) {
       let rec: AlignRecord;
       try {
-        const img = await decodeImage(file, { size: 'native', maxSide: opts.maxSide ?? 1024 });
-        const { record, crop } = alignImage(img, aligner, opts);
+        const { record, crop } = await alignFile(file, aligner, opts);
         rec = { input: file, ...record };
         if (crop) {
           rec.output = outputPath(resolve(file), inRoot, outDir, format);
