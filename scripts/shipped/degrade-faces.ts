@@ -47,7 +47,9 @@ for (const rel of sources) {
   bar.tick();
   const target = path.join(faces, 'degraded', rel.replace(/\.[^./]+$/, '.png'));
   if (fs.existsSync(target)) continue;
-  const rng = new Rng(deriveSeed(seed, rel)); // one stream per image: a copy is a pure function of (seed, path)
+  // One stream per image: a copy is a pure function of (seed, path). Not src/data/training-pair.ts's
+  // loadTrainingPair (the same decode + chain): it draws its flip first, which would change the shipped labels' copies.
+  const rng = new Rng(deriveSeed(seed, rel));
   const hq = await decodeImage(path.join(faces, rel), { size: { width: SIZE, height: SIZE } });
   const lq = await degradeChain(await decodeImage(path.join(faces, rel), { size: 'native' }), rng, SIZE, SIZE);
   const a = Math.sin((rng.uniform() * Math.PI) / 2);
