@@ -1,12 +1,15 @@
 /**
- * The fallback of prepare-faces.ts for the CFP photos the detector missed: every CFP folds 1-5 photo whose last
+ * The fallback of prepare-faces.ts for the CFP photos the detector missed: every CFP photo of the chosen folds whose last
  * record in <out>/cfp-align.jsonl is not 'ok' is aligned from CFP's hand-checked fiducials (src/fr/fiducials.ts,
  * template configs/fr/cfp-fiducial-template.json) to <out>/cfp/<id>/<pose>/NN.png, the path prepare-faces uses,
  * and gets a new record {status: 'ok', method: 'fiducials', replaces: <old status>, ...}. The last record of a
  * key is the one that counts.
  *
- *   node --import tsx scripts/shipped/align-cfp-fiducials.ts [--out runs/shipped/faces] [--shared ../shared/data]
- *     [--template configs/fr/cfp-fiducial-template.json] [--limit N]
+ *   node --import tsx scripts/shipped/align-cfp-fiducials.ts [--folds train|eval] [--out runs/shipped/faces]
+ *     [--shared ../shared/data] [--template configs/fr/cfp-fiducial-template.json] [--limit N]
+ *
+ * `--folds eval` does the same for the evaluation identities (CFP folds 6-10) under runs/shipped/eval-faces, after
+ * `prepare-faces.ts --folds eval`.
  *
  * Run it after prepare-faces.ts has finished: photos without any record yet are left to the detector (a record
  * here would make prepare-faces skip them). Resumable: a photo whose last record is 'ok' is done; each crop is
@@ -16,14 +19,18 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { encodeImage } from '../../src/data/image-io.js';
-import { cfpFoldImages } from '../../src/experiment/training-split.js';
+import { EVALUATION_FOLDS, TRAINING_FOLDS, cfpFoldImages } from '../../src/experiment/training-split.js';
 import { alignWithFiducials, defaultFiducialTemplatePath, loadCfpFace, loadFiducialTemplate } from '../../src/fr/fiducials.js';
 import { appendLinesDurable, writeFileAtomic } from '../../src/util/atomic.js';
 import { DataError, describeError } from '../../src/util/errors.js';
 import { Progress } from '../../src/util/progress.js';
 import { arg } from '../../bench/args.js';
 
-const out = path.resolve(arg('out', 'runs/shipped/faces'));
+const split = arg('folds', 'train');
+if (split !== 'train' && split !== 'eval') throw new Error(`--folds must be train or eval, not '${split}'`);
+const folds = split === 'train' ? TRAINING_FOLDS : EVALUATION_FOLDS;
+const foldNames = split === 'train' ? 'folds 1-5' : 'folds 6-10';
+const out = path.resolve(arg('out', split === 'train' ? 'runs/shipped/faces' : 'runs/shipped/eval-faces'));
 const shared = path.resolve(arg('shared', path.join(import.meta.dirname, '..', '..', '..', 'shared', 'data')));
 const cfpRoot = path.join(shared, 'cfp');
 const templateFile = path.resolve(arg('template', defaultFiducialTemplatePath()));
@@ -64,7 +71,7 @@ async function alignOne(key: string, replaces: string, template: ReturnType<type
 const records = path.join(out, 'cfp-align.jsonl');
 const status = lastStatus(records);
 const template = loadFiducialTemplate(templateFile);
-const keys = cfpFoldImages(cfpRoot);
+const keys = cfpFoldImages(cfpRoot, folds);
 const pending = keys.filter((k) => status.has(k) && status.get(k) !== 'ok').slice(0, limit);
 const unseen = keys.filter((k) => !status.has(k)).length;
 const bar = new Progress('align CFP (fiducials)', pending.length, { unit: 'img' });
@@ -86,5 +93,5 @@ bar.done();
 const okNow = keys.filter((k) => status.get(k) === 'ok').length + ok;
 process.stderr.write(
   `align-cfp-fiducials: ${ok} aligned from fiducials, ${failed} failed (records say why), ${unseen} photos without a detector record left alone; ` +
-  `${okNow}/${keys.length} CFP folds 1-5 photos now 'ok' -> ${records}\n`,
+  `${okNow}/${keys.length} CFP ${foldNames} photos now 'ok' -> ${records}\n`,
 );
