@@ -97,8 +97,11 @@ function stage(p: ParamStore, x: tf.Tensor4D, s: number): tf.Tensor4D {
   return tf.add(dwPrelu(p, b, `${u}_conv2`, `${u}_prelu2`, 1), a);
 }
 
-/** Forward pass of the mobileface network: [B,112,112,3] RGB in [0,1] -> [B,256] (not normalised). */
-export function mobilefaceForward(p: ParamStore, x: tf.Tensor4D): tf.Tensor2D {
+/**
+ * The network up to its embedding layer: [B,112,112,3] RGB in [0,1] -> [B,2048], the flattened features that
+ * the dense layer maps to the embedding (SER-FIQ's dropout acts here, src/fr/ser-fiq.ts).
+ */
+export function mobilefaceFeatures(p: ParamStore, x: tf.Tensor4D): tf.Tensor2D {
   return tf.tidy(() => {
     // The graph computes (255x - 127.5) * 0.0078125; as x * (255/128) - 127.5/128 it is bit-identical (the factor
     // 2^-7 is exact and commutes with rounding) in two passes instead of three.
@@ -112,10 +115,21 @@ export function mobilefaceForward(p: ParamStore, x: tf.Tensor4D): tf.Tensor2D {
       preluActivationWeights: p.get('prelu1.weight'),
     });
     for (let s = 1; s <= STAGE_CHANNELS.length; s++) h = stage(p, h, s);
-    const flat = tf.reshape(h, [h.shape[0], -1]) as tf.Tensor2D;
-    const e = tf.matMul(flat, p.get('dense.weight') as tf.Tensor2D);
+    return tf.reshape(h, [h.shape[0], -1]) as tf.Tensor2D;
+  });
+}
+
+/** The embedding layer: [B,2048] features -> [B,256] (dense, then the folded BatchNorm). */
+export function mobilefaceEmbeddingLayer(p: ParamStore, features: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const e = tf.matMul(features, p.get('dense.weight') as tf.Tensor2D);
     return tf.add(tf.mul(e, p.get('batchnorm0.scale')), p.get('batchnorm0.shift')) as tf.Tensor2D;
   });
+}
+
+/** Forward pass of the mobileface network: [B,112,112,3] RGB in [0,1] -> [B,256] (not normalised). */
+export function mobilefaceForward(p: ParamStore, x: tf.Tensor4D): tf.Tensor2D {
+  return tf.tidy(() => mobilefaceEmbeddingLayer(p, mobilefaceFeatures(p, x)));
 }
 
 /** The trainable mobileface backbone (weights from the graph model at `modelPath`). */
