@@ -3,6 +3,7 @@
  * method (METHOD.md §5). Pure: no FR model code; embeddings, when used, arrive as a map from image path.
  */
 import { ConfigError, DataError } from '../util/errors.js';
+import { drawClusterSamples, paucIntervals, type BootstrapOptions, type PaucInterval } from './bootstrap.js';
 import { computeEdc, cosineSimilarity, makeDiscardLevels, type EdcCurve, type ThresholdMode } from './edc.js';
 import { listPairImages, type Pair, type ScoredPair } from './inputs.js';
 import { computePauc, normalisePauc } from './pauc.js';
@@ -15,6 +16,8 @@ export interface PaucValue {
   pauc: number;
   /** pAUC / (FNMR(0)·limit); NaN when FNMR(0) = 0. */
   paucNorm: number;
+  /** Bootstrap confidence interval of `paucNorm` (when the evaluation asked for one, bootstrap.ts). */
+  ci?: PaucInterval;
 }
 
 /** The evaluation of one quality method for one (FR model, dataset). */
@@ -50,6 +53,8 @@ export interface EvaluateOptions {
   /** Default `fixed`. */
   thresholdMode?: ThresholdMode;
   thresholdRule?: ThresholdRule;
+  /** Confidence intervals of the normalised pAUC by an identity bootstrap (bootstrap.ts); none when absent. */
+  bootstrap?: BootstrapOptions;
 }
 
 /** Cosine score of every pair from the embeddings. @throws DataError naming the first image without an embedding */
@@ -75,19 +80,19 @@ export function evaluate(options: EvaluateOptions): EvalResult[] {
   const images = listPairImages(comparisons);
   const scores = comparisons.map((c) => c.score);
   const mated = comparisons.map((c) => c.mated);
+  const samples = options.bootstrap ? drawClusterSamples(comparisons, options.bootstrap) : [];
   const results: EvalResult[] = [];
   for (const [method, byPath] of options.qualities) {
     const source = options.qualitySources?.get(method) ?? `quality '${method}'`;
     const q = matchQualities(images, byPath, source);
     const pairQualities = comparisons.map((c) => Math.min(q.get(c.a) as number, q.get(c.b) as number));
-    const curve = computeEdc(
-      { scores, mated, pairQualities },
-      { targetFmr: fmr, discardLevels, thresholdMode, ...(options.thresholdRule ? { thresholdRule: options.thresholdRule } : {}) },
-    );
+    const edcOptions = { targetFmr: fmr, discardLevels, thresholdMode, ...(options.thresholdRule ? { thresholdRule: options.thresholdRule } : {}) };
+    const curve = computeEdc({ scores, mated, pairQualities }, edcOptions);
     const fnmr0 = (curve.points[0] as { fnmr: number }).fnmr;
-    const paucs = limits.map((limit) => {
+    const intervals = options.bootstrap ? paucIntervals(comparisons, pairQualities, samples, limits, edcOptions, options.bootstrap.confidence) : [];
+    const paucs = limits.map((limit, l): PaucValue => {
       const pauc = computePauc(curve.points, limit);
-      return { limit, pauc, paucNorm: normalisePauc(pauc, fnmr0, limit) };
+      return { limit, pauc, paucNorm: normalisePauc(pauc, fnmr0, limit), ...(intervals[l] ? { ci: intervals[l] } : {}) };
     });
     results.push({ method, fr: options.fr, dataset: options.dataset, thresholdMode, fmr, fnmr0, curve, paucs });
   }

@@ -8,6 +8,8 @@ import sharp from 'sharp';
 import { writeFileAtomic } from '../util/atomic.js';
 import { DiffiqaError, describeError } from '../util/errors.js';
 import { escapeCsvField } from './csv.js';
+import type { PaucInterval } from './bootstrap.js';
+import type { ThresholdMode } from './edc.js';
 import type { EvalResult } from './evaluate.js';
 import { renderEdcSvg } from './plot.js';
 
@@ -22,6 +24,8 @@ export interface SummaryRecord {
   fnmr0: number;
   pauc: number;
   pauc_norm: number;
+  /** The bootstrap confidence interval of pauc_norm, when one was computed (src/eval/bootstrap.ts). */
+  pauc_norm_ci?: { lo: number; hi: number; samples: number };
 }
 
 /** The summary.json records: one per result and discard limit. */
@@ -37,6 +41,7 @@ export function buildSummary(results: readonly EvalResult[]): SummaryRecord[] {
       fnmr0: r.fnmr0,
       pauc: p.pauc,
       pauc_norm: p.paucNorm,
+      ...(p.ci ? { pauc_norm_ci: { lo: p.ci.lo, hi: p.ci.hi, samples: p.ci.samples } } : {}),
     })),
   );
 }
@@ -54,11 +59,11 @@ export function buildEdcCsv(results: readonly EvalResult[]): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Groups results by (fr, dataset) in first-seen order. */
+/** Groups results by (fr, dataset, threshold mode) in first-seen order. */
 function groupByColumn(results: readonly EvalResult[]): Map<string, EvalResult[]> {
   const groups = new Map<string, EvalResult[]>();
   for (const r of results) {
-    const key = JSON.stringify([r.fr, r.dataset]);
+    const key = JSON.stringify([r.fr, r.dataset, r.thresholdMode]);
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
   return groups;
@@ -68,47 +73,65 @@ function escapeMd(s: string): string {
   return s.replace(/[|\\`*_]/g, (c) => `\\${c}`).replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-/** A pAUC table at one discard limit: rows = methods, columns = (dataset, FR) pairs, then the mean. */
+/** A pAUC table at one discard limit and threshold mode: rows = methods, columns = (dataset, FR) pairs, then the mean. */
 export interface PaucTable {
   limit: number;
+  thresholdMode: ThresholdMode;
   /** Column titles after the method column: `dataset / fr`, then `Mean`. */
   columns: string[];
-  rows: Array<{ method: string; values: number[] }>;
+  /** `intervals[i]`: the bootstrap interval of `values[i]` where one was computed (never for the mean). */
+  rows: Array<{ method: string; values: number[]; intervals: Array<PaucInterval | undefined> }>;
 }
 
 /**
- * The normalised pAUC tables, one per discard limit, in first-seen order of methods and columns. A missing or
- * undefined (NaN) cell is NaN and left out of the row mean.
+ * The normalised pAUC tables, one per (threshold mode, discard limit), in first-seen order of methods and columns.
+ * A missing or undefined (NaN) cell is NaN and left out of the row mean.
  */
 export function buildPaucTables(results: readonly EvalResult[]): PaucTable[] {
-  const columns = [...groupByColumn(results).keys()].map((k) => JSON.parse(k) as [string, string]);
-  const methods = [...new Set(results.map((r) => r.method))];
+  const modes = [...new Set(results.map((r) => r.thresholdMode))];
   const limits = [...new Set(results.flatMap((r) => r.paucs.map((p) => p.limit)))];
-  return limits.map((limit) => ({
-    limit,
-    columns: [...columns.map(([fr, ds]) => `${ds} / ${fr}`), 'Mean'],
-    rows: methods.map((method) => {
-      const cells = columns.map(([fr, ds]) => {
-        const r = results.find((x) => x.method === method && x.fr === fr && x.dataset === ds);
-        return r?.paucs.find((p) => p.limit === limit)?.paucNorm ?? NaN;
-      });
-      const finite = cells.filter(Number.isFinite);
-      const mean = finite.length > 0 ? finite.reduce((a, b) => a + b, 0) / finite.length : NaN;
-      return { method, values: [...cells, mean] };
-    }),
-  }));
+  return modes.flatMap((mode) => {
+    const ofMode = results.filter((r) => r.thresholdMode === mode);
+    const columns = [...new Set(ofMode.map((r) => JSON.stringify([r.fr, r.dataset])))].map((k) => JSON.parse(k) as [string, string]);
+    const methods = [...new Set(ofMode.map((r) => r.method))];
+    return limits.map((limit) => ({
+      limit,
+      thresholdMode: mode,
+      columns: [...columns.map(([fr, ds]) => `${ds} / ${fr}`), 'Mean'],
+      rows: methods.map((method) => {
+        const cells = columns.map(([fr, ds]) => ofMode.find((x) => x.method === method && x.fr === fr && x.dataset === ds)?.paucs.find((p) => p.limit === limit));
+        const values = cells.map((c) => c?.paucNorm ?? NaN);
+        const finite = values.filter(Number.isFinite);
+        const mean = finite.length > 0 ? finite.reduce((a, b) => a + b, 0) / finite.length : NaN;
+        return { method, values: [...values, mean], intervals: [...cells.map((c) => c?.ci), undefined] };
+      }),
+    }));
+  });
 }
 
-/** pauc.md: one table per discard limit; a missing or undefined (NaN) cell is "–" and left out of the mean. */
+/** A table cell: the value, and its bootstrap interval when there is one ("0.8123 [0.7710, 0.8490]"). */
+export function formatPaucCell(value: number, ci?: PaucInterval, digits = 4): string {
+  if (!Number.isFinite(value)) return '–';
+  const v = value.toFixed(digits);
+  return ci && Number.isFinite(ci.lo) ? `${v} [${ci.lo.toFixed(digits)}, ${ci.hi.toFixed(digits)}]` : v;
+}
+
+/**
+ * pauc.md: one table per threshold mode and discard limit; a missing or undefined (NaN) cell is "–" and left out
+ * of the mean; cells with a bootstrap interval show it in brackets.
+ */
 export function buildPaucMarkdown(results: readonly EvalResult[]): string {
-  const modes = [...new Set(results.map((r) => `${r.thresholdMode} threshold at FMR ${r.fmr}`))].join('; ');
-  const out: string[] = ['# Normalised pAUC of the EDC (lower is better)', '', `${modes}; pAUC / (FNMR(0)·limit).`, ''];
-  const fmt = (v: number): string => (Number.isFinite(v) ? v.toFixed(4) : '–');
+  const fmrs = [...new Set(results.map((r) => r.fmr))].join(', ');
+  const withCi = results.some((r) => r.paucs.some((p) => p.ci));
+  const samples = Math.max(0, ...results.flatMap((r) => r.paucs.map((p) => p.ci?.samples ?? 0)));
+  const out: string[] = ['# Normalised pAUC of the EDC (lower is better)', '', `FMR ${fmrs}; pAUC / (FNMR(0)·limit).`];
+  if (withCi) out.push(`In brackets: the 95% bootstrap interval (identities resampled, up to ${samples} samples; src/eval/bootstrap.ts).`);
+  out.push('');
   for (const table of buildPaucTables(results)) {
-    out.push(`## Discard limit ${table.limit}`, '');
+    out.push(`## ${table.thresholdMode} threshold, discard limit ${table.limit}`, '');
     out.push(`| Method | ${table.columns.map(escapeMd).join(' | ')} |`);
     out.push(`|---|${table.columns.map(() => '---:').join('|')}|`);
-    for (const row of table.rows) out.push(`| ${escapeMd(row.method)} | ${row.values.map(fmt).join(' | ')} |`);
+    for (const row of table.rows) out.push(`| ${escapeMd(row.method)} | ${row.values.map((v, i) => formatPaucCell(v, row.intervals[i])).join(' | ')} |`);
     out.push('');
   }
   return out.join('\n');
@@ -143,7 +166,8 @@ export async function writeEvalOutputs(outDir: string, results: readonly EvalRes
   writeFileAtomic(files.paucMd, buildPaucMarkdown(results));
   for (const group of groupByColumn(results).values()) {
     const { fr, dataset, fmr, thresholdMode } = group[0] as EvalResult;
-    const base = path.join(outDir, `edc_${safeName(fr)}_${safeName(dataset)}`);
+    const modes = new Set(results.map((r) => r.thresholdMode));
+    const base = path.join(outDir, `edc_${safeName(fr)}_${safeName(dataset)}${modes.size > 1 ? `_${thresholdMode}` : ''}`);
     const svg = renderEdcSvg(group, `EDC: ${dataset}, FR ${fr}, FMR ${fmr} (${thresholdMode} threshold)`);
     writeFileAtomic(`${base}.svg`, svg);
     let png: Buffer;

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { computeBaselines, getEmbeddings, type EmbedImagesFn } from '../eval/prepare.js';
 import { evaluate, type EvalResult } from '../eval/evaluate.js';
 import { spearman } from '../eval/rank-correlation.js';
-import { buildPaucTables, writeEvalOutputs, type EvalOutputFiles } from '../eval/report.js';
+import { buildPaucTables, formatPaucCell, writeEvalOutputs, type EvalOutputFiles } from '../eval/report.js';
 import { embedImages } from '../fr/embed.js';
 import { readResults } from '../pipelines/records.js';
 import { loadReportFaces, parseMetricsJsonl, readMetricsCurves, readRestorations, writeReport, type ReportData } from '../report/index.js';
@@ -151,7 +151,7 @@ export async function evaluateExperiment(inputs: EvaluationInputs): Promise<Expe
   const report = path.join(paths.report, 'report.html');
   writeReport(report, await buildExperimentReport(timed, results, correlations, files, methods));
   for (const t of buildPaucTables(results)) {
-    inputs.log(`experiment: normalised pAUC at discard limit ${t.limit} (${t.columns.join(', ')}):`);
+    inputs.log(`experiment: normalised pAUC, ${t.thresholdMode} threshold, discard limit ${t.limit} (${t.columns.join(', ')}):`);
     for (const r of t.rows) inputs.log(`  ${r.method.padEnd(16)} ${r.values.map((v) => (Number.isFinite(v) ? v.toFixed(3) : '  –  ')).join('  ')}`);
   }
   return { results, correlations, files, report };
@@ -245,9 +245,9 @@ async function buildExperimentReport(
     edc: files.plots.map((p) => ({ title: `${p.dataset}, FR ${p.fr}`, svg: fs.readFileSync(p.svg, 'utf8') })),
     tables: [
       ...buildPaucTables(results).map((t) => ({
-        title: `Normalised pAUC at discard limit ${t.limit}, FMR ${cfg.eval.fmr} (lower is better)`,
+        title: `Normalised pAUC at discard limit ${t.limit}, ${t.thresholdMode} threshold at FMR ${cfg.eval.fmr} (lower is better)`,
         columns: ['Method', ...t.columns],
-        rows: t.rows.map((r) => [r.method, ...r.values]),
+        rows: t.rows.map((r) => [r.method, ...r.values.map((v, i) => formatPaucCell(v, r.intervals[i]))]),
       })),
       {
         title: 'Spearman correlation of each regressor with the DifFIQA labels',

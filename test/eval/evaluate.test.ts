@@ -144,7 +144,7 @@ describe('writeEvalOutputs', () => {
     expect([meta.format, meta.width, meta.height]).toEqual(['png', 760, 480]);
     const md = fs.readFileSync(files.paucMd, 'utf8');
     expect(md).toContain('| Method | world / toy | world / toy2 | Mean |');
-    expect(md).toContain('## Discard limit 0.3');
+    expect(md).toContain('## fixed threshold, discard limit 0.3');
     expect(fs.readdirSync(out).filter((f) => f.includes('.tmp-'))).toEqual([]);
   });
 
