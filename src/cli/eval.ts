@@ -1,7 +1,9 @@
 /**
  * `diffiqa eval`: EDC curves and pAUC of quality files (and baselines) for FR models on a verification protocol
  * (METHOD.md §5). Two inputs:
- * - `--comparisons FILE`: a CSV `a,b,mated,score` with the FR scores already computed (one FR label via --fr);
+ * - `--comparisons FILE...`: CSVs `a,b,mated,score` with the FR scores already computed. One file takes its FR
+ *   label from --fr; files named `<set>__<fr>.csv` (as the experiment publishes them) take set and FR from the name,
+ *   and a quality file name may contain `{fr}` (e.g. the embedding norm of each FR model);
  * - `--protocol lfw|cfp-ff|cfp-fp|csv --data DIR`: pairs from the protocol, embeddings per --fr model from the
  *   embedding cache, computing the missing ones with the injected `embedImages` (the only FR-dependent step).
  * Outputs go to --out (see src/eval/report.ts).
@@ -28,7 +30,7 @@ export interface EvalCommandDeps {
 
 /** Parsed `eval` options. */
 export interface EvalArgs {
-  comparisons?: string;
+  comparisons?: string[];
   protocol?: 'lfw' | 'cfp-ff' | 'cfp-fp' | 'csv';
   pairs?: string;
   data?: string;
@@ -39,7 +41,9 @@ export interface EvalArgs {
   discardLimits: string;
   discardMax: number;
   discardStep: number;
-  threshold: ThresholdMode;
+  threshold: string;
+  bootstrap: number;
+  bootstrapSeed: string;
   out: string;
   cacheDir?: string;
   folds?: string;
@@ -71,20 +75,52 @@ export function parseFolds(text: string): number[] {
   return out;
 }
 
-/** Loads every `NAME=FILE` quality option. */
-function loadQualitySpecs(specs: readonly string[], root: string | undefined) {
-  const qualities = new Map<string, Map<string, number>>();
-  const sources = new Map<string, string>();
+/** One `NAME=FILE` quality option; FILE may contain `{fr}`, replaced by each FR model's name. */
+interface QualitySpec {
+  name: string;
+  file: string;
+}
+
+/** Parses every `NAME=FILE` quality option. */
+function parseQualitySpecs(specs: readonly string[]): QualitySpec[] {
+  const out: QualitySpec[] = [];
   for (const spec of specs) {
     const eq = spec.indexOf('=');
     const name = spec.slice(0, eq).trim();
     const file = spec.slice(eq + 1).trim();
     if (eq <= 0 || file === '') throw new ConfigError(CLI, '--quality', `expected NAME=FILE, got "${spec}"`);
-    if (qualities.has(name)) throw new ConfigError(CLI, '--quality', `method name "${name}" given twice`);
-    qualities.set(name, loadQualityFile(file, root));
-    sources.set(name, file);
+    if (out.some((q) => q.name === name)) throw new ConfigError(CLI, '--quality', `method name "${name}" given twice`);
+    out.push({ name, file });
+  }
+  return out;
+}
+
+/** The quality maps of every spec for one FR model (files read once, whatever the number of FR models). */
+function qualitiesFor(specs: readonly QualitySpec[], fr: string, root: string | undefined, cache: Map<string, Map<string, number>>) {
+  const qualities = new Map<string, Map<string, number>>();
+  const sources = new Map<string, string>();
+  for (const { name, file } of specs) {
+    const resolved = file.replaceAll('{fr}', fr);
+    if (!cache.has(resolved)) cache.set(resolved, loadQualityFile(resolved, root));
+    qualities.set(name, cache.get(resolved) as Map<string, number>);
+    sources.set(name, resolved);
   }
   return { qualities, sources };
+}
+
+/** Parses "fixed", "recompute" or "fixed,recompute". */
+function parseThresholdModes(text: string): ThresholdMode[] {
+  const modes = text.split(',').map((m) => m.trim());
+  for (const m of modes) {
+    if (m !== 'fixed' && m !== 'recompute') throw new ConfigError(CLI, '--threshold', `expected fixed, recompute or both (fixed,recompute), got "${text}"`);
+  }
+  return [...new Set(modes)] as ThresholdMode[];
+}
+
+/** The (set, FR) of a published comparison file `<set>__<fr>.csv`, else null. */
+export function parseComparisonFileName(file: string): { dataset: string; fr: string } | null {
+  const m = /^(.+)__([^_][^/\\]*)\.csv$/i.exec(path.basename(file));
+  return m ? { dataset: m[1] as string, fr: m[2] as string } : null;
 }
 
 /** Reads the protocol's pairs (dataset-relative paths). */
@@ -128,22 +164,36 @@ export async function runEval(args: EvalArgs, deps: EvalCommandDeps = {}): Promi
     throw new ConfigError(CLI, '--comparisons', 'give exactly one of --comparisons FILE or --protocol NAME');
   }
   const limits = parseNumberList(args.discardLimits, 'discard-limits');
+  if (!(Number.isInteger(args.bootstrap) && args.bootstrap >= 0)) throw new ConfigError(CLI, '--bootstrap', `expected a sample count >= 0, got ${args.bootstrap}`);
   const common = {
     fmr: args.fmr,
     limits,
     discardLevels: makeDiscardLevels(args.discardMax, args.discardStep),
-    thresholdMode: args.threshold,
+    ...(args.bootstrap > 0 ? { bootstrap: { samples: args.bootstrap, seed: args.bootstrapSeed } } : {}),
   };
-  const { qualities, sources } = loadQualitySpecs(args.quality, args.data);
+  const modes = parseThresholdModes(args.threshold);
+  const specs = parseQualitySpecs(args.quality);
+  const cache = new Map<string, Map<string, number>>();
   const folds = args.folds ? parseFolds(args.folds) : undefined;
   const results: EvalResult[] = [];
+  const evaluateAll = (o: Omit<Parameters<typeof evaluate>[0], 'thresholdMode'>): void => {
+    for (const thresholdMode of modes) results.push(...evaluate({ ...o, ...common, thresholdMode }));
+  };
   if (args.comparisons !== undefined) {
-    if (args.fr.length > 1) throw new ConfigError(CLI, '--fr', 'with --comparisons the scores belong to one FR model: give one --fr label');
-    const comparisons: ScoredPair[] = filterFolds(loadComparisonCsv(args.comparisons), folds);
-    const dataset = args.dataset ?? path.basename(args.comparisons).replace(/\.[^.]*$/, '');
-    const images = listPairImages(comparisons);
-    const all = await addBaselines(qualities, resolveBaselines(args.baselines, args.data !== undefined, false), images, args, undefined);
-    results.push(...evaluate({ fr: args.fr[0] ?? 'given', dataset, comparisons, qualities: all, qualitySources: sources, ...common }));
+    const several = args.comparisons.length > 1;
+    if (args.fr.length > 1) throw new ConfigError(CLI, '--fr', 'with --comparisons the scores belong to one FR model: give one --fr label (or name the files <set>__<fr>.csv)');
+    for (const file of args.comparisons) {
+      const named = parseComparisonFileName(file);
+      if (several && !named) throw new ConfigError(CLI, '--comparisons', `with several files each must be named <set>__<fr>.csv, got "${file}"`);
+      const comparisons: ScoredPair[] = filterFolds(loadComparisonCsv(file), folds);
+      const fr = args.fr[0] ?? named?.fr ?? 'given';
+      const dataset = (several ? named?.dataset : args.dataset) ?? named?.dataset ?? path.basename(file).replace(/\.[^.]*$/, '');
+      const { qualities, sources } = qualitiesFor(specs, fr, args.data, cache);
+      const images = listPairImages(comparisons);
+      const all = await addBaselines(qualities, resolveBaselines(args.baselines, args.data !== undefined, false), images, args, undefined);
+      log(`eval: ${fr} on ${dataset}: ${comparisons.length} comparisons, ${all.size} methods`);
+      evaluateAll({ fr, dataset, comparisons, qualities: all, qualitySources: sources });
+    }
   } else {
     const pairs = filterFolds(loadProtocolPairs(args), folds);
     const dataset = args.dataset ?? (args.protocol as string);
@@ -154,8 +204,9 @@ export async function runEval(args: EvalArgs, deps: EvalCommandDeps = {}): Promi
       log(`eval: ${fr} on ${dataset}: ${pairs.length} pairs, ${images.length} images`);
       const data = args.data as string;
       const embeddings = await getEmbeddings(fr, dataset, images, (p) => path.resolve(data, p), args.cacheDir ?? path.join(args.out, 'embeddings'), deps.embedImages);
+      const { qualities, sources } = qualitiesFor(specs, fr, args.data, cache);
       const all = await addBaselines(qualities, baselines, images, args, embeddings);
-      results.push(...evaluate({ fr, dataset, pairs, embeddings, qualities: all, qualitySources: sources, ...common }));
+      evaluateAll({ fr, dataset, pairs, embeddings, qualities: all, qualitySources: sources });
     }
   }
   const files = await writeEvalOutputs(args.out, results);
@@ -185,18 +236,20 @@ async function addBaselines(
 /** Declares the options. */
 function buildEvalOptions(y: Argv): Argv<EvalArgs> {
   return y
-    .option('comparisons', { type: 'string', describe: 'CSV a,b,mated,score with precomputed FR scores' })
+    .option('comparisons', { type: 'string', array: true, describe: 'CSV(s) a,b,mated,score with precomputed FR scores; several files must be named <set>__<fr>.csv' })
     .option('protocol', { choices: ['lfw', 'cfp-ff', 'cfp-fp', 'csv'] as const, describe: 'Pair protocol read from --data' })
     .option('pairs', { type: 'string', describe: 'With --protocol csv: CSV a,b,mated[,fold] of dataset-relative paths' })
     .option('data', { type: 'string', describe: 'Dataset folder (image paths and quality paths are relative to it)' })
     .option('dataset', { type: 'string', describe: 'Dataset label in reports (default: protocol or file name)' })
     .option('fr', { type: 'string', array: true, default: [] as string[], describe: 'FR model(s); with --comparisons a label' })
-    .option('quality', { type: 'string', array: true, default: [] as string[], describe: 'NAME=FILE quality file(s) (CSV/JSONL path,quality|score)' })
+    .option('quality', { type: 'string', array: true, default: [] as string[], describe: 'NAME=FILE quality file(s) (CSV/JSONL path,quality|score); {fr} in FILE is replaced by each FR model' })
     .option('fmr', { type: 'number', default: 1e-3, describe: 'Target FMR of the threshold' })
     .option('discard-limits', { type: 'string', default: '0.2,0.3', describe: 'pAUC discard limits' })
     .option('discard-max', { type: 'number', default: 0.95, describe: 'Last discard level' })
     .option('discard-step', { type: 'number', default: 0.05, describe: 'Discard level step' })
-    .option('threshold', { choices: ['fixed', 'recompute'] as const, default: 'fixed' as const, describe: 'fixed at zero discard (ISO/fiqat) or recomputed per level (CR-FIQA)' })
+    .option('threshold', { type: 'string', default: 'fixed', describe: 'fixed at zero discard (ISO/fiqat), recompute per level (CR-FIQA), or both: fixed,recompute' })
+    .option('bootstrap', { type: 'number', default: 0, describe: 'Bootstrap samples of the 95% interval of each normalised pAUC (identities resampled); 0 = none' })
+    .option('bootstrap-seed', { type: 'string', default: '0', describe: 'Seed of the bootstrap' })
     .option('out', { type: 'string', demandOption: true, describe: 'Output folder' })
     .option('cache-dir', { type: 'string', describe: 'Embedding cache folder (default <out>/embeddings)' })
     .option('folds', { type: 'string', describe: 'Folds to keep, e.g. 6-10' })

@@ -128,6 +128,42 @@ describe('eval command with --comparisons', () => {
     await expect(runCli(['eval', '--quality', `mine=${qfile}`, '--out', out])).rejects.toThrow(/exactly one of/);
     await expect(runCli(['eval', '--comparisons', cmp, '--baselines', 'sharpness', '--out', out])).rejects.toThrow(/needs --data/);
     await expect(runCli(['eval', '--comparisons', cmp, '--discard-limits', '0.2,x', '--out', out])).rejects.toThrow(ConfigError);
+    await expect(runCli(['eval', '--comparisons', cmp, '--threshold', 'fixed,median', '--out', out])).rejects.toThrow(/--threshold/);
+    await expect(runCli(['eval', '--comparisons', cmp, '--bootstrap', '-1', '--out', out])).rejects.toThrow(/--bootstrap/);
+  });
+
+  it('regenerates a published results folder: <set>__<fr>.csv files, {fr} quality files, both modes, intervals', async () => {
+    const dir = path.join(tmp, 'published');
+    fs.mkdirSync(dir);
+    const half = (from: number): string => `a,b,mated,score\n${rows.filter((_, i) => i % 2 === from).map((r) => `${r.a},${r.b},${r.mated ? 1 : 0},${r.score}`).join('\n')}\n`;
+    fs.writeFileSync(path.join(dir, 'even__fa.csv'), half(0));
+    fs.writeFileSync(path.join(dir, 'odd__fb.csv'), half(1));
+    // A per-FR quality: for fa the informative one, for fb a constant (normalised pAUC exactly 1).
+    fs.copyFileSync(qfile, path.join(dir, 'norm__fa.csv'));
+    fs.writeFileSync(path.join(dir, 'norm__fb.csv'), `path,quality\n${[...quality.keys()].map((p) => `${p},1`).join('\n')}\n`);
+    const out = path.join(tmp, 'out-published');
+    const argv = ['eval', '--comparisons', path.join(dir, 'even__fa.csv'), path.join(dir, 'odd__fb.csv'), '--quality', `mine=${qfile}`, `norm=${path.join(dir, 'norm__{fr}.csv')}`];
+    await runCli([...argv, '--baselines', 'none', '--fmr', '0.01', '--threshold', 'fixed,recompute', '--bootstrap', '40', '--out', out]);
+    type S = { method: string; fr: string; dataset: string; threshold_mode: string; discard_limit: number; pauc_norm: number; pauc_norm_ci: { lo: number; hi: number; samples: number } };
+    const summary = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8')) as S[];
+    expect(new Set(summary.map((s) => `${s.dataset}/${s.fr}/${s.threshold_mode}`))).toEqual(new Set(['even/fa/fixed', 'even/fa/recompute', 'odd/fb/fixed', 'odd/fb/recompute']));
+    const cell = (m: string, fr: string, mode = 'fixed', limit = 0.3): S => summary.find((s) => s.method === m && s.fr === fr && s.threshold_mode === mode && s.discard_limit === limit)!;
+    expect(cell('norm', 'fb').pauc_norm).toBe(1);
+    expect(cell('norm', 'fa').pauc_norm).toBeCloseTo(cell('mine', 'fa').pauc_norm, 12);
+    // Every cell has an interval around its value (an identity per image pair here).
+    for (const s of summary) {
+      expect(s.pauc_norm_ci.samples).toBe(40);
+      expect(s.pauc_norm_ci.lo).toBeLessThanOrEqual(s.pauc_norm_ci.hi);
+    }
+    expect(cell('mine', 'fa').pauc_norm_ci.hi).toBeLessThan(1);
+    const md = fs.readFileSync(path.join(out, 'pauc.md'), 'utf8');
+    expect(md).toContain('## recompute threshold, discard limit 0.2');
+    expect(md).toMatch(/\| mine \| \d\.\d{4} \[\d\.\d{4}, \d\.\d{4}\] \|/);
+    // The same command gives the same bytes (seeded).
+    const again = path.join(tmp, 'out-published-2');
+    await runCli([...argv, '--baselines', 'none', '--fmr', '0.01', '--threshold', 'fixed,recompute', '--bootstrap', '40', '--out', again]);
+    expect(fs.readFileSync(path.join(again, 'pauc.md'), 'utf8')).toBe(md);
+    await expect(runCli(['eval', '--comparisons', cmp, path.join(dir, 'odd__fb.csv'), '--out', out])).rejects.toThrow(/<set>__<fr>\.csv/);
   });
 });
 
