@@ -38,5 +38,8 @@ export { runLabeller, type LabelRunOptions } from './pipelines/label-run.js';
 export { mergeResults, readResults } from './pipelines/records.js';
 export { loadRegressor, scoreFiles, type Scorer } from './pipelines/score.js';
 
+// Export to other runtimes.
+export { exportRegressor, exportContract, EXPORT_FORMATS, type ExportFormat, type ExportOptions, type ExportResult } from './export/exporter.js';
+
 // Evaluation.
 export * from './eval/index.js';

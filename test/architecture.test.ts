@@ -25,6 +25,8 @@ const FORBIDDEN: Record<string, readonly string[]> = {
   eval: ['cli', 'train', 'pipelines', 'experiment'],
   report: ['cli', 'train', 'experiment'],
   experiment: ['cli'],
+  // Exporters read a regressor and write files: model-level inputs only, no data pipeline.
+  export: ['data', 'diffusion', 'train', 'pipelines', 'eval', 'report', 'cli', 'experiment'],
   // The shipped-model files and their manifest: paths and checksums only, loaded by the callers.
   models: ['backend', 'nn', 'io', 'data', 'diffusion', 'fr', 'regressor', 'train', 'pipelines', 'eval', 'report', 'cli', 'experiment'],
 };

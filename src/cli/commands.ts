@@ -4,6 +4,7 @@ import { embedImages } from '../fr/embed.js';
 import { alignCommand } from './align.js';
 import { demoCommand } from './demo.js';
 import { experimentCommand } from './experiment.js';
+import { exportCommand } from './export.js';
 import { makeEvalCommand } from './eval.js';
 import { labelCommand } from './label.js';
 import { mergeCommand } from './merge.js';
@@ -20,6 +21,7 @@ export const commands: CommandModule<any, any>[] = [
   mergeCommand,
   trainRegressorCommand,
   scoreCommand,
+  exportCommand,
   makeEvalCommand({ embedImages: (fr, paths) => embedImages(fr, paths) }),
   experimentCommand,
 ];

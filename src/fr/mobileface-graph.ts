@@ -23,6 +23,7 @@ export interface GraphModelJson {
   modelTopology: { node: { name: string; op: string; input?: string[]; attr?: Record<string, unknown> }[] };
   weightsManifest: WeightGroup[];
   signature?: unknown;
+  userDefinedMetadata?: Record<string, unknown>;
 }
 
 /** Reads a graph model.json, failing with the file name when it is not a graph model. */
@@ -46,7 +47,10 @@ export function readGraphModelWeights(modelPath: string): Map<string, HostTensor
   return decodeToHost(specs, data, modelPath);
 }
 
-/** A tfjs IOHandler that reads a graph model.json and its weight shards from disk. */
+/**
+ * A tfjs IOHandler that reads a graph model.json and its weight shards from disk (Node's answer to the browser's
+ * `tf.loadGraphModel(url)`); `userDefinedMetadata` comes through as the loaded model's `metadata`.
+ */
 export function fileGraphHandler(modelPath: string): tf.io.IOHandler {
   return {
     load: async () => {
@@ -58,6 +62,7 @@ export function fileGraphHandler(modelPath: string): tf.io.IOHandler {
         weightSpecs: specs,
         weightData: data,
         signature: json.signature as object | undefined,
+        userDefinedMetadata: json.userDefinedMetadata as Record<string, object> | undefined,
       };
     },
   };

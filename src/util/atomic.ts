@@ -73,3 +73,50 @@ export function appendLinesDurable(file: string, lines: readonly string[]): void
     throw new DiffiqaError(`cannot write ${file}: ${e.code ?? ''} ${e.message}`.trim(), 'E_WRITE');
   }
 }
+
+/**
+ * Atomically replaces the folder `target` with one holding `files` (file name -> contents): the files are written
+ * and fsynced in a temp sibling folder, which is then renamed into place, so a reader finds the old complete folder
+ * or the new one, never a mix (a multi-file model such as a tfjs graph model must not pair a new model.json with
+ * old weight shards). An existing `target` is replaced only when `replaceable(target)` allows it (say, it holds an
+ * earlier export): it is renamed aside first and removed once the new folder is in place.
+ * @throws DiffiqaError naming the folder when `target` is a file or a folder that may not be replaced, or on any
+ *   I/O failure (the temp folder is removed and an existing `target` is left as it was)
+ */
+export function writeFolderAtomic(target: string, files: ReadonlyMap<string, string | Uint8Array>, replaceable: (dir: string) => boolean): void {
+  const dir = path.resolve(target);
+  for (const name of files.keys()) {
+    if (name === '' || name !== path.basename(name) || name.startsWith('.')) throw new DiffiqaError(`cannot write ${target}: bad file name '${name}'`, 'E_WRITE');
+  }
+  if (fs.existsSync(dir)) {
+    if (!fs.statSync(dir).isDirectory()) throw new DiffiqaError(`cannot write ${target}: it is a file, and the output is a folder`, 'E_WRITE');
+    if (!replaceable(dir)) throw new DiffiqaError(`cannot write ${target}: the folder exists and holds other files; name a new folder or an earlier output of this kind`, 'E_WRITE');
+  }
+  ensureDir(path.dirname(dir));
+  const tmp = tempPathFor(dir);
+  const aside = path.join(path.dirname(dir), `.${path.basename(dir)}.old-${process.pid}-${Date.now()}`);
+  let movedAside = false;
+  try {
+    fs.mkdirSync(tmp);
+    for (const [name, data] of files) {
+      const fd = fs.openSync(path.join(tmp, name), 'w');
+      try {
+        fs.writeFileSync(fd, data);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
+    if (fs.existsSync(dir)) {
+      fs.renameSync(dir, aside);
+      movedAside = true;
+    }
+    fs.renameSync(tmp, dir);
+  } catch (err) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    if (movedAside && !fs.existsSync(dir)) fs.renameSync(aside, dir);
+    const e = err as NodeJS.ErrnoException;
+    throw new DiffiqaError(`cannot write ${target}: ${e.code ?? ''} ${e.message}`.trim(), 'E_WRITE');
+  }
+  if (movedAside) fs.rmSync(aside, { recursive: true, force: true });
+}
