@@ -2,81 +2,84 @@
  * The diffusion training config (configs/diffusion/*.yaml): schema, defaults (the paper's values, METHOD §1)
  * and cross-field checks. Validated once at the boundary; inner code takes `Readonly<DiffusionConfig>`.
  */
+import { z } from 'zod';
 import { ConfigError } from '../util/errors.js';
-import { type Infer, loadConfigFile, s } from '../util/schema.js';
+import { loadConfigFile } from '../util/schema.js';
 import type { UnetConfig } from './unet-spec.js';
 
-const pos = () => s.int({ positive: true });
+const pos = () => z.int().positive();
+const unit = () => z.number().min(0).max(1);
 
 /** unet: the reference `unet_params` plus the attention widths it hard-codes (METHOD §1.1). */
-const unetSchema = s.object({
-  dim: s.opt(pos(), 128),
-  dimMults: s.opt(s.array(pos(), { minLength: 1 }), [1, 2, 4, 8]),
-  channels: s.opt(pos(), 3),
-  resnetBlockGroups: s.opt(pos(), 8),
-  imageSize: s.opt(pos(), 112),
-  linearAttnHeads: s.opt(pos(), 4),
-  linearAttnDimHead: s.opt(pos(), 32),
-  fullAttnHeads: s.opt(pos(), 4),
-  fullAttnDimHead: s.opt(pos(), 32),
-  fixAttentionNorm: s.opt(s.boolean(), false),
+const unetSchema = z.strictObject({
+  dim: pos().default(128),
+  dimMults: z.array(pos()).min(1).default([1, 2, 4, 8]),
+  channels: pos().default(3),
+  resnetBlockGroups: pos().default(8),
+  imageSize: pos().default(112),
+  linearAttnHeads: pos().default(4),
+  linearAttnDimHead: pos().default(32),
+  fullAttnHeads: pos().default(4),
+  fullAttnDimHead: pos().default(32),
+  fixAttentionNorm: z.boolean().default(false),
 });
 
 /** diffusion: the reference `diff_params` (METHOD §1.2-§1.3, §1.6). */
-const processSchema = s.object({
-  timesteps: s.opt(pos(), 1000),
-  schedule: s.opt(s.enum(['cosine', 'linear'] as const), 'cosine'),
+const processSchema = z.strictObject({
+  timesteps: pos().default(1000),
+  schedule: z.enum(['cosine', 'linear']).default('cosine'),
   /** Training t ~ U{timeBound[0] … timeBound[1]−1}. */
-  timeBound: s.opt(s.array(s.int({ min: 0 }), { length: 2 }), [0, 100]),
+  timeBound: z.array(z.int().min(0)).length(2).default([0, 100]),
   /** Degradation-mixing horizon: a(t) = sin((t/T)·π/2). */
-  T: s.opt(pos(), 100),
+  T: pos().default(100),
   /** DDIM η for reconstructions (reference default 1). */
-  ddimEta: s.opt(s.number({ min: 0, max: 1 }), 1),
+  ddimEta: unit().default(1),
 });
 
 /** train: the reference `trainer_params` (METHOD §1.5) and run bookkeeping. */
-const trainSchema = s.object({
-  batchSize: s.opt(pos(), 16),
-  gradAccumulate: s.opt(pos(), 4),
-  steps: s.opt(pos(), 100_000),
-  lr: s.opt(s.number({ positive: true }), 8e-5),
-  beta1: s.opt(s.number({ min: 0, max: 0.999999 }), 0.9),
-  beta2: s.opt(s.number({ min: 0, max: 0.999999 }), 0.99),
-  emaDecay: s.opt(s.number({ min: 0, max: 1 }), 0.995),
-  emaEvery: s.opt(pos(), 10),
+const trainSchema = z.strictObject({
+  batchSize: pos().default(16),
+  gradAccumulate: pos().default(4),
+  steps: pos().default(100_000),
+  lr: z.number().positive().default(8e-5),
+  beta1: z.number().min(0).max(0.999999).default(0.9),
+  beta2: z.number().min(0).max(0.999999).default(0.99),
+  emaDecay: unit().default(0.995),
+  emaEvery: pos().default(10),
   /** ema-pytorch: EMA copies the weights until this step, then averages (library default 100, METHOD §1.5). */
-  emaWarmup: s.opt(s.int({ min: 0 }), 100),
+  emaWarmup: z.int().min(0).default(100),
   /** ema-pytorch decay ramp 1 − (1 + k/invGamma)^−power, capped at emaDecay. */
-  emaPower: s.opt(s.number({ positive: true }), 2 / 3),
-  emaInvGamma: s.opt(s.number({ positive: true }), 1),
-  checkpointEvery: s.opt(pos(), 500),
+  emaPower: z.number().positive().default(2 / 3),
+  emaInvGamma: z.number().positive().default(1),
+  checkpointEvery: pos().default(500),
   /** Checkpoints kept on disk (newest). */
-  keepCheckpoints: s.opt(pos(), 2),
-  sampleEvery: s.opt(pos(), 500),
+  keepCheckpoints: pos().default(2),
+  sampleEvery: pos().default(500),
   /** Images in each monitoring grid (reference: 25). */
-  sampleCount: s.opt(pos(), 25),
-  seed: s.opt(s.int({ min: 0 }), 0),
+  sampleCount: pos().default(25),
+  seed: z.int().min(0).default(0),
 });
 
 /** data: where HQ images come from; LQ is produced on the fly by the degradation pipeline (METHOD §1.4). */
-const dataSchema = s.object({
-  folder: s.string(),
-  imageSize: s.opt(pos(), 112),
+const dataSchema = z.strictObject({
+  folder: z.string(),
+  imageSize: pos().default(112),
   /** Batches prepared ahead of the training step. */
-  prefetch: s.opt(s.int({ min: 0 }), 2),
+  prefetch: z.int().min(0).default(2),
   /** Horizontal flip probability (reference 0.5). */
-  flip: s.opt(s.number({ min: 0, max: 1 }), 0.5),
+  flip: unit().default(0.5),
 });
 
-export const diffusionConfigSchema = s.object({
-  unet: unetSchema,
-  diffusion: processSchema,
-  train: trainSchema,
+/** Schema of a diffusion training config; a section whose fields all have defaults may be left out. */
+export const diffusionConfigSchema = z.strictObject({
+  unet: unetSchema.prefault({}),
+  diffusion: processSchema.prefault({}),
+  train: trainSchema.prefault({}),
   data: dataSchema,
 });
 
 /** A validated diffusion config. */
-export type DiffusionConfig = Infer<typeof diffusionConfigSchema>;
+export type DiffusionConfig = z.output<typeof diffusionConfigSchema>;
 
 /** The UNet part as the UnetConfig the model takes. */
 export function unetConfigOf(config: Readonly<DiffusionConfig>): UnetConfig {

@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataError } from '../util/errors.js';
-import { findColumn, parseCsv, parseFiniteField } from './csv.js';
+import { findColumn, parseCsv, parseFiniteField } from '../util/csv.js';
 
 /** One verification pair. */
 export interface Pair {

@@ -14,7 +14,7 @@
 import * as fs from 'node:fs';
 import { DataError } from '../util/errors.js';
 import { parseJsonObjectLines } from '../util/jsonl.js';
-import { findColumn, parseCsv, parseFiniteField } from './csv.js';
+import { findColumn, parseCsv, parseFiniteField } from '../util/csv.js';
 import { normaliseRelPath } from './inputs.js';
 
 /** Column names accepted for the quality value, in order of preference. */

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import { writeFileAtomic } from '../util/atomic.js';
 import { DiffiqaError, describeError } from '../util/errors.js';
-import { escapeCsvField } from './csv.js';
+import { formatCsv } from '../util/csv.js';
 import type { PaucInterval } from './bootstrap.js';
 import type { ThresholdMode } from './edc.js';
 import type { EvalResult } from './evaluate.js';
@@ -48,15 +48,9 @@ export function buildSummary(results: readonly EvalResult[]): SummaryRecord[] {
 
 /** edc.csv: `method,fr,dataset,discard,fnmr,threshold,discard_actual`; discard is nominal (see edc.ts). */
 export function buildEdcCsv(results: readonly EvalResult[]): string {
-  const lines = ['method,fr,dataset,discard,fnmr,threshold,discard_actual'];
-  for (const r of results) {
-    for (const p of r.curve.points) {
-      lines.push(
-        [r.method, r.fr, r.dataset].map(escapeCsvField).concat([p.discard, p.fnmr, p.threshold, p.discardActual].map(String)).join(','),
-      );
-    }
-  }
-  return `${lines.join('\n')}\n`;
+  const header = ['method', 'fr', 'dataset', 'discard', 'fnmr', 'threshold', 'discard_actual'];
+  const rows = results.flatMap((r) => r.curve.points.map((p) => [r.method, r.fr, r.dataset, p.discard, p.fnmr, p.threshold, p.discardActual]));
+  return formatCsv(header, rows);
 }
 
 /** Groups results by (fr, dataset, threshold mode) in first-seen order. */

@@ -17,11 +17,10 @@ import { describeBackend } from '../backend/index.js';
 import { loadDiffusionConfig, type DiffusionConfig } from '../diffusion/config.js';
 import { loadDiffusion } from '../diffusion/load.js';
 import { createSchedule } from '../diffusion/schedule.js';
-import { escapeCsvField } from '../eval/csv.js';
 import { frWeightsOptions, loadFrModel } from '../fr/registry.js';
 import { LABEL_COLUMNS } from '../pipelines/label.js';
 import { runLabeller } from '../pipelines/label-run.js';
-import { readResults } from '../pipelines/records.js';
+import { formatResultsCsv, readResults } from '../pipelines/records.js';
 import { scoreFiles } from '../pipelines/score.js';
 import { loadRegressorConfig } from '../regressor/config.js';
 import { trainDiffusion } from '../train/train-diffusion.js';
@@ -152,8 +151,7 @@ async function labelStage(cfg: ExperimentConfig, dcfg: DiffusionConfig, protocol
 export function writeTrainingLabels(labelsFile: string, keys: readonly string[], out: string): number {
   const wanted = new Set(keys);
   const rows = readResults(labelsFile).filter((r) => wanted.has(r.path));
-  const lines = [['path', ...LABEL_COLUMNS].join(','), ...rows.map((r) => [escapeCsvField(r.path), ...LABEL_COLUMNS.map((c) => String(r.values[c]))].join(','))];
-  writeFileAtomic(out, `${lines.join('\n')}\n`);
+  writeFileAtomic(out, formatResultsCsv(LABEL_COLUMNS, rows));
   return rows.length;
 }
 

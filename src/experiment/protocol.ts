@@ -14,7 +14,7 @@ import { degradeChain } from '../data/degrade/bsrgan.js';
 import { filterFolds, listPairImages, loadCfpPairs, loadLfwPairs, type Pair } from '../eval/inputs.js';
 import type { ResolveImage } from '../eval/prepare.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { escapeCsvField } from '../eval/csv.js';
+import { formatCsv } from '../util/csv.js';
 import { Rng, deriveSeed } from '../util/rng.js';
 import type { ExperimentConfig } from './config.js';
 
@@ -90,8 +90,8 @@ export function getSet(protocol: ExperimentProtocol, name: 'lfw' | 'xq-lfw' | 'c
 /** Writes the pair lists as `<dir>/<set>.csv` (a,b,mated,fold), readable by `diffiqa eval --protocol csv`. */
 export function writePairLists(protocol: ExperimentProtocol, dir: string): void {
   for (const set of protocol.sets) {
-    const lines = ['a,b,mated,fold', ...set.pairs.map((p) => [escapeCsvField(p.a), escapeCsvField(p.b), p.mated ? 1 : 0, p.fold].join(','))];
-    writeFileAtomic(path.join(dir, `${set.name}.csv`), `${lines.join('\n')}\n`);
+    const rows = set.pairs.map((p) => [p.a, p.b, p.mated ? 1 : 0, p.fold]);
+    writeFileAtomic(path.join(dir, `${set.name}.csv`), formatCsv(['a', 'b', 'mated', 'fold'], rows));
   }
 }
 

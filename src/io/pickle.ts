@@ -6,6 +6,12 @@
  *
  * Values map to JS as: None → null, bool → boolean, int → number (bigint beyond 2^53), float → number,
  * str → string, bytes → Uint8Array, list/tuple → array (tuples frozen), dict/OrderedDict → Map, set → Set.
+ *
+ * Why hand-written: it reads weight files from anywhere (the authors' `.pth`, insightface's backbones), and its
+ * safety is the allow-list and the bounds above, which must hold before anything is built. A general unpickler
+ * would resolve globals and size its stacks by its own rules, and we would have to audit those rules in every
+ * version of it; here they are a few hundred lines that test/io/pickle.test.ts and the reader fuzzer
+ * (test/robustness/fuzz.test.ts) exercise directly.
  */
 import { CheckpointError, DiffiqaError, describeError } from '../util/errors.js';
 

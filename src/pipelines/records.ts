@@ -15,7 +15,7 @@ import { appendLinesDurable, writeFileAtomic } from '../util/atomic.js';
 import { DataError, previewValue } from '../util/errors.js';
 import { parseJsonObjectLines } from '../util/jsonl.js';
 import { FORMATS, checkFormatVersion, versionStamp } from '../util/format-version.js';
-import { escapeCsvField, parseCsv } from '../eval/csv.js';
+import { dropPartialRecord, formatCsv, formatCsvRecord, parseCsv, type CsvValue } from '../util/csv.js';
 
 /** One result row: the image key (dataset-relative path) and named numeric columns. */
 export interface ResultRow {
@@ -81,7 +81,7 @@ export class ResultWriter {
     this.repairTail();
     // A missing or empty CSV (a first write that failed, e.g. on a full disk) gets its header now.
     if (!this.jsonl && (!fs.existsSync(file) || fs.statSync(file).size === 0)) {
-      appendLinesDurable(file, [['path', ...columns].join(',')]);
+      appendLinesDurable(file, [formatCsvRecord(['path', ...columns])]);
     }
   }
 
@@ -100,21 +100,38 @@ export class ResultWriter {
       for (const c of this.columns) obj[c] = r.values[c];
       return JSON.stringify(obj);
     }
-    return [escapeCsvField(r.path), ...this.columns.map((c) => formatNumber(r.values[c]))].join(',');
+    return formatCsvRecord(resultCsvFields(r, this.columns));
   }
 
-  /** Drops a partial last line (from a kill mid-write on a filesystem without atomic appends). */
+  /**
+   * Drops a partial last record (from a kill mid-write on a filesystem without atomic appends). In the CSV a
+   * quoted path may span lines, so its records end at the last line end outside quotes.
+   */
   private repairTail(): void {
     for (const file of [this.file, errorFileFor(this.file)]) {
       if (!fs.existsSync(file)) continue;
       const text = fs.readFileSync(file, 'utf8');
-      if (text.length > 0 && !text.endsWith('\n')) writeFileAtomic(file, text.slice(0, text.lastIndexOf('\n') + 1));
+      const kept = file === this.file && !this.jsonl ? dropPartialRecord(text) : text.slice(0, text.lastIndexOf('\n') + 1);
+      if (kept.length < text.length) writeFileAtomic(file, kept);
     }
   }
 }
 
-function formatNumber(v: number | undefined): string {
+/** A result row as CSV fields: the path, then each column's value; a non-finite or missing value is empty. */
+function resultCsvFields(r: ResultRow, columns: readonly string[]): CsvValue[] {
+  return [r.path, ...columns.map((c) => formatValue(r.values[c]))];
+}
+
+function formatValue(v: number | undefined): string {
   return v === undefined || !Number.isFinite(v) ? '' : String(v);
+}
+
+/**
+ * A whole result CSV (header `path,<columns>`, then `rows`) in ResultWriter's format, for a file written in one
+ * go, such as a subset of a label file.
+ */
+export function formatResultsCsv(columns: readonly string[], rows: readonly ResultRow[]): string {
+  return formatCsv(['path', ...columns], rows.map((r) => resultCsvFields(r, columns)));
 }
 
 /**

@@ -2,96 +2,99 @@
  * The regressor training config (configs/regressor/*.yaml), validated once at the boundary (STYLE §2.3).
  * Defaults are the reference settings: DifFIQA(R) METHOD §3, eDifFIQA METHOD §4.2-4.4.
  */
+import { z } from 'zod';
 import { MFN_CONFIG } from '../fr/mobilefacenet.js';
 import { ConfigError } from '../util/errors.js';
-import { loadConfigFile, s, type Infer } from '../util/schema.js';
+import { loadConfigFile } from '../util/schema.js';
 import { backboneSpecFor, EDIFFIQA_HIDDEN, type BackboneSpec, type RegressorSpec } from './spec.js';
 
-const iresnetSchema = s.object({
-  layers: s.array(s.int({ positive: true }), { length: 4 }),
-  width: s.int({ positive: true }),
-  embeddingDim: s.int({ positive: true }),
-  inputSize: s.int({ min: 16 }),
+const pos = () => z.int().positive();
+const unit = () => z.number().min(0).max(1);
+
+const iresnetSchema = z.strictObject({
+  layers: z.array(pos()).length(4),
+  width: pos(),
+  embeddingDim: pos(),
+  inputSize: z.int().min(16),
 });
 
-const pos = () => s.int({ positive: true });
-const mobileFaceNetSchema = s.object({
+const mobileFaceNetSchema = z.strictObject({
   c1: pos(), c2: pos(), g23: pos(), g3: pos(), g34: pos(), g4: pos(), g45: pos(), g5: pos(),
   n3: pos(), n4: pos(), n5: pos(), sep: pos(), emb: pos(),
 });
 
-/** Schema of a regressor training config. */
-export const regressorConfigSchema = s.object({
-  model: s.object({
-    kind: s.enum(['diffiqa-r', 'ediffiqa'] as const),
+/** Schema of a regressor training config; a section whose fields all have defaults may be left out. */
+export const regressorConfigSchema = z.strictObject({
+  model: z.strictObject({
+    kind: z.enum(['diffiqa-r', 'ediffiqa']),
     /** r18 | r50 | r100 | mfn | mobileface, or iresnet / mobilefacenet with the matching section below. */
-    backbone: s.enum(['r18', 'r50', 'r100', 'mfn', 'mobileface', 'iresnet', 'mobilefacenet'] as const),
-    iresnet: s.opt(s.nullable(iresnetSchema), null),
-    mobilefacenet: s.opt(s.nullable(mobileFaceNetSchema), null),
-    hidden: s.opt(s.int({ positive: true }), EDIFFIQA_HIDDEN),
+    backbone: z.enum(['r18', 'r50', 'r100', 'mfn', 'mobileface', 'iresnet', 'mobilefacenet']),
+    iresnet: iresnetSchema.nullable().default(null),
+    mobilefacenet: mobileFaceNetSchema.nullable().default(null),
+    hidden: pos().default(EDIFFIQA_HIDDEN),
     /** Backbone init weights: a PyTorch state dict (.pth) such as insightface's r50.pth; null = random init. */
-    init: s.opt(s.nullable(s.string()), null),
+    init: z.string().nullable().default(null),
     /** Key prefix of the backbone inside `init` (e.g. `base_model.` to start from an eDifFIQA file). */
-    initPrefix: s.opt(s.string(), ''),
+    initPrefix: z.string().default(''),
   }),
-  data: s.opt(
-    s.object({
+  data: z
+    .strictObject({
       /** Label column in the labeller's output. */
-      labelColumn: s.opt(s.string(), 'score'),
+      labelColumn: z.string().default('score'),
       /** Every `valEvery`-th item by sorted label is validation (10 = the reference's 10%). */
-      valEvery: s.opt(s.int({ min: 2 }), 10),
+      valEvery: z.int().min(2).default(10),
       /**
        * A regular expression whose first group (or whole match) in an image's relative path names its identity;
        * null = the image's folder (the reference: one folder per identity). For a data folder that mixes layouts,
        * e.g. `lfw/images/<name>/x.jpg` and `cfp/<id>/{frontal,profile}/x.png`, `^(lfw/images/[^/]+|cfp/[^/]+)/`
        * lets one person's poses share an identity (eDifFIQA's centres).
        */
-      identityPattern: s.opt(s.nullable(s.string()), null),
+      identityPattern: z.string().nullable().default(null),
       /**
        * Probability of mirroring a training image (0 = the reference, which does not augment). A DifFIQA label is
        * mirror-symmetric by construction (it averages an image's terms with its mirror image's), so a mirrored face
        * keeps its label; eDifFIQA compares the mirrored face's embedding with the unmirrored teacher embedding.
        */
-      flipProb: s.opt(s.number({ min: 0, max: 1 }), 0),
-    }),
-    { labelColumn: 'score', valEvery: 10, identityPattern: null, flipProb: 0 },
-  ),
-  train: s.object({
-    epochs: s.opt(s.int({ positive: true }), 1),
-    batchSize: s.opt(s.int({ positive: true }), 128),
-    headLr: s.opt(s.number({ positive: true }), 1e-3),
-    backboneLr: s.opt(s.number({ min: 0 }), 1e-4),
-    /** Only the last K parameter tensors of the backbone train (METHOD §3 `limit: 100`); the rest is frozen. */
-    trainableTensors: s.opt(s.int({ min: 0 }), 100),
-    clipGradNorm: s.opt(s.number({ positive: true }), 5),
-    beta1: s.opt(s.number({ min: 0, max: 1 }), 0.9),
-    beta2: s.opt(s.number({ min: 0, max: 1 }), 0.999),
-    seed: s.opt(s.int(), 42069),
-    /** Optimiser steps between resumable checkpoints. */
-    checkpointEvery: s.opt(s.int({ positive: true }), 100),
-    /** Validate every N steps; 0 = at the end of every epoch (the reference). */
-    validateEvery: s.opt(s.int({ min: 0 }), 0),
-  }),
-  ediffiqa: s.opt(
-    s.object({
-      beta: s.opt(s.number({ min: 0, max: 1 }), 0.2),
-      minHq: s.opt(s.int({ positive: true }), 10),
-      epsilon: s.opt(s.number({ min: 0 }), 0.5),
-      theta: s.opt(s.number({ min: 0, max: 1 }), 0.5),
+      flipProb: unit().default(0),
+    })
+    .prefault({}),
+  train: z
+    .strictObject({
+      epochs: pos().default(1),
+      batchSize: pos().default(128),
+      headLr: z.number().positive().default(1e-3),
+      backboneLr: z.number().min(0).default(1e-4),
+      /** Only the last K parameter tensors of the backbone train (METHOD §3 `limit: 100`); the rest is frozen. */
+      trainableTensors: z.int().min(0).default(100),
+      clipGradNorm: z.number().positive().default(5),
+      beta1: unit().default(0.9),
+      beta2: unit().default(0.999),
+      seed: z.int().default(42069),
+      /** Optimiser steps between resumable checkpoints. */
+      checkpointEvery: pos().default(100),
+      /** Validate every N steps; 0 = at the end of every epoch (the reference). */
+      validateEvery: z.int().min(0).default(0),
+    })
+    .prefault({}),
+  ediffiqa: z
+    .strictObject({
+      beta: unit().default(0.2),
+      minHq: pos().default(10),
+      epsilon: z.number().min(0).default(0.5),
+      theta: unit().default(0.5),
       /** Teacher FR model (src/fr/registry key); its embedding size must equal the student's. */
-      teacher: s.opt(s.string(), 'mobileface'),
+      teacher: z.string().default('mobileface'),
       /** PyTorch weights for r18/r50/r100/mfn teachers. */
-      teacherWeights: s.opt(s.nullable(s.string()), null),
-      teacherPrefix: s.opt(s.string(), ''),
+      teacherWeights: z.string().nullable().default(null),
+      teacherPrefix: z.string().default(''),
       /** Teacher embedding batch size. */
-      teacherBatch: s.opt(s.int({ positive: true }), 32),
-    }),
-    { beta: 0.2, minHq: 10, epsilon: 0.5, theta: 0.5, teacher: 'mobileface', teacherWeights: null, teacherPrefix: '', teacherBatch: 32 },
-  ),
+      teacherBatch: pos().default(32),
+    })
+    .prefault({}),
 });
 
 /** A validated regressor training config. */
-export type RegressorConfig = Infer<typeof regressorConfigSchema>;
+export type RegressorConfig = z.output<typeof regressorConfigSchema>;
 
 /** Loads and validates a config file (with `extends:`), plus optional overrides. */
 export function loadRegressorConfig(file: string, overrides: unknown = {}): RegressorConfig {

@@ -1,6 +1,14 @@
 /**
  * A progress bar for long jobs: count/total, rate, ETA and free-form fields (loss, ...). On a TTY it redraws one
  * line; otherwise (CI, log files) it prints a plain line at most every `logEveryMs` so logs stay readable.
+ *
+ * Why hand-written rather than cli-progress: most of our long jobs run with stderr not a terminal (Kubernetes
+ * pods and Slurm arrays from deploy/, CI, `nohup … 2> log`), where the output that matters is one complete line
+ * per update, every 10 s by default; cli-progress is built around redrawing a terminal line, and its non-TTY
+ * output is an opt-in schedule on top of that. A resumed run must also count its rate and ETA from where it
+ * restarted (`start`), a diffusion step of several seconds reads better as "s/step" than as 0.2 step/s, and the
+ * bar carries the training loss. Each of those would be a custom format or payload on cli-progress, leaving
+ * little of it in use, so these ~100 lines with no dependency stay.
  */
 
 export interface ProgressOptions {

@@ -1,150 +1,126 @@
 /**
- * A tiny typed schema builder for configs. A schema both validates a parsed YAML/JSON value and gives the
- * TypeScript type (`Infer<typeof schema>`), so type and validation cannot drift. Errors name the file and
- * the dotted path: `configs/diffusion/cpu-small.yaml: unet.dimMults[2]: expected a positive integer, got "4x"`.
+ * Config files: YAML with `extends:` bases, merged with overrides, validated by a zod schema (one per config,
+ * beside its owner: src/diffusion/config.ts, src/regressor/config.ts, src/experiment/config.ts; their types are
+ * inferred from it). A failure is one ConfigError naming the file and the dotted path, in diffiqa's words:
+ * `configs/diffusion/cpu-small.yaml: unet.dimMults[2]: expected a positive integer, got "4x"`.
+ *
+ * What a field expects is read off the schema itself (zod's JSON Schema of it), so the message cannot drift from
+ * the rule; a schema that knows better (a dataset location saying what to set) gives its own zod `error`.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import yaml from 'js-yaml';
+import { z } from 'zod';
 import { ConfigError, previewValue } from './errors.js';
 
-/** Validates `value` at dotted `path`; returns the typed, defaulted value or throws ConfigError. */
-export interface Schema<T> {
-  parse(value: unknown, path: string, file: string): T;
-  /** Human description of what is expected, used in error messages. */
-  readonly expected: string;
-  /** Whether a missing value is allowed (a default exists or the field is optional). */
-  readonly hasDefault?: boolean;
-  /** What to tell the user when the field is missing (given its dotted path); default "missing required field". */
-  readonly missing?: (path: string) => string;
+/** `['unet', 'dimMults', 2]` → `unet.dimMults[2]`, the path form of every config message. */
+export function dottedPath(keys: readonly PropertyKey[]): string {
+  return keys.reduce<string>((out, k) => (typeof k === 'number' ? `${out}[${k}]` : out ? `${out}.${String(k)}` : String(k)), '');
 }
 
-export type Infer<S> = S extends Schema<infer T> ? T : never;
-
-/** The offending value, shortened: YAML aliases can make a value cyclic or exponentially large. */
-function show(value: unknown): string {
-  return previewValue(value);
+/**
+ * Validates `value` (the merged YAML of `file`) with `schema`; returns the typed value with defaults filled in.
+ * @throws ConfigError naming `file` and the dotted path: an unknown field first (a misspelt key also explains a
+ *   "missing" one), else the first problem in schema order
+ */
+export function parseConfig<S extends z.ZodType>(schema: S, value: unknown, file: string): z.output<S> {
+  let json: JsonSchema | undefined;
+  const fieldAt = (keys: readonly PropertyKey[]): JsonSchema => schemaAt((json ??= toJsonSchema(schema)), keys);
+  const result = schema.safeParse(value, { error: (issue) => describeIssue(issue, fieldAt) });
+  if (result.success) return result.data;
+  const { issues } = result.error;
+  const issue = issues.find((i) => i.code === 'unrecognized_keys') ?? (issues[0] as z.core.$ZodIssue);
+  const keys = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0] as string] : issue.path;
+  throw new ConfigError(file, dottedPath(keys), issue.message);
 }
 
-function fail(file: string, path: string, expected: string, value: unknown): never {
-  throw new ConfigError(file, path, `expected ${expected}, got ${show(value)}`);
+// ---- messages -------------------------------------------------------------------------------------------------
+
+/** The subset of JSON Schema that zod emits for config schemas and that messages read. */
+interface JsonSchema {
+  type?: string | string[];
+  enum?: unknown[];
+  anyOf?: JsonSchema[];
+  properties?: Record<string, JsonSchema>;
+  items?: JsonSchema;
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
+  minItems?: number;
+  maxItems?: number;
+  minLength?: number;
 }
 
-function withDefault<T>(inner: Schema<T>, def: T): Schema<T> {
-  return {
-    expected: inner.expected,
-    hasDefault: true,
-    parse: (v, p, f) => (v === undefined ? def : inner.parse(v, p, f)),
-  };
+function toJsonSchema(schema: z.ZodType): JsonSchema {
+  // `io: 'input'`: what a file may hold (a field with a default is optional); refinements are not representable.
+  return z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
 }
 
-interface NumberOpts {
-  min?: number;
-  max?: number;
-  int?: boolean;
-  positive?: boolean;
+/** The schema of the field at `keys`, looking through nullable wrappers; {} when the path leaves the schema. */
+function schemaAt(root: JsonSchema, keys: readonly PropertyKey[]): JsonSchema {
+  let node = root;
+  for (const key of keys) {
+    const branch = (node.anyOf ?? [node]).find((b) => (typeof key === 'number' ? b.items : b.properties));
+    const next = typeof key === 'number' ? branch?.items : branch?.properties?.[String(key)];
+    if (!next) return {};
+    node = next;
+  }
+  return node;
 }
 
-function numberSchema(opts: NumberOpts = {}): Schema<number> {
-  const parts = [opts.int ? 'an integer' : 'a number'];
-  if (opts.positive) parts[0] = opts.int ? 'a positive integer' : 'a positive number';
-  if (opts.min !== undefined) parts.push(`>= ${opts.min}`);
-  if (opts.max !== undefined) parts.push(`<= ${opts.max}`);
-  const expected = parts.join(' ');
-  return {
-    expected,
-    parse(v, p, f) {
-      if (typeof v !== 'number' || !Number.isFinite(v)) fail(f, p, expected, v);
-      if (opts.int && !Number.isInteger(v)) fail(f, p, expected, v);
-      if (opts.positive && v <= 0) fail(f, p, expected, v);
-      if (opts.min !== undefined && v < opts.min) fail(f, p, expected, v);
-      if (opts.max !== undefined && v > opts.max) fail(f, p, expected, v);
-      return v;
-    },
-  };
+/** The message of one zod issue (the zod error map of parseConfig); the path is added by the ConfigError. */
+function describeIssue(issue: z.core.$ZodRawIssue, fieldAt: (keys: readonly PropertyKey[]) => JsonSchema): string {
+  const keys = issue.path ?? [];
+  if (issue.code === 'unrecognized_keys') {
+    const mapping = fieldAt(keys);
+    const properties = (mapping.anyOf ?? [mapping]).find((b) => b.properties)?.properties ?? {};
+    return `unknown field; expected one of: ${Object.keys(properties).join(', ')}`;
+  }
+  const expected = describeSchema(fieldAt(keys));
+  if (issue.input === undefined) return `missing required field (${expected})`;
+  return `expected ${expected}, got ${previewValue(issue.input)}`;
 }
 
-/** Schema builders. Each returns a Schema; `.default(x)` variants via `s.opt`. */
-export const s = {
-  number: (opts?: NumberOpts) => numberSchema(opts),
-  int: (opts: Omit<NumberOpts, 'int'> = {}) => numberSchema({ ...opts, int: true }),
-  string: (): Schema<string> => ({
-    expected: 'a string',
-    parse: (v, p, f) => (typeof v === 'string' ? v : fail(f, p, 'a string', v)),
-  }),
-  boolean: (): Schema<boolean> => ({
-    expected: 'true or false',
-    parse: (v, p, f) => (typeof v === 'boolean' ? v : fail(f, p, 'true or false', v)),
-  }),
-  enum: <const T extends string>(values: readonly T[]): Schema<T> => {
-    const expected = `one of ${values.map((x) => `"${x}"`).join(', ')}`;
-    return {
-      expected,
-      parse: (v, p, f) => (values.includes(v as T) ? (v as T) : fail(f, p, expected, v)),
-    };
-  },
-  array: <T>(item: Schema<T>, opts: { minLength?: number; length?: number } = {}): Schema<T[]> => {
-    const expected = `a list of ${item.expected}${opts.length !== undefined ? ` with ${opts.length} items` : ''}`;
-    return {
-      expected,
-      parse(v, p, f) {
-        if (!Array.isArray(v)) fail(f, p, expected, v);
-        if (opts.length !== undefined && v.length !== opts.length) fail(f, p, expected, v);
-        if (opts.minLength !== undefined && v.length < opts.minLength)
-          fail(f, p, `${expected} (at least ${opts.minLength})`, v);
-        return v.map((x, i) => item.parse(x, `${p}[${i}]`, f));
-      },
-    };
-  },
-  /** A nullable value: `null` stays null. */
-  nullable: <T>(inner: Schema<T>): Schema<T | null> => ({
-    expected: `${inner.expected} or null`,
-    parse: (v, p, f) => (v === null ? null : inner.parse(v, p, f)),
-  }),
-  /** The field may be omitted; then it takes `def`. */
-  opt: withDefault,
-  /**
-   * A required field whose absence gets its own message (`hint(path)`), for settings with no sensible default such
-   * as a dataset location: saying what to set beats a bare "missing required field".
-   */
-  required: <T>(inner: Schema<T>, hint: (path: string) => string): Schema<T> => ({
-    expected: inner.expected,
-    missing: hint,
-    parse: (v, p, f) => inner.parse(v, p, f),
-  }),
-  /** A fixed-key object; unknown keys are an error naming them. */
-  object: <Shape extends Record<string, Schema<unknown>>>(
-    shape: Shape,
-  ): Schema<{ [K in keyof Shape]: Infer<Shape[K]> }> => ({
-    expected: 'a mapping',
-    hasDefault: Object.values(shape).every((x) => x.hasDefault),
-    parse(v, p, f) {
-      const obj = v === undefined && Object.values(shape).every((x) => x.hasDefault) ? {} : v;
-      if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) fail(f, p, 'a mapping', v);
-      const src = obj as Record<string, unknown>;
-      for (const key of Object.keys(src)) {
-        // Own keys only: `constructor` or `__proto__` in a file are unknown fields, not Object.prototype's.
-        if (!Object.hasOwn(shape, key)) {
-          throw new ConfigError(f, join(p, key), `unknown field; expected one of: ${Object.keys(shape).join(', ')}`);
-        }
-      }
-      const out: Record<string, unknown> = {};
-      for (const [key, schema] of Object.entries(shape)) {
-        const fieldPath = join(p, key);
-        const value = Object.hasOwn(src, key) ? src[key] : undefined;
-        if (value === undefined && !schema.hasDefault) {
-          throw new ConfigError(f, fieldPath, schema.missing?.(fieldPath) ?? `missing required field (${schema.expected})`);
-        }
-        out[key] = schema.parse(value, fieldPath, f);
-      }
-      return out as { [K in keyof Shape]: Infer<Shape[K]> };
-    },
-  }),
-};
-
-function join(prefix: string, key: string): string {
-  return prefix ? `${prefix}.${key}` : key;
+/** What a schema accepts, in words: "a positive integer", "a number >= 0 <= 1", "a list of a string or null". */
+function describeSchema(s: JsonSchema): string {
+  if (s.anyOf) return s.anyOf.map(describeSchema).join(' or ');
+  const types = [s.type ?? []].flat();
+  const nullable = types.includes('null');
+  const values = s.enum?.filter((v) => v !== null);
+  let text: string;
+  if (values) text = `one of ${values.map((v) => JSON.stringify(v)).join(', ')}`;
+  else if (types.includes('integer') || types.includes('number')) text = describeNumber(s, types.includes('integer'));
+  else if (types.includes('string')) text = s.minLength ? 'a non-empty string' : 'a string';
+  else if (types.includes('boolean')) text = 'true or false';
+  else if (types.includes('array')) text = describeList(s);
+  else if (types.includes('object')) text = 'a mapping';
+  else if (nullable) return 'null';
+  else text = 'a valid value';
+  return nullable ? `${text} or null` : text;
 }
+
+function describeNumber(s: JsonSchema, int: boolean): string {
+  const noun = int ? 'integer' : 'number';
+  // z.int() bounds itself to the safe integers: not worth a mention.
+  const bound = (v: number | undefined): v is number => v !== undefined && Math.abs(v) !== Number.MAX_SAFE_INTEGER;
+  const parts = [s.exclusiveMinimum === 0 ? `a positive ${noun}` : int ? 'an integer' : 'a number'];
+  if (bound(s.exclusiveMinimum) && s.exclusiveMinimum !== 0) parts.push(`> ${s.exclusiveMinimum}`);
+  if (bound(s.minimum)) parts.push(`>= ${s.minimum}`);
+  if (bound(s.maximum)) parts.push(`<= ${s.maximum}`);
+  if (bound(s.exclusiveMaximum)) parts.push(`< ${s.exclusiveMaximum}`);
+  return parts.join(' ');
+}
+
+function describeList(s: JsonSchema): string {
+  const of = s.items ? ` of ${describeSchema(s.items)}` : '';
+  const items = (n: number): string => `${n} item${n === 1 ? '' : 's'}`;
+  if (s.minItems !== undefined && s.minItems === s.maxItems) return `a list${of} with ${items(s.minItems)}`;
+  const size = [s.minItems ? `at least ${items(s.minItems)}` : '', s.maxItems !== undefined ? `at most ${items(s.maxItems)}` : ''].filter(Boolean);
+  return `a list${of}${size.length ? ` with ${size.join(' and ')}` : ''}`;
+}
+
+// ---- files ------------------------------------------------------------------------------------------------------
 
 /** Mappings merge this many levels deep; below, the override replaces (YAML aliases can make both sides cyclic). */
 const MAX_MERGE_DEPTH = 64;
@@ -173,9 +149,9 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
  * Reads a YAML file, follows `extends:` (relative to the file), merges `overrides`, and validates with
  * `schema`. Every failure is a ConfigError naming the file.
  */
-export function loadConfigFile<T>(schema: Schema<T>, file: string, overrides: unknown = {}): T {
+export function loadConfigFile<S extends z.ZodType>(schema: S, file: string, overrides: unknown = {}): z.output<S> {
   const raw = readYamlWithExtends(file, new Set());
-  return schema.parse(deepMerge(raw, overrides), '', file);
+  return parseConfig(schema, deepMerge(raw, overrides), file);
 }
 
 function readYamlWithExtends(file: string, seen: Set<string>): unknown {
@@ -198,7 +174,7 @@ function readYamlWithExtends(file: string, seen: Set<string>): unknown {
   if (!isPlainObject(doc)) throw new ConfigError(file, '', `expected a mapping at the top level`);
   const { extends: parent, ...rest } = doc;
   if (parent === undefined) return rest;
-  if (typeof parent !== 'string') throw new ConfigError(file, 'extends', `expected a file path, got ${show(parent)}`);
+  if (typeof parent !== 'string') throw new ConfigError(file, 'extends', `expected a file path, got ${previewValue(parent)}`);
   // Relative to the real file (a symlinked config finds its base beside the target); never parsed as a URL.
   const parentPath = path.resolve(path.dirname(fs.realpathSync(file)), parent);
   return deepMerge(readYamlWithExtends(parentPath, seen), rest);

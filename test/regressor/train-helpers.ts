@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { regressorConfigSchema, type RegressorConfig } from '../../src/regressor/config.js';
+import { parseConfig } from '../../src/util/schema.js';
 import { writeSyntheticFaces, type SyntheticItem } from './synthetic.js';
 
 /**
@@ -20,14 +21,14 @@ export async function makeData(): Promise<{ root: string; labels: string; items:
 }
 
 export function config(kind: 'diffiqa-r' | 'ediffiqa', embeddingDim: number, extra: Record<string, unknown> = {}): RegressorConfig {
-  return regressorConfigSchema.parse(
+  return parseConfig(
+    regressorConfigSchema,
     {
       model: { kind, backbone: 'iresnet', iresnet: { layers: [1, 1, 1, 1], width: 4, embeddingDim, inputSize: 32 }, hidden: 32 },
       train: { epochs: 6, batchSize: 24, headLr: 1e-2, backboneLr: 1e-3, trainableTensors: 12, checkpointEvery: 5, seed: 7 },
       ediffiqa: { beta: 0.5, minHq: 3 },
       ...extra,
     },
-    '',
     'test-config',
   );
 }

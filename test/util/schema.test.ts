@@ -2,17 +2,18 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { ConfigError } from '../../src/util/errors.js';
-import { loadConfigFile, s } from '../../src/util/schema.js';
+import { dottedPath, loadConfigFile, parseConfig } from '../../src/util/schema.js';
 
-const schema = s.object({
-  name: s.string(),
-  unet: s.object({
-    dim: s.int({ positive: true }),
-    dimMults: s.array(s.int({ positive: true }), { minLength: 1 }),
+const schema = z.strictObject({
+  name: z.string(),
+  unet: z.strictObject({
+    dim: z.int().positive(),
+    dimMults: z.array(z.int().positive()).min(1),
   }),
-  lr: s.opt(s.number({ positive: true }), 1e-3),
-  mode: s.opt(s.enum(['fixed', 'recompute'] as const), 'fixed'),
+  lr: z.number().positive().default(1e-3),
+  mode: z.enum(['fixed', 'recompute']).default('fixed'),
 });
 
 function tmpYaml(name: string, text: string): string {
@@ -20,6 +21,17 @@ function tmpYaml(name: string, text: string): string {
   const file = path.join(dir, name);
   fs.writeFileSync(file, text);
   return file;
+}
+
+/** The ConfigError that parsing `value` as file `f.yaml` throws. */
+function errorOf(s: z.ZodType, value: unknown): ConfigError {
+  try {
+    parseConfig(s, value, 'f.yaml');
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error('parsed without an error');
 }
 
 describe('config schema', () => {
@@ -49,5 +61,60 @@ describe('config schema', () => {
     );
     expect(() => loadConfigFile(schema, tmpYaml('y.yaml', 'name: [x\n'))).toThrow(/invalid YAML/);
     expect(() => loadConfigFile(schema, '/nonexistent/cfg.yaml')).toThrow(/\/nonexistent\/cfg.yaml: cannot read config/);
+  });
+});
+
+describe('zod issues as ConfigErrors', () => {
+  it('names file, dotted path, what the schema expects and what was found', () => {
+    const bounded = z.strictObject({ train: z.strictObject({ lr: z.number().positive(), beta: z.number().min(0).max(1), n: z.int().positive().max(600) }) });
+    const good = { lr: 1, beta: 0.5, n: 3 };
+    expect(errorOf(bounded, { train: { ...good, lr: 'abc' } }).message).toBe('f.yaml: train.lr: expected a positive number, got "abc"');
+    expect(errorOf(bounded, { train: { ...good, beta: 2 } }).message).toBe('f.yaml: train.beta: expected a number >= 0 <= 1, got 2');
+    expect(errorOf(bounded, { train: { ...good, n: 2.5 } }).message).toBe('f.yaml: train.n: expected a positive integer <= 600, got 2.5');
+    const err = errorOf(bounded, { train: { ...good, n: 0 } });
+    expect([err.file, err.path]).toEqual(['f.yaml', 'train.n']);
+  });
+
+  it('describes lists, nullable fields and mappings, and lists the valid keys of an unknown one', () => {
+    const s = z.strictObject({
+      pair: z.array(z.int().min(0)).length(2),
+      some: z.array(z.string()).min(1),
+      init: z.string().nullable().default(null),
+      section: z.strictObject({ a: z.int(), b: z.boolean().default(false) }).nullable().default(null),
+    });
+    const ok = { pair: [0, 1], some: ['x'] };
+    expect(errorOf(s, { ...ok, pair: [1] }).message).toBe('f.yaml: pair: expected a list of an integer >= 0 with 2 items, got [1]');
+    expect(errorOf(s, { ...ok, some: [] }).message).toBe('f.yaml: some: expected a list of a string with at least 1 item, got []');
+    expect(errorOf(s, { ...ok, init: 5 }).message).toBe('f.yaml: init: expected a string or null, got 5');
+    expect(errorOf(s, { ...ok, section: 'x' }).message).toBe('f.yaml: section: expected a mapping or null, got "x"');
+    expect(errorOf(s, { ...ok, section: { a: 1, c: 2 } }).message).toBe('f.yaml: section.c: unknown field; expected one of: a, b');
+    expect(errorOf(s, { ...ok, section: { b: 'yes' } }).message).toBe('f.yaml: section.a: missing required field (an integer)');
+  });
+
+  it('reports a misspelt key before the field it leaves missing', () => {
+    // zod lists `unet.dimMults` (missing) first; the unknown `dimMult` beside it is the real mistake.
+    expect(errorOf(schema, { name: 'x', unet: { dim: 8, dimMult: [1] } }).message).toBe(
+      'f.yaml: unet.dimMult: unknown field; expected one of: dim, dimMults',
+    );
+  });
+
+  it('keeps a message that the schema gives itself, with the full path', () => {
+    const located = z.strictObject({
+      data: z.strictObject({ lfw: z.string({ error: (i) => (i.input === undefined ? `set ${dottedPath(i.path ?? [])}` : undefined) }) }),
+    });
+    expect(errorOf(located, { data: {} }).message).toBe('f.yaml: data.lfw: set data.lfw');
+    expect(errorOf(located, { data: { lfw: 3 } }).message).toBe('f.yaml: data.lfw: expected a string, got 3');
+  });
+
+  it('previews a cyclic value instead of recursing into it', () => {
+    const cyclic: unknown[] = [];
+    cyclic.push(cyclic);
+    expect(errorOf(schema, { name: 'x', unet: { dim: cyclic, dimMults: [1] } }).message).toMatch(/^f\.yaml: unet\.dim: expected a positive integer, got \[\[\[/);
+  });
+
+  it('writes paths with dots and brackets', () => {
+    expect(dottedPath(['unet', 'dimMults', 2])).toBe('unet.dimMults[2]');
+    expect(dottedPath(['regressors', 0, 'name'])).toBe('regressors[0].name');
+    expect(dottedPath([])).toBe('');
   });
 });

@@ -3,6 +3,13 @@
  * {1: INTER_LINEAR, 2: INTER_CUBIC, 3: INTER_AREA}). Half-pixel centres and replicated borders as in OpenCV's
  * resize.cpp: linear is 2-tap, cubic is 4-tap Keys with a = -0.75, area averages exact pixel footprints when
  * shrinking and uses OpenCV's special 2-tap table when enlarging. Computed in float64 (OpenCV: float32).
+ *
+ * Why hand-written: the labels depend on the degradations matching the reference's cv2 calls, and no library we
+ * can use reproduces them. tfjs has bilinear and nearest resizes only (no cubic, no area); sharp/libvips has its
+ * own kernels and shrink strategy and works on 8/16-bit pixels; OpenCV itself exists for Node only as a native
+ * build or a multi-megabyte WASM bundle, a heavy dependency (and a copy in and out per call) for three
+ * interpolation modes. These ~100 lines are checked against reference values (test/data/degrade/resize.test.ts:
+ * linear and cubic from PyTorch's cv2-equivalent interpolate, area against its definition).
  */
 import { type RgbImage, cloneImage } from '../image.js';
 import { type TapTable, buildTapTable, resampleSeparable } from './resample.js';
