@@ -40,7 +40,7 @@ describe('configs/', () => {
     for (const f of [...yamlIn('regressor'), path.join(CONFIGS, 'demo/regressor.yaml')]) expect(() => loadRegressorConfig(f), f).not.toThrow();
     expect(loadRegressorConfig(path.join(CONFIGS, 'demo/regressor.yaml')).train.epochs).toBe(60);
     const experiments = yamlIn('experiments');
-    expect(experiments.map((f) => path.basename(f)).sort()).toEqual(['lfw-cfp-full.yaml', 'lfw-cfp.yaml']);
+    expect(experiments.map((f) => path.basename(f)).sort()).toEqual(['full-protocol.yaml', 'lfw-cfp.yaml']);
     for (const f of experiments) expect(() => loadExperimentConfig(f), f).not.toThrow();
   });
 });

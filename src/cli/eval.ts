@@ -12,6 +12,7 @@ import { startBackend, type GlobalArgs } from './common.js';
 import * as path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { BASELINE_NAMES, type BaselineName } from '../eval/baselines.js';
+import { columnSeed } from '../eval/bootstrap.js';
 import { makeDiscardLevels, type ThresholdMode } from '../eval/edc.js';
 import { evaluate, type EvalResult } from '../eval/evaluate.js';
 import { filterFolds, listPairImages, loadCfpPairs, loadComparisonCsv, loadLfwPairs, type Pair, type ScoredPair } from '../eval/inputs.js';
@@ -169,7 +170,6 @@ export async function runEval(args: EvalArgs, deps: EvalCommandDeps = {}): Promi
     fmr: args.fmr,
     limits,
     discardLevels: makeDiscardLevels(args.discardMax, args.discardStep),
-    ...(args.bootstrap > 0 ? { bootstrap: { samples: args.bootstrap, seed: args.bootstrapSeed } } : {}),
   };
   const modes = parseThresholdModes(args.threshold);
   const specs = parseQualitySpecs(args.quality);
@@ -177,7 +177,8 @@ export async function runEval(args: EvalArgs, deps: EvalCommandDeps = {}): Promi
   const folds = args.folds ? parseFolds(args.folds) : undefined;
   const results: EvalResult[] = [];
   const evaluateAll = (o: Omit<Parameters<typeof evaluate>[0], 'thresholdMode'>): void => {
-    for (const thresholdMode of modes) results.push(...evaluate({ ...o, ...common, thresholdMode }));
+    const bootstrap = args.bootstrap > 0 ? { bootstrap: { samples: args.bootstrap, seed: columnSeed(args.bootstrapSeed, o.dataset, o.fr) } } : {};
+    for (const thresholdMode of modes) results.push(...evaluate({ ...o, ...common, ...bootstrap, thresholdMode }));
   };
   if (args.comparisons !== undefined) {
     const several = args.comparisons.length > 1;

@@ -27,6 +27,14 @@ export interface BootstrapOptions {
   identityOf?: (key: string) => string;
 }
 
+/**
+ * The bootstrap seed of one (dataset, FR model) column: each column draws its own samples, and `diffiqa eval` on a
+ * published results folder draws the same ones as the experiment that wrote it.
+ */
+export function columnSeed(seed: string | number, dataset: string, fr: string): string {
+  return `${seed}:${dataset}:${fr}`;
+}
+
 /** A percentile interval of the normalised pAUC. */
 export interface PaucInterval {
   lo: number;

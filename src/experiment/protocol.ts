@@ -3,7 +3,8 @@
  * - `lfw`: LFW pairs of the test folds;
  * - `xq-lfw`: the same pairs with the second image of every pair degraded by the training degradation chain
  *   (seeded per image, so a rerun writes the same files): a cross-quality copy in the spirit of XQLFW;
- * - `cfp-fp`: CFP frontal-profile pairs.
+ * - `cfp-fp`, `cfp-ff`: CFP frontal-profile and frontal-frontal pairs, read from the aligned crops when the config
+ *   has them (`data.cfpAligned`), else from the raw photos.
  * The regressors train on the images of the LFW training folds. Optional per-fold subsets (a seeded choice of
  * half mated, half non-mated pairs) keep a run within hours on two cores.
  */
@@ -16,7 +17,7 @@ import type { ResolveImage } from '../eval/prepare.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { formatCsv } from '../util/csv.js';
 import { Rng, deriveSeed } from '../util/rng.js';
-import type { ExperimentConfig } from './config.js';
+import type { ExperimentConfig, SetName } from './config.js';
 
 /** One evaluation set: pairs of image keys and where each key's file is. */
 export interface EvalSet {
@@ -61,6 +62,16 @@ export function degradedKey(source: string): string {
   return `${XQ_PREFIX}${source.replace(/\.[^./]+$/, '')}.png`;
 }
 
+/**
+ * Where a CFP key (`Data/Images/<id>/<pose>/<nn>.jpg`) is read from: the aligned crop `<aligned>/<id>/<pose>/<nn>.png`
+ * when the config has aligned faces (`data.cfpAligned`), else the raw photo.
+ */
+export function cfpResolver(cfg: Pick<ExperimentConfig, 'data'>): ResolveImage {
+  const { cfp, cfpAligned } = cfg.data;
+  if (cfpAligned === null) return (key) => path.join(cfp, key);
+  return (key) => path.join(cfpAligned, key.replace(/^Data\/Images\//, '').replace(/\.[^./]+$/, '.png'));
+}
+
 /** Builds the protocol from the config (deterministic: a rerun gets the same pairs). */
 export function buildProtocol(cfg: ExperimentConfig): ExperimentProtocol {
   const p = cfg.protocol;
@@ -69,20 +80,29 @@ export function buildProtocol(cfg: ExperimentConfig): ExperimentProtocol {
   const train = choosePairs(lfwPairs, p.trainFolds, p.lfwPairsPerFold, `${cfg.seed}:lfw-pairs`);
   const test = choosePairs(lfwPairs, p.testFolds, p.lfwPairsPerFold, `${cfg.seed}:lfw-pairs`);
   const xqPairs = test.map((pair) => ({ ...pair, b: degradedKey(pair.b) }));
-  const degraded = [...new Map(test.map((pair) => [degradedKey(pair.b), pair.b])).entries()].map(([key, source]) => ({ key, source }));
+  const wantXq = p.sets.includes('xq-lfw');
+  const degraded = wantXq ? [...new Map(test.map((pair) => [degradedKey(pair.b), pair.b])).entries()].map(([key, source]) => ({ key, source })) : [];
   const xqResolve = (key: string): string => (key.startsWith(XQ_PREFIX) ? path.join(cfg.out, key) : lfwRoot(key));
-  const cfp = choosePairs(loadCfpPairs(cfg.data.cfp, 'FP'), p.cfpFolds, p.cfpPairsPerFold, `${cfg.seed}:cfp-pairs`);
-  const set = (name: string, pairs: Pair[], resolve: ResolveImage): EvalSet => ({ name, pairs, images: listPairImages(pairs), resolve });
-  return {
-    lfwTrainImages: listPairImages(train),
-    sets: [set('lfw', test, lfwRoot), set('xq-lfw', xqPairs, xqResolve), set('cfp-fp', cfp, (key) => path.join(cfg.data.cfp, key))],
-    degraded,
+  const cfp = (protocol: 'FP' | 'FF'): Pair[] =>
+    choosePairs(loadCfpPairs(cfg.data.cfp, protocol), p.cfpFolds, p.cfpPairsPerFold, protocol === 'FP' ? `${cfg.seed}:cfp-pairs` : `${cfg.seed}:cfp-ff-pairs`);
+  const set = (name: SetName, pairs: Pair[], resolve: ResolveImage): EvalSet => ({ name, pairs, images: listPairImages(pairs), resolve });
+  const make: Record<SetName, () => EvalSet> = {
+    lfw: () => set('lfw', test, lfwRoot),
+    'xq-lfw': () => set('xq-lfw', xqPairs, xqResolve),
+    'cfp-fp': () => set('cfp-fp', cfp('FP'), cfpResolver(cfg)),
+    'cfp-ff': () => set('cfp-ff', cfp('FF'), cfpResolver(cfg)),
   };
+  return { lfwTrainImages: listPairImages(train), sets: p.sets.map((name) => make[name]()), degraded };
+}
+
+/** The evaluation set called `name`, if the protocol has it. */
+export function findSet(protocol: ExperimentProtocol, name: SetName): EvalSet | undefined {
+  return protocol.sets.find((s) => s.name === name);
 }
 
 /** The evaluation set called `name`. @throws Error when the protocol has no such set (a programming error) */
-export function getSet(protocol: ExperimentProtocol, name: 'lfw' | 'xq-lfw' | 'cfp-fp'): EvalSet {
-  const set = protocol.sets.find((s) => s.name === name);
+export function getSet(protocol: ExperimentProtocol, name: SetName): EvalSet {
+  const set = findSet(protocol, name);
   if (!set) throw new Error(`no evaluation set '${name}'`);
   return set;
 }

@@ -10,17 +10,20 @@ import { execFileSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { computeBaselines, getEmbeddings, type EmbedImagesFn } from '../eval/prepare.js';
-import { evaluate, type EvalResult } from '../eval/evaluate.js';
+import { columnSeed } from '../eval/bootstrap.js';
+import { evaluate, scorePairs, type EvalResult } from '../eval/evaluate.js';
+import type { ScoredPair } from '../eval/inputs.js';
 import { spearman } from '../eval/rank-correlation.js';
 import { buildPaucTables, formatPaucCell, writeEvalOutputs, type EvalOutputFiles } from '../eval/report.js';
 import { embedImages } from '../fr/embed.js';
 import { readResults } from '../pipelines/records.js';
 import { loadReportFaces, parseMetricsJsonl, readMetricsCurves, readRestorations, writeReport, type ReportData } from '../report/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { LABELLER_METHOD, type ExperimentConfig } from './config.js';
+import { LABELLER_METHOD, SER_FIQ_METHOD, type ExperimentConfig } from './config.js';
 import { PACKAGE_ROOT, packageVersion } from './package-root.js';
-import type { ExperimentPaths } from './experiment.js';
-import { getSet, type EvalSet, type ExperimentProtocol } from './protocol.js';
+import type { ExperimentPaths, LabelJob } from './experiment.js';
+import { findSet, type EvalSet, type ExperimentProtocol } from './protocol.js';
+import { publishResults } from './publish.js';
 import type { StageRecord } from './stages.js';
 
 /** Spearman correlation of a regressor's scores with the DifFIQA labels on one evaluation set. */
@@ -45,6 +48,8 @@ export interface EvaluationInputs {
   configFile: string;
   protocol: ExperimentProtocol;
   paths: ExperimentPaths;
+  /** The label files and the keys they hold. */
+  labelJobs: readonly LabelJob[];
   stages: readonly StageRecord[];
   backend: string;
   log: (line: string) => void;
@@ -61,15 +66,18 @@ function readQualities(file: string, column: string, keyOf: (p: string) => strin
   return out;
 }
 
-/** Quality per image key of every learned method (labeller and regressors), over all evaluation sets. */
-function methodQualities(cfg: ExperimentConfig, protocol: ExperimentProtocol, paths: ExperimentPaths): Map<string, Map<string, number>> {
+/** Quality per image key of every learned method (labeller, regressors, SER-FIQ), over all evaluation sets. */
+function methodQualities(inputs: EvaluationInputs): Map<string, Map<string, number>> {
+  const { cfg, protocol, paths, labelJobs } = inputs;
   const keyOfFile = new Map(protocol.sets.flatMap((s) => s.images.map((k) => [s.resolve(k), k] as [string, string])));
   const labels = new Map<string, number>();
-  for (const file of [paths.labels.lfw, paths.labels.xq, paths.labels.cfp]) {
-    for (const [k, v] of readQualities(file, 'score', (p) => p)) labels.set(k, v);
+  for (const job of labelJobs) {
+    const keyOfLabel = new Map(job.keys.map((k) => [path.join(job.data, path.relative(job.data, job.resolve(k))), k] as [string, string]));
+    for (const [k, v] of readQualities(job.out, 'score', (p) => keyOfLabel.get(path.join(job.data, p)))) labels.set(k, v);
   }
   const methods = new Map([[LABELLER_METHOD, labels]]);
   for (const reg of cfg.regressors) methods.set(reg.name, readQualities(paths.scores(reg.name), 'quality', (p) => keyOfFile.get(p)));
+  if (cfg.eval.serFiq) methods.set(SER_FIQ_METHOD, readQualities(paths.scores(SER_FIQ_METHOD), 'quality', (p) => p));
   return methods;
 }
 
@@ -110,35 +118,53 @@ function sharedEmbedder(): { embed: EmbedImagesFn; remember: (fr: string, file: 
   };
 }
 
+/** What the evaluation computed besides the results: the inputs a published folder needs to recompute them. */
+export interface EvaluationMaterial {
+  /** Pair scores per `<set>__<fr>`. */
+  comparisons: Map<string, ScoredPair[]>;
+  /** Baseline qualities per published name (`random`, `sharpness`, `embedding-norm__<fr>`), over all sets. */
+  baselines: Map<string, Map<string, number>>;
+}
+
 /** EDC and pAUC of every method and baseline for every (set, FR model). */
-async function evaluateSets(inputs: EvaluationInputs, methods: ReadonlyMap<string, ReadonlyMap<string, number>>): Promise<EvalResult[]> {
+async function evaluateSets(inputs: EvaluationInputs, methods: ReadonlyMap<string, ReadonlyMap<string, number>>): Promise<{ results: EvalResult[]; material: EvaluationMaterial }> {
   const { cfg, protocol, paths, log } = inputs;
   const results: EvalResult[] = [];
+  const material: EvaluationMaterial = { comparisons: new Map(), baselines: new Map() };
+  const collect = (name: string, q: ReadonlyMap<string, number>): void => {
+    const all = material.baselines.get(name) ?? material.baselines.set(name, new Map()).get(name)!;
+    for (const [k, v] of q) all.set(k, v);
+  };
   const fixed = cfg.eval.baselines.filter((b) => b !== 'embedding-norm');
   const perFr = cfg.eval.baselines.filter((b) => b === 'embedding-norm');
   const embedder = sharedEmbedder();
   for (const set of protocol.sets) {
     const shared = await computeBaselines(fixed, { images: set.images, resolve: set.resolve, seed: cfg.seed });
+    for (const [name, q] of shared) collect(name, q);
     for (const fr of cfg.eval.fr) {
       log(`experiment: evaluate ${set.name} with ${fr}: ${set.pairs.length} pairs, ${set.images.length} images`);
       const embeddings = await getEmbeddings(fr, set.name, set.images, set.resolve, paths.embeddings, embedder.embed);
       for (const [key, e] of embeddings) embedder.remember(fr, set.resolve(key), e);
       const own = await computeBaselines(perFr, { images: set.images, resolve: set.resolve, embeddings, seed: cfg.seed });
+      for (const [name, q] of own) collect(`${name}__${fr}`, q);
       const qualities = new Map([...forSet(methods, set), ...shared, ...own]);
-      results.push(
-        ...evaluate({ fr, dataset: set.name, pairs: set.pairs, embeddings, qualities, fmr: cfg.eval.fmr, limits: cfg.eval.limits, thresholdMode: cfg.eval.threshold }),
-      );
+      const comparisons = scorePairs(set.pairs, embeddings);
+      material.comparisons.set(`${set.name}__${fr}`, comparisons);
+      const bootstrap = cfg.eval.bootstrap ? { samples: cfg.eval.bootstrap.samples, seed: columnSeed(cfg.eval.bootstrap.seed, set.name, fr) } : undefined;
+      for (const thresholdMode of cfg.eval.threshold) {
+        results.push(...evaluate({ fr, dataset: set.name, comparisons, qualities, fmr: cfg.eval.fmr, limits: cfg.eval.limits, thresholdMode, ...(bootstrap ? { bootstrap } : {}) }));
+      }
     }
   }
-  return results;
+  return { results, material };
 }
 
 /** Runs the evaluation and writes the report folder. */
 export async function evaluateExperiment(inputs: EvaluationInputs): Promise<ExperimentEvaluation> {
   const { cfg, protocol, paths } = inputs;
   const t0 = Date.now();
-  const methods = methodQualities(cfg, protocol, paths);
-  const results = await evaluateSets(inputs, methods);
+  const methods = methodQualities(inputs);
+  const { results, material } = await evaluateSets(inputs, methods);
   const correlations = rankCorrelations(cfg, protocol, methods);
   const files = await writeEvalOutputs(paths.report, results);
   // The evaluation always reruns (its embeddings are cached); its time is this run's, listed after the stages.
@@ -150,6 +176,10 @@ export async function evaluateExperiment(inputs: EvaluationInputs): Promise<Expe
   writeFileAtomic(path.join(paths.report, 'stages.json'), `${JSON.stringify(timed.stages, null, 2)}\n`);
   const report = path.join(paths.report, 'report.html');
   writeReport(report, await buildExperimentReport(timed, results, correlations, files, methods));
+  if (cfg.publish !== null) {
+    const published = await publishResults(cfg.publish, { cfg, results, methods, material, correlations, versions: softwareVersions(inputs.backend) });
+    inputs.log(`experiment: published ${published.files} files to ${cfg.publish}`);
+  }
   for (const t of buildPaucTables(results)) {
     inputs.log(`experiment: normalised pAUC, ${t.thresholdMode} threshold, discard limit ${t.limit} (${t.columns.join(', ')}):`);
     for (const r of t.rows) inputs.log(`  ${r.method.padEnd(16)} ${r.values.map((v) => (Number.isFinite(v) ? v.toFixed(3) : '  –  ')).join('  ')}`);
@@ -218,7 +248,7 @@ async function buildExperimentReport(
   methods: ReadonlyMap<string, ReadonlyMap<string, number>>,
 ): Promise<ReportData> {
   const { cfg, protocol, paths } = inputs;
-  const lfw = getSet(protocol, 'xq-lfw');
+  const lfw = findSet(protocol, 'xq-lfw') ?? (protocol.sets[0] as EvalSet);
   const rows = lfw.images
     .filter((k) => methods.get(LABELLER_METHOD)?.has(k))
     .map((k) => ({ path: lfw.resolve(k), values: Object.fromEntries([...methods].filter(([, q]) => q.has(k)).map(([m, q]) => [m, q.get(k) as number])) }));

@@ -73,16 +73,16 @@ describe('experiment config dataset locations', () => {
   it('takes the locations from --set overrides alone', () => {
     const file = writeConfig('sets-only.yaml', `${HEAD}diffusion: { config: configs/diffusion/cpu-small.yaml }\n`);
     const cfg = loadExperimentConfig(file, parseOverrides(['data.lfw=/users/lfw-112', 'data.cfp=/users/cfp', 'diffusion.data=/users/cfp/Data/Images/*/frontal/*.jpg']));
-    expect(cfg.data).toEqual({ lfw: '/users/lfw-112', cfp: '/users/cfp' });
+    expect(cfg.data).toEqual({ lfw: '/users/lfw-112', cfp: '/users/cfp', cfpAligned: null });
     expect(cfg.diffusion.data).toBe('/users/cfp/Data/Images/*/frontal/*.jpg');
   });
 
   it('lets --set replace a location given in the file, including the shipped configs', () => {
     const own = loadExperimentConfig(writeConfig('full.yaml', HEAD + DATA + DIFFUSION), parseOverrides(['data.lfw=/elsewhere/lfw']));
-    expect(own.data).toEqual({ lfw: '/elsewhere/lfw', cfp: '/d/cfp' });
-    for (const shipped of ['configs/experiments/lfw-cfp.yaml', 'configs/experiments/lfw-cfp-full.yaml']) {
+    expect(own.data).toEqual({ lfw: '/elsewhere/lfw', cfp: '/d/cfp', cfpAligned: null });
+    for (const shipped of ['configs/experiments/lfw-cfp.yaml', 'configs/experiments/full-protocol.yaml']) {
       const cfg = loadExperimentConfig(shipped, parseOverrides(['data.lfw=/my/lfw-112', 'data.cfp=/my/cfp']));
-      expect(cfg.data, shipped).toEqual({ lfw: '/my/lfw-112', cfp: '/my/cfp' });
+      expect(cfg.data, shipped).toMatchObject({ lfw: '/my/lfw-112', cfp: '/my/cfp' });
     }
   });
 });

@@ -38,7 +38,10 @@ export async function writeTinyLfw(root: string): Promise<void> {
   fs.writeFileSync(path.join(root, 'pairs.txt'), `${lines.join('\n')}\n`);
 }
 
-/** CFP layout with 3 identities (2 frontal, 1 profile each) and 10 FP folds of one mated and one non-mated pair. */
+/**
+ * CFP layout with 3 identities (2 frontal, 1 profile each) and 10 FP and 10 FF folds of one mated and one non-mated
+ * pair each.
+ */
 export async function writeTinyCfp(root: string): Promise<void> {
   const frontal: string[] = [];
   const profile: string[] = [];
@@ -58,5 +61,9 @@ export async function writeTinyCfp(root: string): Promise<void> {
     const id = (f % 3) + 1;
     fs.writeFileSync(path.join(dir, 'same.txt'), `${2 * id - 1},${id}\n`);
     fs.writeFileSync(path.join(dir, 'diff.txt'), `${2 * id},${(id % 3) + 1}\n`);
+    const ff = path.join(proto, 'Split', 'FF', String(f).padStart(2, '0'));
+    fs.mkdirSync(ff, { recursive: true });
+    fs.writeFileSync(path.join(ff, 'same.txt'), `${2 * id - 1},${2 * id}\n`);
+    fs.writeFileSync(path.join(ff, 'diff.txt'), `${2 * id - 1},${2 * ((id % 3) + 1)}\n`);
   }
 }
