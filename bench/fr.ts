@@ -3,6 +3,13 @@
  * Cosine similarity; per fold, the threshold that maximises accuracy on the other 9 folds.
  *
  *   node --import tsx bench/fr.ts [--models mobileface,dlib] [--limit-folds N] [--pairs-per-fold M] [--batch 32] [--backend cpu]
+ *     [--protocol lfw|cfp-fp|cfp-ff --cfp ../shared/data/cfp --cfp-aligned DIR[,DIR...]]
+ *
+ * `--protocol cfp-fp|cfp-ff` runs CFP's 10-fold protocol instead, on faces aligned to the ArcFace template: each
+ * photo `Data/Images/<id>/<pose>/<nn>.jpg` is read from the first `--cfp-aligned` folder holding
+ * `<id>/<pose>/<nn>.png` (scripts/shipped/prepare-faces.ts writes folds 1-5 to runs/shipped/faces/cfp and, with
+ * --folds eval, folds 6-10 to runs/shipped/eval-faces/cfp). It also prints FNMR at FMR 1e-3 over all pairs.
+ * Measured (native, 2 shared cores, aligned CFP, 10 folds): see README "Results".
  *
  * `--limit-folds N` embeds only the images of the first N folds (faster on CPU; accuracy is then N-fold);
  * `--models dlib-resize` runs dlib with a plain 112->150 upscale instead of its default chip geometry
@@ -15,7 +22,8 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { initBackend } from '../src/backend/index.js';
-import { loadLfwPairs, type Pair } from '../src/eval/inputs.js';
+import { loadCfpPairs, loadLfwPairs, type Pair } from '../src/eval/inputs.js';
+import { selectFmrThreshold, computeFnmr } from '../src/eval/threshold.js';
 import { embedImages } from '../src/fr/embed.js';
 import { loadFrModel } from '../src/fr/registry.js';
 import { loadDlib } from '../src/fr/dlib.js';
@@ -43,23 +51,39 @@ async function main(): Promise<void> {
   const limitFolds = Number(arg('limit-folds', '10'));
   const batchSize = Number(arg('batch', '32'));
   const perFold = Number(arg('pairs-per-fold', '600'));
-  const pairs = subsetPairs(loadLfwPairs(join(root, 'pairs.txt')), limitFolds, perFold);
+  const protocol = arg('protocol', 'lfw');
+  if (!['lfw', 'cfp-fp', 'cfp-ff'].includes(protocol)) throw new Error(`--protocol must be lfw, cfp-fp or cfp-ff, not '${protocol}'`);
+  const cfpRoot = resolve(arg('cfp', join(process.cwd(), '..', 'shared', 'data', 'cfp')));
+  const aligned = arg('cfp-aligned', '').split(',').filter((d) => d !== '').map((d) => resolve(d));
+  if (protocol !== 'lfw' && aligned.length === 0) throw new Error('--protocol cfp-* needs --cfp-aligned DIR[,DIR...] (folders of aligned CFP crops)');
+  const all = protocol === 'lfw' ? loadLfwPairs(join(root, 'pairs.txt')) : loadCfpPairs(cfpRoot, protocol === 'cfp-fp' ? 'FP' : 'FF');
+  const pairs = subsetPairs(all, limitFolds, perFold);
   const images = [...new Set(pairs.flatMap((p) => [p.a, p.b]))];
-  console.log(`backend ${backend}; ${pairs.length} pairs in ${limitFolds} folds (${perFold} per fold), ${images.length} images`);
+  const fileOf = (key: string): string => {
+    if (protocol === 'lfw') return join(root, key);
+    const rel = key.replace(/^Data\/Images\//, '').replace(/\.[^./]+$/, '.png');
+    const dir = aligned.find((d) => existsSync(join(d, rel)));
+    if (!dir) throw new Error(`no aligned crop of ${key} (${rel}) in ${aligned.join(', ')}`);
+    return join(dir, rel);
+  };
+  console.log(`backend ${backend}; ${protocol}: ${pairs.length} pairs in ${limitFolds} folds (${perFold} per fold), ${images.length} images`);
   for (const name of models) {
     const fr = name === 'dlib-resize' ? loadDlib(undefined, 'resize') : await loadFrModel(name);
     try {
       const t0 = performance.now();
-      const emb = await embedImages(fr, images.map((p) => join(root, p)), { batchSize });
+      const emb = await embedImages(fr, images.map(fileOf), { batchSize });
       const secs = (performance.now() - t0) / 1000;
       const scored = pairs.map((p) => ({
-        score: cosineSimilarity(emb.get(join(root, p.a))!, emb.get(join(root, p.b))!),
+        score: cosineSimilarity(emb.get(fileOf(p.a))!, emb.get(fileOf(p.b))!),
         mated: p.mated,
         fold: p.fold,
       }));
       const acc = computeVerificationAccuracy(scored);
+      const mated = Float64Array.from(scored.filter((x) => x.mated), (x) => x.score).sort();
+      const non = Float64Array.from(scored.filter((x) => !x.mated), (x) => x.score).sort();
+      const fnmr = computeFnmr(mated, selectFmrThreshold(mated, non, 1e-3, 'at-most').threshold);
       console.log(
-        `${name}: LFW ${limitFolds}-fold accuracy ${acc.mean.toFixed(4)} ± ${acc.std.toFixed(4)}; ` +
+        `${name}: ${protocol} ${limitFolds}-fold accuracy ${acc.mean.toFixed(4)} ± ${acc.std.toFixed(4)}, FNMR at FMR 1e-3 ${fnmr.toFixed(4)}; ` +
           `${(images.length / secs).toFixed(1)} images/s (${secs.toFixed(1)} s incl. JPEG decode, batch ${batchSize})`,
       );
     } finally {

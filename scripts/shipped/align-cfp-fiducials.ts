@@ -14,7 +14,9 @@
  * Run it after prepare-faces.ts has finished: photos without any record yet are left to the detector (a record
  * here would make prepare-faces skip them). Resumable: a photo whose last record is 'ok' is done; each crop is
  * written atomically before its record is appended, so a killed run redoes at most the photo it was on.
- * `--limit N` stops after N photos (a trial run on a copy of the record file).
+ * `--limit N` stops after N photos (a trial run on a copy of the record file). `--all` aligns every photo of the folds
+ * from its fiducials, with or without a detector record (into a folder of its own, e.g. --out runs/shipped/faces-fiducials,
+ * to compare the two alignments by verification accuracy: README "Results").
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -38,7 +40,8 @@ const limit = Number(arg('limit', 'Infinity'));
 if (!(limit > 0)) throw new Error(`--limit must be a positive number, not '${arg('limit', '')}'`);
 
 /** The last status per key in the record file (a later line supersedes an earlier one). */
-function lastStatus(file: string): Map<string, string> {
+function lastStatus(file: string, all: boolean): Map<string, string> {
+  if (all && !fs.existsSync(file)) return new Map();
   if (!fs.existsSync(file)) throw new DataError(file, 'no record file: run scripts/shipped/prepare-faces.ts --only cfp first');
   const status = new Map<string, string>();
   fs.readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
@@ -69,11 +72,12 @@ async function alignOne(key: string, replaces: string, template: ReturnType<type
 }
 
 const records = path.join(out, 'cfp-align.jsonl');
-const status = lastStatus(records);
+const all = process.argv.includes('--all');
+const status = lastStatus(records, all);
 const template = loadFiducialTemplate(templateFile);
 const keys = cfpFoldImages(cfpRoot, folds);
-const pending = keys.filter((k) => status.has(k) && status.get(k) !== 'ok').slice(0, limit);
-const unseen = keys.filter((k) => !status.has(k)).length;
+const pending = keys.filter((k) => (all || status.has(k)) && status.get(k) !== 'ok').slice(0, limit);
+const unseen = all ? 0 : keys.filter((k) => !status.has(k)).length;
 const bar = new Progress('align CFP (fiducials)', pending.length, { unit: 'img' });
 let ok = 0;
 let failed = 0;
@@ -81,7 +85,7 @@ for (const key of pending) {
   bar.tick();
   let rec: Record<string, unknown>;
   try {
-    rec = await alignOne(key, status.get(key) as string, template);
+    rec = await alignOne(key, status.get(key) ?? 'none', template);
     ok++;
   } catch (err) {
     rec = { key, status: 'error', method: 'fiducials', error: describeError(err) };
