@@ -2,7 +2,8 @@
  * Keeps the dependency arrows of STYLE §2.1 honest by scanning import lines:
  *   cli -> experiment -> {pipelines, train, eval, report} -> {diffusion, regressor -> fr} -> backend -> util,
  *   and {pipelines, train, eval} -> data. Models (diffusion, regressor, fr, nn) never import data, train,
- *   pipelines, eval, report or cli; nothing imports cli; only src/backend imports tfjs-core directly.
+ *   pipelines, eval, report or cli; nothing imports cli; only src/backend imports tfjs-core directly. cli -> serve
+ *   -> {export, fr, data, models}: the browser scorer.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -27,6 +28,8 @@ const FORBIDDEN: Record<string, readonly string[]> = {
   experiment: ['cli'],
   // Exporters read a regressor and write files: model-level inputs only, no data pipeline.
   export: ['data', 'diffusion', 'train', 'pipelines', 'eval', 'report', 'cli', 'experiment'],
+  // The browser scorer: assembles and serves a page from the exporter, the pure fr/data modules and the shipped model.
+  serve: ['diffusion', 'train', 'pipelines', 'eval', 'report', 'cli', 'experiment'],
   // The shipped-model files and their manifest: paths and checksums only, loaded by the callers.
   models: ['backend', 'nn', 'io', 'data', 'diffusion', 'fr', 'regressor', 'train', 'pipelines', 'eval', 'report', 'cli', 'experiment'],
 };

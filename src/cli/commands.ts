@@ -9,6 +9,7 @@ import { makeEvalCommand } from './eval.js';
 import { labelCommand } from './label.js';
 import { mergeCommand } from './merge.js';
 import { scoreCommand } from './score.js';
+import { serveCommand } from './serve.js';
 import { trainDiffusionCommand } from './train-diffusion.js';
 import { trainRegressorCommand } from './train-regressor.js';
 
@@ -22,6 +23,7 @@ export const commands: CommandModule<any, any>[] = [
   trainRegressorCommand,
   scoreCommand,
   exportCommand,
+  serveCommand,
   makeEvalCommand({ embedImages: (fr, paths) => embedImages(fr, paths) }),
   experimentCommand,
 ];

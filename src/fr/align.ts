@@ -11,10 +11,13 @@ import { decodeImage, writeImage } from '../data/image-io.js';
 import { listImageFiles } from '../data/files.js';
 import { appendLinesDurable } from '../util/atomic.js';
 import { describeError } from '../util/errors.js';
+import { ALIGN_MAX_SIDE, alignFace } from './align-face.js';
 import { loadFaceDetector, type DetectOptions, type FaceBox, type FaceDetector } from './detect.js';
-import { loadLandmarkNet, reduceTo5, type LandmarkNet } from './landmarks.js';
-import { ARCFACE_TEMPLATE_112, estimateSimilarity, similarityResidual, type Point, type Similarity } from './similarity.js';
-import { warpSimilarity } from './warp.js';
+import { loadLandmarkNet, type LandmarkNet } from './landmarks.js';
+import type { Point, Similarity } from './similarity.js';
+
+// Aligning one detected face is pure and shared with the browser scorer (src/serve/page).
+export { alignFace } from './align-face.js';
 
 /** What to do when a photo holds several faces. */
 export type MultiFacePolicy = 'largest' | 'skip';
@@ -23,7 +26,7 @@ export type MultiFacePolicy = 'largest' | 'skip';
 export interface AlignOptions extends DetectOptions {
   /** Several faces: keep the largest box (default) or skip the photo. Either way the record says how many. */
   multiFace?: MultiFacePolicy;
-  /** Longest side the photo is decoded at (larger photos are shrunk first). Default 1024. */
+  /** Longest side the photo is decoded at (larger photos are shrunk first). Default `ALIGN_MAX_SIDE` (1024). */
   maxSide?: number;
   /** Output format by extension: 'png' (lossless, default) or 'jpg'. */
   format?: 'png' | 'jpg';
@@ -61,13 +64,6 @@ export function loadAligner(): Aligner {
   return { detector, landmarks, dispose: () => (detector.dispose(), landmarks.dispose()) };
 }
 
-/** Aligns the face in box `box` of `img`: returns the 112x112 crop and the fit. */
-export function alignFace(img: RgbImage, box: FaceBox, landmarks: LandmarkNet): { crop: RgbImage; points: Point[]; transform: Similarity; residual: number } {
-  const points = reduceTo5(landmarks.detect(img, box));
-  const transform = estimateSimilarity(points, ARCFACE_TEMPLATE_112);
-  return { crop: warpSimilarity(img, transform, 112), points, transform, residual: similarityResidual(transform, points, ARCFACE_TEMPLATE_112) };
-}
-
 /** Detects, picks a face by policy and aligns it; `crop` is absent unless status is 'ok'. */
 export function alignImage(img: RgbImage, aligner: Aligner, opts: AlignOptions = {}): { record: Omit<AlignRecord, 'input'>; crop?: RgbImage } {
   const boxes = aligner.detector.detect(img, opts);
@@ -81,9 +77,9 @@ export function alignImage(img: RgbImage, aligner: Aligner, opts: AlignOptions =
   };
 }
 
-/** Decodes a photo (shrunk to `opts.maxSide`, default 1024) and aligns its face by `alignImage`. */
+/** Decodes a photo (shrunk to `opts.maxSide`, default `ALIGN_MAX_SIDE` = 1024) and aligns its face by `alignImage`. */
 export async function alignFile(file: string, aligner: Aligner, opts: AlignOptions = {}): Promise<{ record: Omit<AlignRecord, 'input'>; crop?: RgbImage }> {
-  return alignImage(await decodeImage(file, { size: 'native', maxSide: opts.maxSide ?? 1024 }), aligner, opts);
+  return alignImage(await decodeImage(file, { size: 'native', maxSide: opts.maxSide ?? ALIGN_MAX_SIDE }), aligner, opts);
 }
 
 function outputPath(file: string, inRoot: string, outDir: string, format: 'png' | 'jpg'): string {

@@ -75,9 +75,9 @@ export function appendLinesDurable(file: string, lines: readonly string[]): void
 }
 
 /**
- * Atomically replaces the folder `target` with one holding `files` (file name -> contents): the files are written
- * and fsynced in a temp sibling folder, which is then renamed into place, so a reader finds the old complete folder
- * or the new one, never a mix (a multi-file model such as a tfjs graph model must not pair a new model.json with
+ * Atomically replaces the folder `target` with one holding `files` (file name, or '/'-separated path inside the
+ * folder -> contents): the files are written and fsynced in a temp sibling folder, which is then renamed into
+ * place, so a reader finds the old complete folder or the new one, never a mix (a multi-file model such as a tfjs graph model must not pair a new model.json with
  * old weight shards). An existing `target` is replaced only when `replaceable(target)` allows it (say, it holds an
  * earlier export): it is renamed aside first and removed once the new folder is in place.
  * @throws DiffiqaError naming the folder when `target` is a file or a folder that may not be replaced, or on any
@@ -86,7 +86,8 @@ export function appendLinesDurable(file: string, lines: readonly string[]): void
 export function writeFolderAtomic(target: string, files: ReadonlyMap<string, string | Uint8Array>, replaceable: (dir: string) => boolean): void {
   const dir = path.resolve(target);
   for (const name of files.keys()) {
-    if (name === '' || name !== path.basename(name) || name.startsWith('.')) throw new DiffiqaError(`cannot write ${target}: bad file name '${name}'`, 'E_WRITE');
+    // A name is a file, or a '/'-separated path inside the folder; no part may be empty, hidden, '.' or '..'.
+    if (name.includes('\\') || name.split('/').some((part) => part === '' || part.startsWith('.'))) throw new DiffiqaError(`cannot write ${target}: bad file name '${name}'`, 'E_WRITE');
   }
   if (fs.existsSync(dir)) {
     if (!fs.statSync(dir).isDirectory()) throw new DiffiqaError(`cannot write ${target}: it is a file, and the output is a folder`, 'E_WRITE');
@@ -99,6 +100,7 @@ export function writeFolderAtomic(target: string, files: ReadonlyMap<string, str
   try {
     fs.mkdirSync(tmp);
     for (const [name, data] of files) {
+      if (name.includes('/')) fs.mkdirSync(path.join(tmp, path.dirname(name)), { recursive: true });
       const fd = fs.openSync(path.join(tmp, name), 'w');
       try {
         fs.writeFileSync(fd, data);

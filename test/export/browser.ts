@@ -1,13 +1,14 @@
 /**
  * Runs an exported tfjs graph model in a real browser: headless Chromium (puppeteer-core) loads tfjs-core,
  * tfjs-backend-cpu and tfjs-converter from node_modules and calls `tf.loadGraphModel(url)` on the model folder,
- * served over HTTP by a throw-away local server, exactly as a web page would.
+ * served over HTTP by a throw-away local server, exactly as a web page would. `findChromium` and `launchChromium`
+ * also drive the browser scorer's test (test/serve).
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import puppeteer from 'puppeteer-core';
+import puppeteer, { type Browser } from 'puppeteer-core';
 
 const TFJS = fileURLToPath(new URL('../../node_modules/@tensorflow/', import.meta.url));
 const SCRIPTS: Record<string, string> = {
@@ -21,6 +22,14 @@ export function findChromium(): { path: string } | { reason: string } {
   const candidates = process.env.DIFFIQA_CHROMIUM ? [process.env.DIFFIQA_CHROMIUM] : ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable'];
   const hit = candidates.find((p) => fs.existsSync(p));
   return hit ? { path: hit } : { reason: `no Chromium at ${candidates.join(', ')} (set DIFFIQA_CHROMIUM)` };
+}
+
+/**
+ * Launches headless Chromium at `executablePath` with `args` added. --no-sandbox: CI containers run as root, where
+ * Chromium's sandbox refuses to start.
+ */
+export function launchChromium(executablePath: string, args: readonly string[] = []): Promise<Browser> {
+  return puppeteer.launch({ executablePath, args: ['--no-sandbox', ...args] });
 }
 
 /** What the page reports. */
@@ -60,8 +69,7 @@ export async function scoreInBrowser(chromium: string, modelDir: string, images:
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
-  // --no-sandbox: CI containers run as root, where Chromium's sandbox refuses to start.
-  const browser = await puppeteer.launch({ executablePath: chromium, args: ['--no-sandbox'] });
+  const browser = await launchChromium(chromium);
   try {
     const page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${port}/`);
