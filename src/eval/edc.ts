@@ -23,7 +23,7 @@
  */
 import { cosineSimilarity as cosine } from '../util/vector.js';
 import { ConfigError, DataError } from '../util/errors.js';
-import { computeFnmr, selectFmrThreshold, type ThresholdRule } from './threshold.js';
+import { computeFnmr, selectFmrThreshold, selectFmrThresholdSorted, type ThresholdRule } from './threshold.js';
 
 /** `fixed`: threshold set once at zero discard; `recompute`: refitted on the remaining pairs at every level. */
 export type ThresholdMode = 'fixed' | 'recompute';
@@ -113,8 +113,13 @@ export function computeEdc(input: EdcInput, options: EdcOptions): EdcCurve {
   const { mated, nonMated } = splitSorted(input);
   if (mated.q.length === 0) throw new DataError('<comparisons>', 'no mated comparisons: FNMR undefined');
   if (nonMated.q.length === 0) throw new DataError('<comparisons>', 'no non-mated comparisons: FMR threshold undefined');
-  const fixedThreshold = selectFmrThreshold(mated.s, nonMated.s, options.targetFmr, rule).threshold;
+  const fixedThreshold = mode === 'fixed' ? selectFmrThreshold(mated.s, nonMated.s, options.targetFmr, rule).threshold : NaN;
+  // For the refits, both groups again sorted by score: a level then only filters them (linear) instead of sorting.
+  const matedByScore = mode === 'recompute' ? byScore(mated) : mated;
+  const nonByScore = mode === 'recompute' ? byScore(nonMated) : nonMated;
   const nM = mated.q.length;
+  const keptMatedScores = new Float64Array(nM);
+  const keptNonScores = new Float64Array(nonMated.q.length);
   const points = levels.map((d): EdcPoint => {
     // Tiny slack so that 0.05·1000 = 50.000000000000004 still asks for 50 pairs.
     const k = Math.ceil(d * nM - 1e-9);
@@ -125,7 +130,7 @@ export function computeEdc(input: EdcInput, options: EdcOptions): EdcCurve {
     const threshold =
       mode === 'fixed'
         ? fixedThreshold
-        : selectFmrThreshold(keptMated, nonMated.s.subarray(n0), options.targetFmr, rule).threshold;
+        : selectFmrThresholdSorted(keptAbove(matedByScore, qCut, keptMatedScores), keptAbove(nonByScore, qCut, keptNonScores), options.targetFmr, rule).threshold;
     return {
       discard: d,
       discardActual: m0 / nM,
@@ -139,7 +144,7 @@ export function computeEdc(input: EdcInput, options: EdcOptions): EdcCurve {
 }
 
 interface SortedGroup {
-  /** Pair qualities ascending. */
+  /** Pair qualities (ascending, except in a `byScore` group). */
   q: Float64Array;
   /** Scores in the same order. */
   s: Float64Array;
@@ -168,6 +173,20 @@ function splitSorted(input: EdcInput): { mated: SortedGroup; nonMated: SortedGro
     };
   };
   return { mated: make(groups[0]), nonMated: make(groups[1]) };
+}
+
+/** A group re-sorted by score ascending (ties keep their quality order), its scores checked finite. */
+function byScore(g: SortedGroup): SortedGroup {
+  const order = Array.from(g.s.keys()).sort((x, y) => (g.s[x] as number) - (g.s[y] as number) || x - y);
+  for (const v of g.s) if (!Number.isFinite(v)) throw new DataError('<comparison scores>', `similarity score ${v} is not finite`);
+  return { q: Float64Array.from(order, (i) => g.q[i] as number), s: Float64Array.from(order, (i) => g.s[i] as number) };
+}
+
+/** The scores (ascending) of the group's pairs with quality > `cut`, written into `out`; returns the filled part. */
+function keptAbove(g: SortedGroup, cut: number, out: Float64Array): Float64Array {
+  let n = 0;
+  for (let i = 0; i < g.s.length; i++) if ((g.q[i] as number) > cut) out[n++] = g.s[i] as number;
+  return out.subarray(0, n);
 }
 
 /** Index of the first element of ascending `q` that is > `cut` (q.length if none). */

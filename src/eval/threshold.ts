@@ -36,39 +36,48 @@ export function selectFmrThreshold(
   targetFmr: number,
   rule: ThresholdRule,
 ): FmrOperatingPoint {
-  const nNon = nonMatedScores.length;
-  if (nNon === 0) return { threshold: NaN, fmr: NaN };
-  const candidates = sortedDistinct(matedScores, nonMatedScores);
-  const non = Float64Array.from(nonMatedScores).sort();
-  // Sweep candidates ascending; `below` counts non-mated scores < t, so FMR(t) = (nNon - below) / nNon.
-  let below = 0;
-  let best: FmrOperatingPoint | null = null;
-  for (const t of candidates) {
-    while (below < nNon && (non[below] as number) < t) below++;
-    const fmr = (nNon - below) / nNon;
-    if (rule === 'at-most') {
-      if (fmr <= targetFmr) return { threshold: t, fmr };
-    } else if (best === null || Math.abs(fmr - targetFmr) < Math.abs(best.fmr - targetFmr)) {
-      best = { threshold: t, fmr };
-    }
-  }
-  // 'at-most' always returns inside the loop (+Infinity has FMR 0); 'closest' always sets `best`.
-  return best as FmrOperatingPoint;
+  if (nonMatedScores.length === 0) return { threshold: NaN, fmr: NaN };
+  return selectFmrThresholdSorted(sortedFinite(matedScores), sortedFinite(nonMatedScores), targetFmr, rule);
 }
 
-/** Distinct finite scores ascending, then +Infinity. */
-function sortedDistinct(a: ArrayLike<number>, b: ArrayLike<number>): number[] {
-  const all = new Float64Array(a.length + b.length);
-  for (let i = 0; i < a.length; i++) all[i] = checkFinite(a[i] as number);
-  for (let i = 0; i < b.length; i++) all[a.length + i] = checkFinite(b[i] as number);
-  all.sort();
-  const out: number[] = [];
-  for (let i = 0; i < all.length; i++) {
-    const v = all[i] as number;
-    if (i === 0 || v !== all[i - 1]) out.push(v);
+/**
+ * {@link selectFmrThreshold} on scores that are already finite and sorted ascending: the candidates are walked by
+ * merging the two lists, with no copy and no sort, so that an EDC can refit its threshold at every discard level in
+ * linear time (edc.ts).
+ */
+export function selectFmrThresholdSorted(mated: ArrayLike<number>, nonMated: ArrayLike<number>, targetFmr: number, rule: ThresholdRule): FmrOperatingPoint {
+  const nNon = nonMated.length;
+  if (nNon === 0) return { threshold: NaN, fmr: NaN };
+  let below = 0;
+  let best: FmrOperatingPoint | null = null;
+  /** The operating point at candidate t; `at-most` takes the first that reaches the target. */
+  const consider = (t: number): FmrOperatingPoint | null => {
+    while (below < nNon && (nonMated[below] as number) < t) below++;
+    const fmr = (nNon - below) / nNon;
+    if (rule === 'at-most') return fmr <= targetFmr ? { threshold: t, fmr } : null;
+    if (best === null || Math.abs(fmr - targetFmr) < Math.abs(best.fmr - targetFmr)) best = { threshold: t, fmr };
+    return null;
+  };
+  // Candidates: the distinct values of both lists ascending (a merge), then +Infinity.
+  let i = 0;
+  let j = 0;
+  let prev = NaN;
+  while (i < mated.length || j < nNon) {
+    const t = j >= nNon || (i < mated.length && (mated[i] as number) <= (nonMated[j] as number)) ? (mated[i++] as number) : (nonMated[j++] as number);
+    if (t === prev) continue;
+    prev = t;
+    const found = consider(t);
+    if (found) return found;
   }
-  out.push(Infinity);
-  return out;
+  // 'at-most' always returns here at the latest (+Infinity has FMR 0); 'closest' always has set `best`.
+  return consider(Infinity) ?? (best as unknown as FmrOperatingPoint);
+}
+
+/** The scores as a new ascending Float64Array. @throws DataError if a score is not finite */
+function sortedFinite(scores: ArrayLike<number>): Float64Array {
+  const out = new Float64Array(scores.length);
+  for (let i = 0; i < scores.length; i++) out[i] = checkFinite(scores[i] as number);
+  return out.sort();
 }
 
 function checkFinite(v: number): number {
