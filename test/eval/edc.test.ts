@@ -3,6 +3,7 @@ import { computeEdc, cosineSimilarity, makeDiscardLevels, type EdcInput } from '
 import { computePauc, normalisePauc } from '../../src/eval/pauc.js';
 import { computeFnmr, selectFmrThreshold } from '../../src/eval/threshold.js';
 import { ConfigError, DataError } from '../../src/util/errors.js';
+import { Rng } from '../../src/util/rng.js';
 
 /** Builds an EdcInput from [score, mated, quality] rows. */
 function rows(list: Array<[number, boolean, number]>): EdcInput {
@@ -244,5 +245,43 @@ describe('EDC helpers and validation', () => {
     expect(() => computeEdc(rows([[0.5, true, 1]]), { targetFmr: 1e-3 })).toThrow(/non-mated/);
     expect(() => computeEdc(rows([[0.5, true, NaN], [0.1, false, 1]]), { targetFmr: 1e-3 })).toThrow(DataError);
     expect(() => computePauc([{ discardActual: 0, fnmr: 1 }], 1.5)).toThrow(ConfigError);
+  });
+});
+
+describe('computeEdc recompute refits against an independent loop', () => {
+  /**
+   * The recompute mode's definition written out directly: at each level, keep the pairs with quality above the
+   * cut, take every distinct kept score (and +Infinity) as a candidate, pick the candidate whose FMR on the kept
+   * non-mated pairs is closest to the target (ties: the lowest), and count kept mated scores below it.
+   */
+  function referenceRecompute(s: number[], m: boolean[], q: number[], fmr: number, levels: number[]): number[] {
+    const matedQ = q.filter((_, i) => m[i]).sort((a, b) => a - b);
+    return levels.map((d) => {
+      const k = Math.ceil(d * matedQ.length - 1e-9);
+      const cut = k === 0 ? -Infinity : (matedQ[k - 1] as number);
+      const kept = s.map((_, i) => i).filter((i) => (q[i] as number) > cut);
+      const non = kept.filter((i) => !m[i]).map((i) => s[i] as number);
+      const mated = kept.filter((i) => m[i]).map((i) => s[i] as number);
+      const candidates = [...new Set(kept.map((i) => s[i] as number))].sort((a, b) => a - b).concat([Infinity]);
+      let best = { t: NaN, err: Infinity };
+      for (const t of candidates) {
+        const err = Math.abs(non.filter((x) => x >= t).length / non.length - fmr);
+        if (err < best.err) best = { t, err };
+      }
+      return mated.filter((x) => x < best.t).length / mated.length;
+    });
+  }
+
+  it('gives the same FNMR at every level on random data with tied scores and qualities', () => {
+    const rng = new Rng('recompute-ref');
+    for (let trial = 0; trial < 5; trial++) {
+      const n = 400;
+      const m = Array.from({ length: n }, (_, i) => i % 3 === 0);
+      const q = Array.from({ length: n }, () => Math.round(rng.uniform() * 30) / 30);
+      const s = m.map((mated, i) => Math.round(((mated ? 0.5 + 0.4 * (q[i] as number) : 0) + 0.2 * rng.normal()) * 200) / 200);
+      const levels = makeDiscardLevels(0.9, 0.1);
+      const got = computeEdc({ scores: s, mated: m, pairQualities: q }, { targetFmr: 0.02, discardLevels: levels, thresholdMode: 'recompute' });
+      expect(got.points.map((p) => p.fnmr)).toEqual(referenceRecompute(s, m, q, 0.02, levels));
+    }
   });
 });
