@@ -102,19 +102,31 @@ export function paucIntervals(
 ): PaucInterval[] {
   if (!(confidence > 0 && confidence < 1)) throw new ConfigError('<bootstrap>', 'confidence', `expected (0, 1), got ${confidence}`);
   const values: number[][] = limits.map(() => []);
+  // Each sample is laid out in quality order (its multiplicities over the comparisons sorted once), so the EDC's own
+  // sort by quality meets sorted input; the EDC does not depend on the order of its input.
+  const n = comparisons.length;
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (pairQualities[a] as number) - (pairQualities[b] as number) || a - b);
+  const counts = new Int32Array(n);
   for (const idx of samples) {
-    // A sample of a few identities can miss one kind of comparison; it has no EDC.
+    counts.fill(0);
+    for (const i of idx) counts[i] = (counts[i] as number) + 1;
+    const scores = new Float64Array(idx.length);
+    const quality = new Float64Array(idx.length);
+    const mated = new Array<boolean>(idx.length);
+    let at = 0;
     let nMated = 0;
-    for (const i of idx) if ((comparisons[i] as ScoredPair).mated) nMated++;
+    for (const i of order) {
+      const c = comparisons[i] as ScoredPair;
+      for (let r = counts[i] as number; r > 0; r--, at++) {
+        scores[at] = c.score;
+        quality[at] = pairQualities[i] as number;
+        mated[at] = c.mated;
+        if (c.mated) nMated++;
+      }
+    }
+    // A sample of a few identities can miss one kind of comparison; it has no EDC.
     if (nMated === 0 || nMated === idx.length) continue;
-    const curve = computeEdc(
-      {
-        scores: Float64Array.from(idx, (i) => (comparisons[i] as ScoredPair).score),
-        mated: Array.from(idx, (i) => (comparisons[i] as ScoredPair).mated),
-        pairQualities: Float64Array.from(idx, (i) => pairQualities[i] as number),
-      },
-      edc,
-    );
+    const curve = computeEdc({ scores, mated, pairQualities: quality }, edc);
     const fnmr0 = (curve.points[0] as { fnmr: number }).fnmr;
     limits.forEach((limit, l) => {
       const v = normalisePauc(computePauc(curve.points, limit), fnmr0, limit);
