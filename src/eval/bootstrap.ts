@@ -4,14 +4,14 @@
  * Comparisons of one person are not independent (the same images recur in many pairs), so pairs are not resampled
  * one by one: identities are. Each comparison belongs to the identity of its first image; one bootstrap sample
  * draws as many identities as there are, with replacement, and takes every comparison of a drawn identity as many
- * times as it was drawn. The EDC (threshold included) and the normalised pAUC are computed again on each sample,
- * for every method on the SAME samples (a paired bootstrap: differences between methods are not blurred by
- * independent draws). The interval is the percentile interval of the samples whose value is defined (a sample
+ * times as it was drawn (counted, not copied: src/eval/edc.ts `prepareEdc`). The EDC (threshold included) and the
+ * normalised pAUC are computed again on each sample, for every method on the SAME samples (a paired bootstrap:
+ * differences between methods are not blurred by independent draws). The interval is the percentile interval of the samples whose value is defined (a sample
  * without mated errors at zero discard has no normalised pAUC and is left out; `samples` counts the rest).
  */
 import { ConfigError } from '../util/errors.js';
 import { Rng, deriveSeed } from '../util/rng.js';
-import { computeEdc, type EdcOptions } from './edc.js';
+import { prepareEdc, type EdcOptions } from './edc.js';
 import type { ScoredPair } from './inputs.js';
 import { computePauc, normalisePauc } from './pauc.js';
 
@@ -102,31 +102,19 @@ export function paucIntervals(
 ): PaucInterval[] {
   if (!(confidence > 0 && confidence < 1)) throw new ConfigError('<bootstrap>', 'confidence', `expected (0, 1), got ${confidence}`);
   const values: number[][] = limits.map(() => []);
-  // Each sample is laid out in quality order (its multiplicities over the comparisons sorted once), so the EDC's own
-  // sort by quality meets sorted input; the EDC does not depend on the order of its input.
-  const n = comparisons.length;
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (pairQualities[a] as number) - (pairQualities[b] as number) || a - b);
-  const counts = new Int32Array(n);
+  // The input is sorted once; each sample is then only how often each comparison counts (linear per sample).
+  const prepared = prepareEdc({ scores: comparisons.map((c) => c.score), mated: comparisons.map((c) => c.mated), pairQualities }, edc);
+  const counts = new Float64Array(comparisons.length);
   for (const idx of samples) {
     counts.fill(0);
-    for (const i of idx) counts[i] = (counts[i] as number) + 1;
-    const scores = new Float64Array(idx.length);
-    const quality = new Float64Array(idx.length);
-    const mated = new Array<boolean>(idx.length);
-    let at = 0;
     let nMated = 0;
-    for (const i of order) {
-      const c = comparisons[i] as ScoredPair;
-      for (let r = counts[i] as number; r > 0; r--, at++) {
-        scores[at] = c.score;
-        quality[at] = pairQualities[i] as number;
-        mated[at] = c.mated;
-        if (c.mated) nMated++;
-      }
+    for (const i of idx) {
+      counts[i] = (counts[i] as number) + 1;
+      if ((comparisons[i] as ScoredPair).mated) nMated++;
     }
     // A sample of a few identities can miss one kind of comparison; it has no EDC.
     if (nMated === 0 || nMated === idx.length) continue;
-    const curve = computeEdc({ scores, mated, pairQualities: quality }, edc);
+    const curve = prepared.curve(counts);
     const fnmr0 = (curve.points[0] as { fnmr: number }).fnmr;
     limits.forEach((limit, l) => {
       const v = normalisePauc(computePauc(curve.points, limit), fnmr0, limit);

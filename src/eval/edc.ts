@@ -23,7 +23,7 @@
  */
 import { cosineSimilarity as cosine } from '../util/vector.js';
 import { ConfigError, DataError } from '../util/errors.js';
-import { computeFnmr, selectFmrThreshold, selectFmrThresholdSorted, type ThresholdRule } from './threshold.js';
+import { selectFmrThresholdWeighted, type ThresholdRule } from './threshold.js';
 
 /** `fixed`: threshold set once at zero discard; `recompute`: refitted on the remaining pairs at every level. */
 export type ThresholdMode = 'fixed' | 'recompute';
@@ -103,6 +103,25 @@ export function cosineSimilarity(a: ArrayLike<number>, b: ArrayLike<number>): nu
  *   { targetFmr: 0.25, discardLevels: [0, 0.5] }).points.map((p) => p.fnmr); // [0.5, 0]
  */
 export function computeEdc(input: EdcInput, options: EdcOptions): EdcCurve {
+  return prepareEdc(input, options).curve();
+}
+
+/** One input prepared for many EDCs over multiplicities of its comparisons ({@link prepareEdc}). */
+export interface PreparedEdc {
+  /**
+   * The EDC of the input with comparison i counted `weights[i]` times (0: left out), equal to computeEdc on the
+   * input with every comparison repeated that often; without weights, of the input itself.
+   * @throws DataError when the weighted input has no mated or no non-mated comparison
+   */
+  curve(weights?: ArrayLike<number>): EdcCurve;
+}
+
+/**
+ * Sorts and checks the input once, for {@link computeEdc} and for a bootstrap's thousands of resamples, which only
+ * change how often each comparison counts (bootstrap.ts): every EDC after that is linear in the input size.
+ * @throws ConfigError on bad discard levels or FMR; DataError on misaligned inputs or non-finite qualities or scores
+ */
+export function prepareEdc(input: EdcInput, options: EdcOptions): PreparedEdc {
   const levels = options.discardLevels ?? makeDiscardLevels();
   checkLevels(levels);
   if (!(options.targetFmr > 0 && options.targetFmr < 1)) {
@@ -111,36 +130,79 @@ export function computeEdc(input: EdcInput, options: EdcOptions): EdcCurve {
   const mode = options.thresholdMode ?? 'fixed';
   const rule = options.thresholdRule ?? (mode === 'fixed' ? 'at-most' : 'closest');
   const { mated, nonMated } = splitSorted(input);
-  if (mated.q.length === 0) throw new DataError('<comparisons>', 'no mated comparisons: FNMR undefined');
-  if (nonMated.q.length === 0) throw new DataError('<comparisons>', 'no non-mated comparisons: FMR threshold undefined');
-  const fixedThreshold = mode === 'fixed' ? selectFmrThreshold(mated.s, nonMated.s, options.targetFmr, rule).threshold : NaN;
-  // For the refits, both groups again sorted by score: a level then only filters them (linear) instead of sorting.
-  const matedByScore = mode === 'recompute' ? byScore(mated) : mated;
-  const nonByScore = mode === 'recompute' ? byScore(nonMated) : nonMated;
-  const nM = mated.q.length;
-  const keptMatedScores = new Float64Array(nM);
-  const keptNonScores = new Float64Array(nonMated.q.length);
-  const points = levels.map((d): EdcPoint => {
-    // Tiny slack so that 0.05·1000 = 50.000000000000004 still asks for 50 pairs.
-    const k = Math.ceil(d * nM - 1e-9);
-    const qCut = k === 0 ? -Infinity : (mated.q[k - 1] as number);
-    const m0 = firstAbove(mated.q, qCut);
-    const n0 = mode === 'recompute' ? firstAbove(nonMated.q, qCut) : 0;
-    const keptMated = mated.s.subarray(m0);
-    const threshold =
-      mode === 'fixed'
-        ? fixedThreshold
-        : selectFmrThresholdSorted(keptAbove(matedByScore, qCut, keptMatedScores), keptAbove(nonByScore, qCut, keptNonScores), options.targetFmr, rule).threshold;
-    return {
-      discard: d,
-      discardActual: m0 / nM,
-      fnmr: computeFnmr(keptMated, threshold),
-      threshold,
-      matedKept: nM - m0,
-      nonMatedKept: nonMated.q.length - n0,
-    };
-  });
-  return { points, thresholdMode: mode, targetFmr: options.targetFmr, matedCount: nM, nonMatedCount: nonMated.q.length };
+  // Both groups again in score order, for the thresholds: a level then filters them (linear) instead of sorting.
+  const matedByScore = byScore(mated);
+  const nonByScore = byScore(nonMated);
+  const matedW = new Float64Array(mated.q.length);
+  const nonW = new Float64Array(nonMated.q.length);
+  return {
+    curve: (weights) => {
+      // Each group's weights in its own order, resolved once per curve.
+      const weightsOf = (g: SortedGroup): Float64Array => {
+        const w = new Float64Array(g.idx.length);
+        for (let j = 0; j < w.length; j++) w[j] = weights ? (weights[g.idx[j] as number] as number) : 1;
+        return w;
+      };
+      const [wM, wN, wMs, wNs] = [weightsOf(mated), weightsOf(nonMated), weightsOf(matedByScore), weightsOf(nonByScore)];
+      const nM = sum(wM);
+      const nNon = sum(wN);
+      if (nM === 0) throw new DataError('<comparisons>', 'no mated comparisons: FNMR undefined');
+      if (nNon === 0) throw new DataError('<comparisons>', 'no non-mated comparisons: FMR threshold undefined');
+      /** The threshold fitted on the pairs with quality above `cut`: their weights in score order, 0 for the rest. */
+      const threshold = (cut: number): number =>
+        selectFmrThresholdWeighted(matedByScore.s, keptWeights(matedByScore, wMs, cut, matedW), nonByScore.s, keptWeights(nonByScore, wNs, cut, nonW), options.targetFmr, rule).threshold;
+      const fixedThreshold = mode === 'fixed' ? threshold(-Infinity) : NaN;
+      // The levels discard ever more: one forward walk over the quality-sorted pairs serves them all.
+      let kth = 0; // pairs before it (in quality order) hold the k lowest (weighted)
+      let below = 0; // their weight
+      let cut = 0; // mated pairs before it have quality <= qCut
+      let discarded = 0;
+      let discardedErrors = 0; // of the fixed threshold
+      let nonCut = 0;
+      let nonDiscarded = 0;
+      let errors = 0;
+      if (mode === 'fixed') for (let j = 0; j < wM.length; j++) if ((mated.s[j] as number) < fixedThreshold) errors += wM[j] as number;
+      const points = levels.map((d): EdcPoint => {
+        // Tiny slack so that 0.05·1000 = 50.000000000000004 still asks for 50 pairs.
+        const k = Math.ceil(d * nM - 1e-9);
+        while (below < k) below += wM[kth++] as number;
+        const qCut = k === 0 ? -Infinity : (mated.q[kth - 1] as number);
+        for (; cut < wM.length && (mated.q[cut] as number) <= qCut; cut++) {
+          discarded += wM[cut] as number;
+          if (mode === 'fixed' && (mated.s[cut] as number) < fixedThreshold) discardedErrors += wM[cut] as number;
+        }
+        if (mode === 'recompute') for (; nonCut < wN.length && (nonMated.q[nonCut] as number) <= qCut; nonCut++) nonDiscarded += wN[nonCut] as number;
+        const t = mode === 'fixed' ? fixedThreshold : threshold(qCut);
+        const kept = nM - discarded;
+        let keptErrors = errors - discardedErrors;
+        if (mode === 'recompute') {
+          keptErrors = 0;
+          for (let j = cut; j < wM.length; j++) if ((mated.s[j] as number) < t) keptErrors += wM[j] as number;
+        }
+        return {
+          discard: d,
+          discardActual: discarded / nM,
+          fnmr: kept === 0 || Number.isNaN(t) ? NaN : keptErrors / kept,
+          threshold: t,
+          matedKept: kept,
+          nonMatedKept: nNon - nonDiscarded,
+        };
+      });
+      return { points, thresholdMode: mode, targetFmr: options.targetFmr, matedCount: nM, nonMatedCount: nNon };
+    },
+  };
+}
+
+function sum(v: Float64Array): number {
+  let n = 0;
+  for (let j = 0; j < v.length; j++) n += v[j] as number;
+  return n;
+}
+
+/** `w` (a group's weights in its order) with 0 for the pairs of quality <= cut, written into `out`. */
+function keptWeights(g: SortedGroup, w: Float64Array, cut: number, out: Float64Array): Float64Array {
+  for (let j = 0; j < w.length; j++) out[j] = (g.q[j] as number) > cut ? (w[j] as number) : 0;
+  return out;
 }
 
 interface SortedGroup {
@@ -148,6 +210,8 @@ interface SortedGroup {
   q: Float64Array;
   /** Scores in the same order. */
   s: Float64Array;
+  /** The index of each pair in the input, for its weight. */
+  idx: Int32Array;
 }
 
 /** Splits mated / non-mated comparisons, each sorted by pair quality ascending. */
@@ -170,6 +234,7 @@ function splitSorted(input: EdcInput): { mated: SortedGroup; nonMated: SortedGro
     return {
       q: Float64Array.from(idx, (i) => input.pairQualities[i] as number),
       s: Float64Array.from(idx, (i) => input.scores[i] as number),
+      idx: Int32Array.from(idx),
     };
   };
   return { mated: make(groups[0]), nonMated: make(groups[1]) };
@@ -179,26 +244,7 @@ function splitSorted(input: EdcInput): { mated: SortedGroup; nonMated: SortedGro
 function byScore(g: SortedGroup): SortedGroup {
   const order = Array.from(g.s.keys()).sort((x, y) => (g.s[x] as number) - (g.s[y] as number) || x - y);
   for (const v of g.s) if (!Number.isFinite(v)) throw new DataError('<comparison scores>', `similarity score ${v} is not finite`);
-  return { q: Float64Array.from(order, (i) => g.q[i] as number), s: Float64Array.from(order, (i) => g.s[i] as number) };
-}
-
-/** The scores (ascending) of the group's pairs with quality > `cut`, written into `out`; returns the filled part. */
-function keptAbove(g: SortedGroup, cut: number, out: Float64Array): Float64Array {
-  let n = 0;
-  for (let i = 0; i < g.s.length; i++) if ((g.q[i] as number) > cut) out[n++] = g.s[i] as number;
-  return out.subarray(0, n);
-}
-
-/** Index of the first element of ascending `q` that is > `cut` (q.length if none). */
-function firstAbove(q: Float64Array, cut: number): number {
-  let lo = 0;
-  let hi = q.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((q[mid] as number) > cut) hi = mid;
-    else lo = mid + 1;
-  }
-  return lo;
+  return { q: Float64Array.from(order, (i) => g.q[i] as number), s: Float64Array.from(order, (i) => g.s[i] as number), idx: Int32Array.from(order, (i) => g.idx[i] as number) };
 }
 
 function checkLevels(levels: readonly number[]): void {

@@ -46,31 +46,75 @@ export function selectFmrThreshold(
  * linear time (edc.ts).
  */
 export function selectFmrThresholdSorted(mated: ArrayLike<number>, nonMated: ArrayLike<number>, targetFmr: number, rule: ThresholdRule): FmrOperatingPoint {
-  const nNon = nonMated.length;
+  return selectFmrThresholdWeighted(mated, null, nonMated, null, targetFmr, rule);
+}
+
+/**
+ * {@link selectFmrThresholdSorted} where score i counts `weight[i]` times (a weight of 0: absent; null: all 1), as
+ * if the lists held each score that many times: the same candidates and the same FMRs as the repeated lists, so a
+ * bootstrap sample can be evaluated from its multiplicities without being built (bootstrap.ts).
+ */
+export function selectFmrThresholdWeighted(
+  mated: ArrayLike<number>,
+  matedWeight: ArrayLike<number> | null,
+  nonMated: ArrayLike<number>,
+  nonWeight: ArrayLike<number> | null,
+  targetFmr: number,
+  rule: ThresholdRule,
+): FmrOperatingPoint {
+  let nNon = 0;
+  for (let j = 0; j < nonMated.length; j++) nNon += nonWeight ? (nonWeight[j] as number) : 1;
   if (nNon === 0) return { threshold: NaN, fmr: NaN };
-  let below = 0;
-  let best: FmrOperatingPoint | null = null;
-  /** The operating point at candidate t; `at-most` takes the first that reaches the target. */
-  const consider = (t: number): FmrOperatingPoint | null => {
-    while (below < nNon && (nonMated[below] as number) < t) below++;
-    const fmr = (nNon - below) / nNon;
-    if (rule === 'at-most') return fmr <= targetFmr ? { threshold: t, fmr } : null;
-    if (best === null || Math.abs(fmr - targetFmr) < Math.abs(best.fmr - targetFmr)) best = { threshold: t, fmr };
-    return null;
-  };
-  // Candidates: the distinct values of both lists ascending (a merge), then +Infinity.
-  let i = 0;
-  let j = 0;
-  let prev = NaN;
-  while (i < mated.length || j < nNon) {
-    const t = j >= nNon || (i < mated.length && (mated[i] as number) <= (nonMated[j] as number)) ? (mated[i++] as number) : (nonMated[j++] as number);
-    if (t === prev) continue;
+  // FMR(t) falls as t rises, so the candidates form blocks of equal FMR, and both rules pick the lowest candidate of
+  // a block: `at-most` of the highest-FMR block at or under the target (B), `closest` of B or of the block just over
+  // the target (A), A on a tie (it is lower). Walking down from +Infinity, both are found within a few blocks of the
+  // top, where a target FMR such as 1e-3 lies, instead of after every candidate.
+  let ge = 0; // weight of the non-mated scores >= the current candidate
+  let i = mated.length - 1;
+  let j = nonMated.length - 1;
+  let block = { fmr: 0, lowest: Infinity };
+  let under: { fmr: number; lowest: number } | null = null; // B
+  let over: { fmr: number; lowest: number } | null = null; // A
+  let prev = Infinity;
+  for (;;) {
+    // The next present candidate below `prev` (distinct values), or none.
+    let t = NaN;
+    while (i >= 0 || j >= 0) {
+      const fromMated = j < 0 || (i >= 0 && (mated[i] as number) >= (nonMated[j] as number));
+      const present = fromMated ? (matedWeight ? (matedWeight[i] as number) > 0 : true) : nonWeight ? (nonWeight[j] as number) > 0 : true;
+      const v = fromMated ? (mated[i] as number) : (nonMated[j] as number);
+      if (fromMated) i--;
+      else {
+        ge += nonWeight ? (nonWeight[j] as number) : 1;
+        j--;
+      }
+      if (present && v !== prev) {
+        t = v;
+        break;
+      }
+    }
+    if (Number.isNaN(t)) break;
+    // Non-mated scores equal to t count for it too.
+    for (; j >= 0 && (nonMated[j] as number) >= t; j--) ge += nonWeight ? (nonWeight[j] as number) : 1;
     prev = t;
-    const found = consider(t);
-    if (found) return found;
+    const fmr = ge / nNon;
+    if (fmr === block.fmr) {
+      block.lowest = t;
+      continue;
+    }
+    // A new block: the previous one is complete.
+    if (block.fmr <= targetFmr) under = block;
+    else if (over === null) over = block;
+    if (over !== null) break;
+    block = { fmr, lowest: t };
   }
-  // 'at-most' always returns here at the latest (+Infinity has FMR 0); 'closest' always has set `best`.
-  return consider(Infinity) ?? (best as unknown as FmrOperatingPoint);
+  if (over === null) {
+    if (block.fmr <= targetFmr) under = block;
+    else over = block;
+  }
+  const b = under as { fmr: number; lowest: number };
+  if (rule === 'at-most' || over === null || Math.abs(b.fmr - targetFmr) < Math.abs(over.fmr - targetFmr)) return { threshold: b.lowest, fmr: b.fmr };
+  return { threshold: over.lowest, fmr: over.fmr };
 }
 
 /** The scores as a new ascending Float64Array. @throws DataError if a score is not finite */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { computeEdc, cosineSimilarity, makeDiscardLevels, type EdcInput } from '../../src/eval/edc.js';
 import { computePauc, normalisePauc } from '../../src/eval/pauc.js';
-import { computeFnmr, selectFmrThreshold } from '../../src/eval/threshold.js';
+import { computeFnmr, selectFmrThreshold, selectFmrThresholdWeighted } from '../../src/eval/threshold.js';
 import { ConfigError, DataError } from '../../src/util/errors.js';
 import { Rng } from '../../src/util/rng.js';
 
@@ -282,6 +282,36 @@ describe('computeEdc recompute refits against an independent loop', () => {
       const levels = makeDiscardLevels(0.9, 0.1);
       const got = computeEdc({ scores: s, mated: m, pairQualities: q }, { targetFmr: 0.02, discardLevels: levels, thresholdMode: 'recompute' });
       expect(got.points.map((p) => p.fnmr)).toEqual(referenceRecompute(s, m, q, 0.02, levels));
+    }
+  });
+});
+
+describe('selectFmrThresholdWeighted', () => {
+  /** The rules' definition on explicit lists: every distinct score and +Infinity, ascending; first best wins. */
+  function reference(mated: number[], non: number[], target: number, rule: 'at-most' | 'closest'): { threshold: number; fmr: number } {
+    const candidates = [...new Set([...mated, ...non])].sort((a, b) => a - b).concat([Infinity]);
+    let best: { threshold: number; fmr: number } | null = null;
+    for (const t of candidates) {
+      const fmr = non.filter((x) => x >= t).length / non.length;
+      if (rule === 'at-most' && fmr <= target) return { threshold: t, fmr };
+      if (rule === 'closest' && (best === null || Math.abs(fmr - target) < Math.abs(best.fmr - target))) best = { threshold: t, fmr };
+    }
+    return best as { threshold: number; fmr: number };
+  }
+
+  it('equals the definition on the lists repeated by their weights (0 = absent), for both rules', () => {
+    const rng = new Rng('weighted-threshold');
+    for (let trial = 0; trial < 200; trial++) {
+      const m = Array.from({ length: 1 + rng.int(0, 30) }, () => Math.round(rng.normal() * 8) / 8 + 0).sort((a, b) => a - b);
+      const n = Array.from({ length: 1 + rng.int(0, 30) }, () => Math.round(rng.normal() * 8) / 8 + 0).sort((a, b) => a - b);
+      const mw = m.map(() => rng.int(0, 2));
+      const nw = n.map(() => rng.int(0, 2));
+      if (nw.every((w) => w === 0)) nw[0] = 1;
+      const repeat = (v: number[], w: number[]) => v.flatMap((x, i) => Array<number>(w[i] as number).fill(x));
+      const target = [0.01, 0.1, 0.25, 0.5][trial % 4] as number;
+      for (const rule of ['at-most', 'closest'] as const) {
+        expect(selectFmrThresholdWeighted(m, mw, n, nw, target, rule), `${trial} ${rule}`).toEqual(reference(repeat(m, mw), repeat(n, nw), target, rule));
+      }
     }
   });
 });
