@@ -306,7 +306,7 @@ describe('selectFmrThresholdWeighted', () => {
       const n = Array.from({ length: 1 + rng.int(0, 30) }, () => Math.round(rng.normal() * 8) / 8 + 0).sort((a, b) => a - b);
       const mw = m.map(() => rng.int(0, 2));
       const nw = n.map(() => rng.int(0, 2));
-      if (nw.every((w) => w === 0)) nw[0] = 1;
+      if (!nw.some((w) => w > 0)) nw[0] = 1;
       const repeat = (v: number[], w: number[]) => v.flatMap((x, i) => Array<number>(w[i] as number).fill(x));
       const target = [0.01, 0.1, 0.25, 0.5][trial % 4] as number;
       for (const rule of ['at-most', 'closest'] as const) {
