@@ -23,6 +23,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { initBackend } from '../src/backend/index.js';
 import { loadCfpPairs, loadLfwPairs, type Pair } from '../src/eval/inputs.js';
+import { cfpAlignedPath } from '../src/experiment/training-split.js';
 import { selectFmrThreshold, computeFnmr } from '../src/eval/threshold.js';
 import { embedImages } from '../src/fr/embed.js';
 import { loadFrModel } from '../src/fr/registry.js';
@@ -61,7 +62,7 @@ async function main(): Promise<void> {
   const images = [...new Set(pairs.flatMap((p) => [p.a, p.b]))];
   const fileOf = (key: string): string => {
     if (protocol === 'lfw') return join(root, key);
-    const rel = key.replace(/^Data\/Images\//, '').replace(/\.[^./]+$/, '.png');
+    const rel = cfpAlignedPath(key);
     const dir = aligned.find((d) => existsSync(join(d, rel)));
     if (!dir) throw new Error(`no aligned crop of ${key} (${rel}) in ${aligned.join(', ')}`);
     return join(dir, rel);

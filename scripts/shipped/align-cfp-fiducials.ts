@@ -21,7 +21,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { encodeImage } from '../../src/data/image-io.js';
-import { EVALUATION_FOLDS, TRAINING_FOLDS, cfpFoldImages } from '../../src/experiment/training-split.js';
+import { EVALUATION_FOLDS, TRAINING_FOLDS, cfpAlignedPath, cfpFoldImages } from '../../src/experiment/training-split.js';
 import { alignWithFiducials, defaultFiducialTemplatePath, loadCfpFace, loadFiducialTemplate } from '../../src/fr/fiducials.js';
 import { appendLinesDurable, writeFileAtomic } from '../../src/util/atomic.js';
 import { DataError, describeError } from '../../src/util/errors.js';
@@ -60,8 +60,7 @@ function lastStatus(file: string, all: boolean): Map<string, string> {
 
 /** Aligns one photo from its fiducials and writes the crop; returns its record. */
 async function alignOne(key: string, replaces: string, template: ReturnType<typeof loadFiducialTemplate>): Promise<Record<string, unknown>> {
-  const rel = key.replace(/^Data\/Images\//, '').replace(/\.[^./]+$/, '.png');
-  const target = path.join(out, 'cfp', rel);
+  const target = path.join(out, 'cfp', cfpAlignedPath(key));
   const { img, points, pose } = await loadCfpFace(cfpRoot, key);
   const fit = alignWithFiducials(img, points, pose, template);
   writeFileAtomic(target, await encodeImage(fit.crop, { format: 'png' }));

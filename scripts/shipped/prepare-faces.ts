@@ -18,7 +18,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describeBackend, initBackend } from '../../src/backend/index.js';
 import { writeImage } from '../../src/data/image-io.js';
-import { EVALUATION_FOLDS, TRAINING_FOLDS, cfpFoldImages, lfwFoldImages } from '../../src/experiment/training-split.js';
+import { EVALUATION_FOLDS, TRAINING_FOLDS, cfpAlignedPath, cfpFoldImages, lfwFoldImages } from '../../src/experiment/training-split.js';
 import { alignFile, loadAligner } from '../../src/fr/align.js';
 import { appendLinesDurable, ensureDir } from '../../src/util/atomic.js';
 import { describeError } from '../../src/util/errors.js';
@@ -64,8 +64,7 @@ async function alignCfp(): Promise<{ ok: number; skipped: number }> {
     for (const key of keys) {
       bar.tick();
       if (done.has(key)) continue;
-      const rel = key.replace(/^Data\/Images\//, '').replace(/\.[^./]+$/, '.png');
-      const target = path.join(out, 'cfp', rel);
+      const target = path.join(out, 'cfp', cfpAlignedPath(key));
       let rec: Record<string, unknown>;
       try {
         const { record, crop } = await alignFile(path.join(cfpRoot, key), aligner);

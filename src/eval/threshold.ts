@@ -37,20 +37,12 @@ export function selectFmrThreshold(
   rule: ThresholdRule,
 ): FmrOperatingPoint {
   if (nonMatedScores.length === 0) return { threshold: NaN, fmr: NaN };
-  return selectFmrThresholdSorted(sortedFinite(matedScores), sortedFinite(nonMatedScores), targetFmr, rule);
+  return selectFmrThresholdWeighted(sortedFinite(matedScores), null, sortedFinite(nonMatedScores), null, targetFmr, rule);
 }
 
 /**
- * {@link selectFmrThreshold} on scores that are already finite and sorted ascending: the candidates are walked by
- * merging the two lists, with no copy and no sort, so that an EDC can refit its threshold at every discard level in
- * linear time (edc.ts).
- */
-export function selectFmrThresholdSorted(mated: ArrayLike<number>, nonMated: ArrayLike<number>, targetFmr: number, rule: ThresholdRule): FmrOperatingPoint {
-  return selectFmrThresholdWeighted(mated, null, nonMated, null, targetFmr, rule);
-}
-
-/**
- * {@link selectFmrThresholdSorted} where score i counts `weight[i]` times (a weight of 0: absent; null: all 1), as
+ * {@link selectFmrThreshold} on scores that are already finite and sorted ascending, where score i counts
+ * `weight[i]` times (a weight of 0: absent; null: all 1), as
  * if the lists held each score that many times: the same candidates and the same FMRs as the repeated lists, so a
  * bootstrap sample can be evaluated from its multiplicities without being built (bootstrap.ts).
  */

@@ -18,6 +18,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { formatCsv } from '../util/csv.js';
 import { Rng, deriveSeed } from '../util/rng.js';
 import type { ExperimentConfig, SetName } from './config.js';
+import { cfpAlignedPath } from './training-split.js';
 
 /** One evaluation set: pairs of image keys and where each key's file is. */
 export interface EvalSet {
@@ -69,7 +70,7 @@ export function degradedKey(source: string): string {
 export function cfpResolver(cfg: Pick<ExperimentConfig, 'data'>): ResolveImage {
   const { cfp, cfpAligned } = cfg.data;
   if (cfpAligned === null) return (key) => path.join(cfp, key);
-  return (key) => path.join(cfpAligned, key.replace(/^Data\/Images\//, '').replace(/\.[^./]+$/, '.png'));
+  return (key) => path.join(cfpAligned, cfpAlignedPath(key));
 }
 
 /** Builds the protocol from the config (deterministic: a rerun gets the same pairs). */

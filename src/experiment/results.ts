@@ -72,7 +72,7 @@ function methodQualities(inputs: EvaluationInputs): Map<string, Map<string, numb
   const keyOfFile = new Map(protocol.sets.flatMap((s) => s.images.map((k) => [s.resolve(k), k] as [string, string])));
   const labels = new Map<string, number>();
   for (const job of labelJobs) {
-    const keyOfLabel = new Map(job.keys.map((k) => [path.join(job.data, path.relative(job.data, job.resolve(k))), k] as [string, string]));
+    const keyOfLabel = new Map(job.keys.map((k) => [path.normalize(job.resolve(k)), k] as [string, string]));
     for (const [k, v] of readQualities(job.out, 'score', (p) => keyOfLabel.get(path.join(job.data, p)))) labels.set(k, v);
   }
   const methods = new Map([[LABELLER_METHOD, labels]]);

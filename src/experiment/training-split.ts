@@ -33,6 +33,14 @@ export function cfpIdentity(key: string): string {
   return m[1];
 }
 
+/**
+ * Where the aligned crop of a CFP image key lives, relative to a folder of aligned CFP faces:
+ * `Data/Images/<id>/<pose>/<nn>.jpg` -> `<id>/<pose>/<nn>.png` (scripts/shipped/prepare-faces.ts writes them).
+ */
+export function cfpAlignedPath(key: string): string {
+  return key.replace(/^Data\/Images\//, '').replace(/\.[^./]+$/, '.png');
+}
+
 /** CFP identities that occur in the FF or FP pairs of `folds` (default: training), sorted. */
 export function cfpFoldIdentities(cfpRoot: string, folds: readonly number[] = TRAINING_FOLDS): string[] {
   const ids = new Set<string>();

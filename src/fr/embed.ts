@@ -26,6 +26,14 @@ export function embedBatch(fr: FrModel, data: Float32Array, count: number): Floa
   return Array.from({ length: count }, (_, i) => flat.slice(i * d, (i + 1) * d));
 }
 
+/** Decodes aligned face files into one [N,112,112,3] RGB batch in [0,1] (resized without cropping if needed). */
+export async function decodeFaceBatch(files: readonly string[]): Promise<Float32Array> {
+  const images = await Promise.all(files.map((f) => decodeImage(f, { size: { width: 112, height: 112 } })));
+  const data = new Float32Array(files.length * 112 * 112 * 3);
+  images.forEach((img, i) => data.set(img.data, i * 112 * 112 * 3));
+  return data;
+}
+
 /**
  * Embeds image files with the FR model `frName` (or an already loaded FrModel).
  * @returns path -> embedding (not normalised), in input order
@@ -38,10 +46,7 @@ export async function embedImages(fr: string | FrModel, paths: readonly string[]
   try {
     for (let start = 0; start < paths.length; start += batchSize) {
       const chunk = paths.slice(start, start + batchSize);
-      const images = await Promise.all(chunk.map((p) => decodeImage(p, { size: { width: 112, height: 112 } })));
-      const data = new Float32Array(chunk.length * 112 * 112 * 3);
-      images.forEach((img, i) => data.set(img.data, i * 112 * 112 * 3));
-      embedBatch(model, data, chunk.length).forEach((e, i) => out.set(chunk[i] as string, e));
+      embedBatch(model, await decodeFaceBatch(chunk), chunk.length).forEach((e, i) => out.set(chunk[i] as string, e));
       opts.onProgress?.(Math.min(start + batchSize, paths.length), paths.length);
     }
   } finally {

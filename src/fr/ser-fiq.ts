@@ -20,9 +20,9 @@
  * its own seeded stream (`deriveSeed(seed, key)`), so a quality does not depend on batching or on the other images.
  */
 import { tf } from '../backend/tf.js';
-import { decodeImage } from '../data/image-io.js';
 import { ConfigError } from '../util/errors.js';
 import { Rng, deriveSeed } from '../util/rng.js';
+import { decodeFaceBatch } from './embed.js';
 import { loadMobilefaceParams, mobilefaceEmbeddingLayer, mobilefaceFeatures } from './mobileface.js';
 import type { ParamStore } from '../nn/params.js';
 
@@ -116,10 +116,7 @@ export async function serFiqQualities(keys: readonly string[], resolve: (key: st
   try {
     for (let start = 0; start < keys.length; start += batchSize) {
       const chunk = keys.slice(start, start + batchSize);
-      const images = await Promise.all(chunk.map((k) => decodeImage(resolve(k), { size: { width: 112, height: 112 } })));
-      const data = new Float32Array(chunk.length * 112 * 112 * 3);
-      images.forEach((img, i) => data.set(img.data, i * 112 * 112 * 3));
-      const x = tf.tensor4d(data, [chunk.length, 112, 112, 3]);
+      const x = tf.tensor4d(await decodeFaceBatch(chunk.map(resolve)), [chunk.length, 112, 112, 3]);
       try {
         serFiqBatch(params, x, chunk, opts).forEach((q, i) => out.set(chunk[i] as string, q));
       } finally {
