@@ -6,6 +6,7 @@
         "src/backend/native/addon.cc",
         "src/backend/native/napi_util.cc",
         "src/backend/native/thread_pool.cc",
+        "src/backend/native/isa.cc",
         "src/backend/native/gemm_impl.cc",
         "src/backend/native/conv_impl.cc",
         "src/backend/native/conv_direct_impl.cc",

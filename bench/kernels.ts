@@ -202,7 +202,7 @@ async function main(): Promise<void> {
   console.log(line);
   const info = /\((\d+) threads, (\w+)\)/.exec(line);
   const threads = Number(info?.[1] ?? cpus().length);
-  const peak = nominalPeak(info?.[2] ?? 'scalar', threads);
+  const peak = nominalPeak(info?.[2] ?? 'portable', threads);
   console.log(`runs per case: ${runs} (median); nominal fp32 peak ${fmt(peak.gflops, 0)} GFLOP/s (${peak.note})`);
 
   const native: Record<string, { ms: number; gflops: number; perCpuSecond: number }> = {};

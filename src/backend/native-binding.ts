@@ -22,7 +22,7 @@ type Words = Float32Array | Int32Array;
 /** Exports of build/Release/diffiqa_native.node (src/backend/native/addon.cc). Errors are thrown as JS Errors. */
 export interface NativeAddon {
   info(): { threads: number; isa: string };
-  /** Forces the GEMM micro-kernel ('avx512' | 'avx2' | 'scalar' | 'auto'); returns the one now in use. */
+  /** Selects the instruction set of every kernel ('avx512' | 'avx2' | 'portable' | 'auto'); returns the one now in use. */
   setIsa(isa: string): string;
   conv2d(x: F32, filter: F32, out: F32, geom: ConvGeometry): void;
   fusedConv2d(x: F32, filter: F32, out: F32, geom: ConvGeometry, bias: OptF32, act: number, alpha: OptF32, leaky: number): void;
@@ -144,14 +144,15 @@ function tryLoad(): { addon?: NativeAddon; error?: BackendError } {
 }
 
 /**
- * DIFFIQA_ISA=avx512|avx2|scalar forces the GEMM micro-kernel (the AVX2 path can then be checked and timed on an
- * AVX-512 machine). A request this CPU cannot run is an error, never a silent fallback to another path.
+ * DIFFIQA_ISA=avx512|avx2|portable runs every native kernel on that instruction set (native/isa.h), so the AVX2 path
+ * can be checked and timed on an AVX-512 machine. A request this CPU cannot run is an error, never a silent fallback
+ * to another path.
  */
 function applyIsaRequest(addon: NativeAddon): BackendError | undefined {
   const request = process.env['DIFFIQA_ISA'];
   if (request === undefined || request === '' || request === 'auto') return undefined;
-  if (!['avx512', 'avx2', 'scalar'].includes(request)) {
-    return new BackendError('native', `DIFFIQA_ISA='${request}' is not one of avx512, avx2, scalar, auto`);
+  if (!['avx512', 'avx2', 'portable'].includes(request)) {
+    return new BackendError('native', `DIFFIQA_ISA='${request}' is not one of avx512, avx2, portable, auto`);
   }
   const active = addon.setIsa(request);
   if (active !== request) return new BackendError('native', `DIFFIQA_ISA=${request}: this CPU does not support it (best available: ${active})`);

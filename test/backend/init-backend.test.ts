@@ -48,7 +48,7 @@ describe('initBackend', () => {
       ? 'diffiqa: @tensorflow/tfjs-node-gpu not installed; trying native\n'
       : 'diffiqa: no NVIDIA GPU found (/proc/driver/nvidia/gpus); trying native\n';
     expect(lines.filter((l) => l.startsWith('diffiqa: '))).toEqual([gpuLine]);
-    expect(describeBackend()).toMatch(/^diffiqa: backend native \(\d+ threads?, (avx512|avx2|scalar)\)$/);
+    expect(describeBackend()).toMatch(/^diffiqa: backend native \(\d+ threads?, (avx512|avx2|portable)\)$/);
   });
 
   it('honours the preferred argument and DIFFIQA_BACKEND', async () => {
@@ -85,15 +85,15 @@ describe('initBackend', () => {
       { DIFFIQA_NUM_THREADS: '1', DIFFIQA_BACKEND: 'native' },
       "import { initBackend, describeBackend } from './src/backend/index.ts'; await initBackend(); console.log(describeBackend());",
     );
-    expect(res.stdout).toMatch(/diffiqa: backend native \(1 thread, (avx512|avx2|scalar)\)/);
+    expect(res.stdout).toMatch(/diffiqa: backend native \(1 thread, (avx512|avx2|portable)\)/);
   });
 
-  it('DIFFIQA_ISA forces the micro-kernel, printed in the backend line; an unknown or unsupported one is an error', () => {
+  it('DIFFIQA_ISA selects the instruction set, printed in the backend line; an unknown or unsupported one is an error', () => {
     const show = "import { initBackend, describeBackend } from './src/backend/index.ts'; try { await initBackend(); console.log(describeBackend()); } catch (e) { console.log(e.name, e.message); }";
-    const scalar = runChild({ DIFFIQA_ISA: 'scalar', DIFFIQA_BACKEND: 'native' }, show);
-    expect(scalar.stdout).toMatch(/diffiqa: backend native \(\d+ threads?, scalar\)/);
+    const portable = runChild({ DIFFIQA_ISA: 'portable', DIFFIQA_BACKEND: 'native' }, show);
+    expect(portable.stdout).toMatch(/diffiqa: backend native \(\d+ threads?, portable\)/);
     const bogus = runChild({ DIFFIQA_ISA: 'sse9', DIFFIQA_BACKEND: 'native' }, show);
-    expect(bogus.stdout).toMatch(/BackendError .*DIFFIQA_ISA='sse9' is not one of avx512, avx2, scalar, auto/);
+    expect(bogus.stdout).toMatch(/BackendError .*DIFFIQA_ISA='sse9' is not one of avx512, avx2, portable, auto/);
     // Each real ISA either runs (and says so) or is refused by name: never a silent fallback to another path.
     for (const isa of ['avx2', 'avx512']) {
       const res = runChild({ DIFFIQA_ISA: isa, DIFFIQA_BACKEND: 'native' }, show);

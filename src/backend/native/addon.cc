@@ -7,6 +7,7 @@
 #endif
 
 #include "gemm.h"
+#include "isa.h"
 #include "kernels/data_movement_kernels.h"
 #include "kernels/kernels.h"
 #include "napi_util.h"
@@ -24,10 +25,10 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   return o;
 }
 
-/// setIsa(name) -> the micro-kernel now in use ("auto" restores the best one).
+/// setIsa(name) -> the instruction set every kernel now uses (isa.h; "auto" restores the best one).
 Napi::Value SetIsa(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsString())
-    throw Napi::TypeError::New(info.Env(), "setIsa: expected 'avx512', 'avx2', 'scalar' or 'auto'");
+    throw Napi::TypeError::New(info.Env(), "setIsa: expected 'avx512', 'avx2', 'portable' or 'auto'");
   return Napi::String::New(info.Env(), selectIsa(info[0].As<Napi::String>().Utf8Value()));
 }
 

@@ -21,6 +21,7 @@
 
 #include "conv.h"
 #include "gemm.h"
+#include "isa.h"
 #include "thread_pool.h"
 
 namespace diffiqa {
@@ -205,7 +206,7 @@ constexpr int kCb[5] = {0, 24, 12, 6, 5};
 }  // namespace
 
 bool conv2dDirectApplies(const ConvGeom& g) {
-  if (directDisabled() || activeIsa() != "avx512") return false;
+  if (directDisabled() || currentIsa() != Isa::avx512) return false;
   if (g.rows() == 0) return false;
   // A pointwise conv is a plain GEMM with no im2col; the direct kernel only wins when outC is small (an outC of 16
   // fills half of the GEMM's 32-column tile, and a short reduction makes its C-tile stores dominate).

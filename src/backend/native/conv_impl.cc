@@ -12,6 +12,7 @@
 #include "conv.h"
 #include "gemm.h"
 #include "thread_pool.h"
+#include "isa.h"
 
 namespace diffiqa {
 
@@ -140,10 +141,10 @@ inline int64_t sourceIndex(int64_t i, int64_t t, int64_t stride, int64_t pad, in
   return o < outLen ? o : -1;
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) void addInto(float* acc, const float* src,
-                                                                           int64_t n) {
+DIFFIQA_KERNEL_BODY void addIntoBody(float* acc, const float* src, int64_t n) {
   for (int64_t j = 0; j < n; ++j) acc[j] += src[j];
 }
+DIFFIQA_MULTIVERSION(addInto, (float* acc, const float* src, int64_t n), (acc, src, n))
 
 /// dx rows of images [b0, b1) from their column gradients `cols` ([(b1-b0)*outH*outW, taps]).
 void col2imGather(const ConvGeom& g, const float* cols, int64_t b0, int64_t b1, float* dx) {

@@ -1,6 +1,6 @@
 // Depthwise convolution (w [fH, fW, inC, mult]) computed directly: channels are contiguous in NHWC, so the inner
 // loops run over channels and vectorise; rows of output (or input, for the gather-style input gradient) are
-// independent tasks, and the filter gradient sums partial filters of fixed row ranges in order (orderedReduce). The generic (target_clones) code
+// independent tasks, and the filter gradient sums partial filters of fixed row ranges in order (orderedReduce). The generic (multiversioned, isa.h) code
 // serves every multiplier; multiplier 1 on AVX-512 takes the register-tiled kernels further down.
 #include <immintrin.h>
 
@@ -13,15 +13,14 @@
 #include "epilogue.h"
 #include "gemm.h"
 #include "thread_pool.h"
+#include "isa.h"
 
 namespace diffiqa {
 
 namespace {
 
 /// acc[c*mult+q] += x[c] * w[c*mult+q] for c < inC.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void macTap(float* acc, const float* x,
-                                                                          const float* w, int64_t inC,
-                                                                          int64_t mult) {
+DIFFIQA_KERNEL_BODY void macTapBody(float* acc, const float* x, const float* w, int64_t inC, int64_t mult) {
   if (mult == 1) {
     for (int64_t c = 0; c < inC; ++c) acc[c] += x[c] * w[c];
     return;
@@ -29,11 +28,10 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void macTap(float* 
   for (int64_t c = 0; c < inC; ++c)
     for (int64_t q = 0; q < mult; ++q) acc[c * mult + q] += x[c] * w[c * mult + q];
 }
+DIFFIQA_MULTIVERSION(macTap, (float* acc, const float* x, const float* w, int64_t inC, int64_t mult), (acc, x, w, inC, mult))
 
 /// acc[c] += sum_q dy[c*mult+q] * w[c*mult+q].
-__attribute__((target_clones("avx512f", "avx2", "default"))) void macTapBack(float* acc, const float* dy,
-                                                                              const float* w, int64_t inC,
-                                                                              int64_t mult) {
+DIFFIQA_KERNEL_BODY void macTapBackBody(float* acc, const float* dy, const float* w, int64_t inC, int64_t mult) {
   if (mult == 1) {
     for (int64_t c = 0; c < inC; ++c) acc[c] += dy[c] * w[c];
     return;
@@ -44,11 +42,11 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void macTapBack(flo
     acc[c] += s;
   }
 }
+DIFFIQA_MULTIVERSION(macTapBack, (float* acc, const float* dy, const float* w, int64_t inC, int64_t mult), (acc, dy, w, inC, mult))
 
 /// One output row of a multiplier-1 depthwise convolution: for each pixel and block of channels, the taps are
 /// accumulated in a local block (kept in vector registers) and stored once.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void depthwiseRowM1(
-    const ConvGeom& g, const float* x, const float* w, float* row, int64_t b, int64_t oy) {
+DIFFIQA_KERNEL_BODY void depthwiseRowM1Body(const ConvGeom& g, const float* x, const float* w, float* row, int64_t b, int64_t oy) {
   constexpr int64_t CB = 64;
   const int64_t C = g.inC;
   for (int64_t ox = 0; ox < g.outW; ++ox) {
@@ -76,6 +74,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void depthwiseRowM1
     }
   }
 }
+DIFFIQA_MULTIVERSION(depthwiseRowM1, (const ConvGeom& g, const float* x, const float* w, float* row, int64_t b, int64_t oy), (g, x, w, row, b, oy))
 
 inline int64_t sourceIndex(int64_t i, int64_t t, int64_t stride, int64_t pad, int64_t dil, int64_t outLen) {
   const int64_t v = i + pad - t * dil;
@@ -85,8 +84,7 @@ inline int64_t sourceIndex(int64_t i, int64_t t, int64_t stride, int64_t pad, in
 }
 
 /// One input-gradient row of a multiplier-1 depthwise convolution (gather form, taps accumulated in registers).
-__attribute__((target_clones("avx512f", "avx2", "default"))) void depthwiseBackRowM1(
-    const ConvGeom& g, const float* dy, const float* w, float* row, int64_t b, int64_t iy) {
+DIFFIQA_KERNEL_BODY void depthwiseBackRowM1Body(const ConvGeom& g, const float* dy, const float* w, float* row, int64_t b, int64_t iy) {
   constexpr int64_t CB = 64;
   const int64_t C = g.inC;
   for (int64_t ix = 0; ix < g.inW; ++ix) {
@@ -114,6 +112,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void depthwiseBackR
     }
   }
 }
+DIFFIQA_MULTIVERSION(depthwiseBackRowM1, (const ConvGeom& g, const float* dy, const float* w, float* row, int64_t b, int64_t iy), (g, dy, w, row, b, iy))
 
 void depthwiseForwardGeneric(const ConvGeom& g, const float* x, const float* w, float* out) {
   const int64_t mult = g.outC / g.inC;

@@ -1,6 +1,6 @@
 // Elementwise kernels: rows of the collapsed broadcast shape are independent tasks, and the innermost loop is
-// specialised on whether each operand is contiguous or broadcast so that it vectorises (target_clones picks
-// AVX-512/AVX2 at run time). exp (and sigmoid/tanh built on it) uses a vectorisable Cephes-style exp
+// specialised on whether each operand is contiguous or broadcast so that it vectorises (compiled per ISA,
+// picked at run time: isa.h). exp (and sigmoid/tanh built on it) uses a vectorisable Cephes-style exp
 // (relative error ~2e-7); the other unary maths uses float libm functions (<= 1 ulp), within the 1e-5 contract.
 #include <algorithm>
 #include <cmath>
@@ -10,6 +10,7 @@
 #include "elementwise.h"
 #include "fast_math.h"
 #include "thread_pool.h"
+#include "isa.h"
 
 namespace diffiqa {
 
@@ -37,9 +38,7 @@ inline float apply(float x, float y) {
 }
 
 template <BinaryOp OP>
-__attribute__((target_clones("avx512f", "avx2", "default"))) void rowKernel(const float* a, int64_t sa,
-                                                                             const float* b, int64_t sb,
-                                                                             float* out, int64_t n) {
+DIFFIQA_KERNEL_BODY void rowKernelBody(const float* a, int64_t sa, const float* b, int64_t sb, float* out, int64_t n) {
   if (sa == 1 && sb == 1) {
     for (int64_t j = 0; j < n; ++j) out[j] = apply<OP>(a[j], b[j]);
   } else if (sa == 1) {
@@ -53,6 +52,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void rowKernel(cons
     for (int64_t j = 0; j < n; ++j) out[j] = v;
   }
 }
+DIFFIQA_MULTIVERSION_TEMPLATE(BinaryOp OP, OP, rowKernel, (const float* a, int64_t sa, const float* b, int64_t sb, float* out, int64_t n), (a, sa, b, sb, out, n))
 
 template <BinaryOp OP>
 void binaryTyped(const float* a, const int64_t* as, const float* b, const int64_t* bs, float* out,
@@ -95,8 +95,7 @@ inline float erfAs(float xf) {
 }
 
 template <UnaryOp OP>
-__attribute__((target_clones("avx512f", "avx2", "default"))) void unaryKernel(const float* x, float* out,
-                                                                               int64_t n) {
+DIFFIQA_KERNEL_BODY void unaryKernelBody(const float* x, float* out, int64_t n) {
   for (int64_t j = 0; j < n; ++j) {
     const float v = x[j];
     if constexpr (OP == UnaryOp::Sigmoid) out[j] = 1.f / (1.f + fastExp(-v));
@@ -112,6 +111,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void unaryKernel(co
     if constexpr (OP == UnaryOp::Erf) out[j] = erfAs(v);
   }
 }
+DIFFIQA_MULTIVERSION_TEMPLATE(UnaryOp OP, OP, unaryKernel, (const float* x, float* out, int64_t n), (x, out, n))
 
 template <UnaryOp OP>
 void unaryTyped(const float* x, float* out, int64_t n) {
@@ -119,10 +119,10 @@ void unaryTyped(const float* x, float* out, int64_t n) {
                      kMinChunk);
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) void accumulateRow(double* acc, const float* x,
-                                                                                 int64_t n) {
+DIFFIQA_KERNEL_BODY void accumulateRowBody(double* acc, const float* x, int64_t n) {
   for (int64_t j = 0; j < n; ++j) acc[j] += x[j];
 }
+DIFFIQA_MULTIVERSION(accumulateRow, (double* acc, const float* x, int64_t n), (acc, x, n))
 
 double sumContiguous(const float* x, int64_t n) {
   double s = 0.0;
@@ -168,9 +168,7 @@ void unaryOp(UnaryOp op, const float* x, float* out, int64_t n) {
 
 namespace {
 
-__attribute__((target_clones("avx512f", "avx2", "default"), optimize("fp-contract=off"))) void adamRange(
-    const float* p, const float* g, const float* m, const float* v, const AdamScalars& s, float* pOut, float* mOut,
-    float* vOut, int64_t n) {
+__attribute__((always_inline, optimize("fp-contract=off"))) inline void adamRangeBody(const float* p, const float* g, const float* m, const float* v, const AdamScalars& s, float* pOut, float* mOut, float* vOut, int64_t n) {
   const bool scaled = s.gradScale != 1.f;
   for (int64_t i = 0; i < n; ++i) {
     const float gi = scaled ? g[i] * s.gradScale : g[i];
@@ -184,6 +182,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"), optimize("fp-contrac
     pOut[i] = p[i] - step;
   }
 }
+DIFFIQA_MULTIVERSION_ATTR(__attribute__((optimize("fp-contract=off"))), adamRange, (const float* p, const float* g, const float* m, const float* v, const AdamScalars& s, float* pOut, float* mOut, float* vOut, int64_t n), (p, g, m, v, s, pOut, mOut, vOut, n))
 
 }  // namespace
 

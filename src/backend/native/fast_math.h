@@ -1,5 +1,5 @@
 // Branch-free float math shared by the elementwise kernels, softmax and the fused UNet ops (inline, so that each
-// caller's loop vectorises under its own target_clones).
+// caller's loop vectorises under its own target: isa.h).
 #pragma once
 #include <cstdint>
 

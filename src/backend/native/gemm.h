@@ -65,11 +65,4 @@ class DenseB final : public BSource {
 void sgemm(const ASource& a, const BSource& b, int64_t m, int64_t n, int64_t k, float* c, int64_t ldc,
            bool accumulate, bool parallel = true);
 
-/// Name of the micro-kernel in use: "avx512", "avx2" or "scalar".
-std::string activeIsa();
-
-/// Forces a micro-kernel ("avx512", "avx2", "scalar", or "auto"); returns the one now active (a request the CPU
-/// cannot run falls back to the best it can).
-std::string selectIsa(const std::string& request);
-
 }  // namespace diffiqa

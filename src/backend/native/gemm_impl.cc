@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "gemm.h"
+#include "isa.h"
 #include "thread_pool.h"
 
 namespace diffiqa {
@@ -155,22 +156,17 @@ __attribute__((target("avx512f"))) void kernelAvx512(int kc, const float* a, con
   }
 }
 
-const KernelInfo kScalar{"scalar", 4, 8, &kernelScalar<4, 8>};
+const KernelInfo kPortable{"portable", 4, 8, &kernelScalar<4, 8>};
 const KernelInfo kAvx2{"avx2", 6, 16, &kernelAvx2};
 const KernelInfo kAvx512{"avx512", 12, 32, &kernelAvx512<12, 2>};
 
-bool cpuHasAvx512() { return __builtin_cpu_supports("avx512f"); }
-bool cpuHasAvx2() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
-
-const KernelInfo* bestKernel() {
-  if (cpuHasAvx512()) return &kAvx512;
-  if (cpuHasAvx2()) return &kAvx2;
-  return &kScalar;
-}
-
-const KernelInfo*& currentKernel() {
-  static const KernelInfo* k = bestKernel();
-  return k;
+/// The micro-kernel of the ISA in use (isa.h).
+const KernelInfo& currentKernel() {
+  switch (currentIsa()) {
+    case Isa::avx512: return kAvx512;
+    case Isa::avx2: return kAvx2;
+    default: return kPortable;
+  }
 }
 
 constexpr int kKcMax = 256;          // depth block: a kc x 32 B micro-panel (32 KB) stays in the 48 KB L1
@@ -222,9 +218,7 @@ __attribute__((target("avx2"))) int packRows8Avx(const float* const* rows, int n
 }  // namespace
 
 void packRowsKMajor(const float* const* rows, int nrows, int kc, float* dst, int mr) {
-  static const bool avx = cpuHasAvx2()
-      ;
-  int r = avx ? packRows8Avx(rows, nrows, kc, dst, mr) : 0;
+  int r = currentIsa() != Isa::portable ? packRows8Avx(rows, nrows, kc, dst, mr) : 0;
   for (; r + 4 <= nrows; r += 4) {
     const float *s0 = rows[r], *s1 = rows[r + 1], *s2 = rows[r + 2], *s3 = rows[r + 3];
     int k = 0;
@@ -297,7 +291,7 @@ void sgemm(const ASource& a, const BSource& b, int64_t m, int64_t n, int64_t k, 
       for (int64_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.f);
     return;
   }
-  const KernelInfo& ki = *currentKernel();
+  const KernelInfo& ki = currentKernel();
   const int mr = ki.mr, nr = ki.nr;
   ThreadPool& tp = pool();
   // A product this small (well under a millisecond of one core) costs less than waking the pool.
@@ -374,17 +368,6 @@ void sgemm(const ASource& a, const BSource& b, int64_t m, int64_t n, int64_t k, 
     else
       for (int64_t t = 0; t < mblocks * chunks; ++t) task(t, 0);
   }
-}
-
-std::string activeIsa() { return currentKernel()->name; }
-
-std::string selectIsa(const std::string& request) {
-  const KernelInfo* k = bestKernel();
-  if (request == "scalar") k = &kScalar;
-  else if (request == "avx2" && cpuHasAvx2()) k = &kAvx2;
-  else if (request == "avx512" && cpuHasAvx512()) k = &kAvx512;
-  currentKernel() = k;
-  return k->name;
 }
 
 }  // namespace diffiqa

@@ -9,6 +9,7 @@
 #include "fast_math.h"
 #include "group_norm.h"
 #include "thread_pool.h"
+#include "isa.h"
 
 namespace diffiqa {
 
@@ -25,8 +26,7 @@ Chunking chunkPixels(const GroupNormGeom& g) {
 }
 
 /// a1[c] += sum x, a2[c] += sum x^2 over `n` NHWC pixel rows of C channels (vectorised over c per ISA).
-__attribute__((target_clones("avx512f", "avx2", "default"))) void statsRows(const float* x, int64_t n, int64_t C,
-                                                                             double* a1, double* a2) {
+DIFFIQA_KERNEL_BODY void statsRowsBody(const float* x, int64_t n, int64_t C, double* a1, double* a2) {
   for (int64_t p = 0; p < n; ++p, x += C)
     for (int64_t c = 0; c < C; ++c) {
       const double v = x[c];
@@ -34,17 +34,17 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void statsRows(cons
       a2[c] += v * v;
     }
 }
+DIFFIQA_MULTIVERSION(statsRows, (const float* x, int64_t n, int64_t C, double* a1, double* a2), (x, n, C, a1, a2))
 
 /// a1[c] += sum dy, a2[c] += sum dy * x over `n` pixel rows.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void gradStatsRows(const float* dy, const float* x,
-                                                                                 int64_t n, int64_t C, double* a1,
-                                                                                 double* a2) {
+DIFFIQA_KERNEL_BODY void gradStatsRowsBody(const float* dy, const float* x, int64_t n, int64_t C, double* a1, double* a2) {
   for (int64_t p = 0; p < n; ++p, x += C, dy += C)
     for (int64_t c = 0; c < C; ++c) {
       a1[c] += dy[c];
       a2[c] += static_cast<double>(dy[c]) * x[c];
     }
 }
+DIFFIQA_MULTIVERSION(gradStatsRows, (const float* dy, const float* x, int64_t n, int64_t C, double* a1, double* a2), (dy, x, n, C, a1, a2))
 
 /// sums[b][c] (and sums2) = sum over pixels of f(x) and g(x) per channel, accumulated in double.
 template <typename Row>
@@ -71,31 +71,25 @@ void channelSums(const GroupNormGeom& g, std::vector<double>& s1, std::vector<do
 }
 
 /// out = x * scale[b,c] + shift[b,c] (+ dy * dyScale[b,c] when dy is given).
-__attribute__((target_clones("avx512f", "avx2", "default"))) void affineRow(float* out, const float* x,
-                                                                             const float* scale,
-                                                                             const float* shift, int64_t n) {
+DIFFIQA_KERNEL_BODY void affineRowBody(float* out, const float* x, const float* scale, const float* shift, int64_t n) {
   for (int64_t c = 0; c < n; ++c) out[c] = x[c] * scale[c] + shift[c];
 }
+DIFFIQA_MULTIVERSION(affineRow, (float* out, const float* x, const float* scale, const float* shift, int64_t n), (out, x, scale, shift, n))
 
 /// rows x C: y = silu(x * scale[c] + shift[c]).
-__attribute__((target_clones("avx512f", "avx2", "default"))) void affineSiluRows(float* y, const float* x,
-                                                                                  const float* scale,
-                                                                                  const float* shift, int64_t rows,
-                                                                                  int64_t C) {
+DIFFIQA_KERNEL_BODY void affineSiluRowsBody(float* y, const float* x, const float* scale, const float* shift, int64_t rows, int64_t C) {
   for (int64_t r = 0; r < rows; ++r, x += C, y += C)
     for (int64_t c = 0; c < C; ++c) {
       const float z = x[c] * scale[c] + shift[c];
       y[c] = z / (1.f + fastExp(-z));
     }
 }
+DIFFIQA_MULTIVERSION(affineSiluRows, (float* y, const float* x, const float* scale, const float* shift, int64_t rows, int64_t C), (y, x, scale, shift, rows, C))
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) void affineRow2(float* out, const float* x,
-                                                                              const float* dy,
-                                                                              const float* scale,
-                                                                              const float* dyScale,
-                                                                              const float* shift, int64_t n) {
+DIFFIQA_KERNEL_BODY void affineRow2Body(float* out, const float* x, const float* dy, const float* scale, const float* dyScale, const float* shift, int64_t n) {
   for (int64_t c = 0; c < n; ++c) out[c] = x[c] * scale[c] + dy[c] * dyScale[c] + shift[c];
 }
+DIFFIQA_MULTIVERSION(affineRow2, (float* out, const float* x, const float* dy, const float* scale, const float* dyScale, const float* shift, int64_t n), (out, x, dy, scale, dyScale, shift, n))
 
 void checkGeom(const GroupNormGeom& g) {
   if (g.batch < 0 || g.pixels < 0 || g.channels < 1 || g.groups < 1 || g.channels % g.groups != 0 || !(g.eps >= 0))

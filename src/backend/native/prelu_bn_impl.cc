@@ -6,6 +6,7 @@
 
 #include "prelu_bn.h"
 #include "thread_pool.h"
+#include "isa.h"
 
 namespace diffiqa {
 
@@ -14,21 +15,20 @@ namespace {
 constexpr int64_t kMinChunk = 16384;
 
 /// One row of C channels: out = x < 0 ? alpha * x : x.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void preluRow(const float* x, const float* alpha,
-                                                                            float* out, int64_t c) {
+DIFFIQA_KERNEL_BODY void preluRowBody(const float* x, const float* alpha, float* out, int64_t c) {
   for (int64_t j = 0; j < c; ++j) out[j] = x[j] < 0.f ? alpha[j] * x[j] : x[j];
 }
+DIFFIQA_MULTIVERSION(preluRow, (const float* x, const float* alpha, float* out, int64_t c), (x, alpha, out, c))
 
 /// One row of the gradient: dx = x > 0 ? dy : alpha * dy; acc += x > 0 ? 0 : dy * x (tfjs's mask is x > 0).
-__attribute__((target_clones("avx512f", "avx2", "default"))) void preluGradRow(const float* x, const float* dy,
-                                                                                const float* alpha, float* dx,
-                                                                                float* acc, int64_t c) {
+DIFFIQA_KERNEL_BODY void preluGradRowBody(const float* x, const float* dy, const float* alpha, float* dx, float* acc, int64_t c) {
   for (int64_t j = 0; j < c; ++j) {
     const bool pos = x[j] > 0.f;
     dx[j] = pos ? dy[j] : dy[j] * alpha[j];
     acc[j] += pos ? 0.f : dy[j] * x[j];
   }
 }
+DIFFIQA_MULTIVERSION(preluGradRow, (const float* x, const float* dy, const float* alpha, float* dx, float* acc, int64_t c), (x, dy, alpha, dx, acc, c))
 
 }  // namespace
 
@@ -109,13 +109,10 @@ namespace {
 
 /// One row of C channels of batchNormWrap's formula with per-channel double parameters. Double division is
 /// correctly rounded in vector registers as in scalar ones, so the vectorised row gives the same bits.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void batchNormRow(const float* x, const double* mean,
-                                                                                const double* scale,
-                                                                                const double* offset,
-                                                                                const double* denom, float* out,
-                                                                                int64_t c) {
+DIFFIQA_KERNEL_BODY void batchNormRowBody(const float* x, const double* mean, const double* scale, const double* offset, const double* denom, float* out, int64_t c) {
   for (int64_t j = 0; j < c; ++j) out[j] = static_cast<float>(offset[j] + (static_cast<double>(x[j]) - mean[j]) * scale[j] / denom[j]);
 }
+DIFFIQA_MULTIVERSION(batchNormRow, (const float* x, const double* mean, const double* scale, const double* offset, const double* denom, float* out, int64_t c), (x, mean, scale, offset, denom, out, c))
 
 }  // namespace
 

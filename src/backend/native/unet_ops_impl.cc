@@ -9,6 +9,7 @@
 #include "fast_math.h"
 #include "thread_pool.h"
 #include "unet_ops.h"
+#include "isa.h"
 
 namespace diffiqa {
 
@@ -16,21 +17,22 @@ namespace {
 
 constexpr int64_t kMinChunk = 16384;
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) void siluRange(const float* x, float* y, int64_t n) {
+DIFFIQA_KERNEL_BODY void siluRangeBody(const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     const float v = x[i];
     y[i] = v / (1.f + fastExp(-v));
   }
 }
+DIFFIQA_MULTIVERSION(siluRange, (const float* x, float* y, int64_t n), (x, y, n))
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) void siluGradRange(const float* dy, const float* x,
-                                                                                  float* dx, int64_t n) {
+DIFFIQA_KERNEL_BODY void siluGradRangeBody(const float* dy, const float* x, float* dx, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     const float v = x[i];
     const float s = 1.f / (1.f + fastExp(-v));
     dx[i] = dy[i] * s * (1.f + v * (1.f - s));
   }
 }
+DIFFIQA_MULTIVERSION(siluGradRange, (const float* dy, const float* x, float* dx, int64_t n), (dy, x, dx, n))
 
 /// Sum of x[0..C) with 16 independent lanes (vectorises without reassociation flags).
 inline float laneSum(const float* x, int64_t C) {
@@ -44,11 +46,7 @@ inline float laneSum(const float* x, int64_t C) {
   return s;
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) void channelNormRows(const float* x, const float* g,
-                                                                                    float* y, float* mean,
-                                                                                    float* rstd, int64_t r0,
-                                                                                    int64_t r1, int64_t C,
-                                                                                    float eps) {
+DIFFIQA_KERNEL_BODY void channelNormRowsBody(const float* x, const float* g, float* y, float* mean, float* rstd, int64_t r0, int64_t r1, int64_t C, float eps) {
   const float invC = 1.f / static_cast<float>(C);
   for (int64_t r = r0; r < r1; ++r) {
     const float* xr = x + r * C;
@@ -65,10 +63,9 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void channelNormRow
     rstd[r] = rs;
   }
 }
+DIFFIQA_MULTIVERSION(channelNormRows, (const float* x, const float* g, float* y, float* mean, float* rstd, int64_t r0, int64_t r1, int64_t C, float eps), (x, g, y, mean, rstd, r0, r1, C, eps))
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) void channelNormGradRows(
-    const float* dy, const float* x, const float* g, const float* mean, const float* rstd, float* dx, float* dgAcc,
-    int64_t r0, int64_t r1, int64_t C) {
+DIFFIQA_KERNEL_BODY void channelNormGradRowsBody(const float* dy, const float* x, const float* g, const float* mean, const float* rstd, float* dx, float* dgAcc, int64_t r0, int64_t r1, int64_t C) {
   const float invC = 1.f / static_cast<float>(C);
   for (int64_t r = r0; r < r1; ++r) {
     const float* xr = x + r * C;
@@ -107,6 +104,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void channelNormGra
     }
   }
 }
+DIFFIQA_MULTIVERSION(channelNormGradRows, (const float* dy, const float* x, const float* g, const float* mean, const float* rstd, float* dx, float* dgAcc, int64_t r0, int64_t r1, int64_t C), (dy, x, g, mean, rstd, dx, dgAcc, r0, r1, C))
 
 /// Tasks over (batch, chunk of N). The chunk size is fixed, not derived from the batch size or the thread count:
 /// the per-chunk partial sums (and the key softmax's per-chunk maxima) are combined in chunk order, so a fixed
@@ -123,12 +121,11 @@ Chunks chunksOf(int64_t N) {
   return {(N + size - 1) / size, size};
 }
 
-#define DIFFIQA_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-
-DIFFIQA_CLONES void keyMaxRange(const float* k, int64_t row, int64_t hd, int64_t n, float* m) {
+DIFFIQA_KERNEL_BODY void keyMaxRangeBody(const float* k, int64_t row, int64_t hd, int64_t n, float* m) {
   for (int64_t i = 0; i < n; ++i, k += row)
     for (int64_t c = 0; c < hd; ++c) m[c] = k[c] > m[c] ? k[c] : m[c];
 }
+DIFFIQA_MULTIVERSION(keyMaxRange, (const float* k, int64_t row, int64_t hd, int64_t n, float* m), (k, row, hd, n, m))
 
 struct LinAttn {
   int64_t B, N, H, D;
@@ -171,7 +168,7 @@ __attribute__((always_inline)) inline void outerAccumulateT(int64_t H, int64_t D
   }
 }
 
-DIFFIQA_CLONES void outerAccumulate(int64_t H, int64_t D, int64_t count, const float* l, int64_t ls, const float* r, int64_t rs, float* acc) {
+DIFFIQA_KERNEL_BODY void outerAccumulateBody(int64_t H, int64_t D, int64_t count, const float* l, int64_t ls, const float* r, int64_t rs, float* acc) {
   switch (D) {
     case 8: return outerAccumulateT<8>(H, D, count, l, ls, r, rs, acc);
     case 16: return outerAccumulateT<16>(H, D, count, l, ls, r, rs, acc);
@@ -179,13 +176,14 @@ DIFFIQA_CLONES void outerAccumulate(int64_t H, int64_t D, int64_t count, const f
     default: return outerAccumulateT<0>(H, D, count, l, ls, r, rs, acc);
   }
 }
+DIFFIQA_MULTIVERSION(outerAccumulate, (int64_t H, int64_t D, int64_t count, const float* l, int64_t ls, const float* r, int64_t rs, float* acc), (H, D, count, l, ls, r, rs, acc))
 
 /// Rows of softmax_N(k) / N: l[n, c] = exp(k[n, c] - m[c]) * inv[c] for n < count (k rows at stride `row`).
-DIFFIQA_CLONES void keyRows(const float* k, int64_t row, int64_t hd, int64_t count, const float* m, const float* inv,
-                            float invN, float* l) {
+DIFFIQA_KERNEL_BODY void keyRowsBody(const float* k, int64_t row, int64_t hd, int64_t count, const float* m, const float* inv, float invN, float* l) {
   for (int64_t n = 0; n < count; ++n, k += row, l += hd)
     for (int64_t c = 0; c < hd; ++c) l[c] = fastExp(k[c] - m[c]) * inv[c] * invN;
 }
+DIFFIQA_MULTIVERSION(keyRows, (const float* k, int64_t row, int64_t hd, int64_t count, const float* m, const float* inv, float invN, float* l), (k, row, hd, count, m, inv, invN, l))
 
 /// Sum over n of left ⊗ right per (b, h) as [B, H, D, D], from per-task partials added in double in task order.
 template <typename TaskFn>
@@ -230,7 +228,7 @@ __attribute__((always_inline)) inline void queryRowsT(const float* q, int64_t ro
   for (int64_t n = 0; n < count; ++n, q += row, l += H * D) headSoftmaxT<DC>(q, H, D, scale, l);
 }
 
-DIFFIQA_CLONES void queryRows(const float* q, int64_t row, int64_t H, int64_t D, int64_t count, float scale, float* l) {
+DIFFIQA_KERNEL_BODY void queryRowsBody(const float* q, int64_t row, int64_t H, int64_t D, int64_t count, float scale, float* l) {
   switch (D) {
     case 8: return queryRowsT<8>(q, row, H, D, count, scale, l);
     case 16: return queryRowsT<16>(q, row, H, D, count, scale, l);
@@ -238,13 +236,15 @@ DIFFIQA_CLONES void queryRows(const float* q, int64_t row, int64_t H, int64_t D,
     default: return queryRowsT<0>(q, row, H, D, count, scale, l);
   }
 }
+DIFFIQA_MULTIVERSION(queryRows, (const float* q, int64_t row, int64_t H, int64_t D, int64_t count, float scale, float* l), (q, row, H, D, count, scale, l))
 
 constexpr int64_t kRowBlock = 256;  // rows of transformed keys/queries staged per outerAccumulate call
 
-DIFFIQA_CLONES void addColumns(const float* l, int64_t count, int64_t hd, float* s) {
+DIFFIQA_KERNEL_BODY void addColumnsBody(const float* l, int64_t count, int64_t hd, float* s) {
   for (int64_t n = 0; n < count; ++n, l += hd)
     for (int64_t c = 0; c < hd; ++c) s[c] += l[c];
 }
+DIFFIQA_MULTIVERSION(addColumns, (const float* l, int64_t count, int64_t hd, float* s), (l, count, hd, s))
 
 /// One pass over k and v: the key softmax statistics (kmax, kinv = 1 / sum exp(k - kmax)) and
 /// ctx [B, H, D, D] = sum_n softmax_N(k)[n, h, j] * v[n, h, e] / N. Each task keeps a running max per key channel
@@ -345,7 +345,7 @@ __attribute__((always_inline)) inline void attendRowsT(const float* qkv, const f
   }
 }
 
-DIFFIQA_CLONES void attendRows(const float* qkv, const float* ctx, float* out, int64_t r0, int64_t r1, int64_t N, int64_t H, int64_t D, float scale) {
+DIFFIQA_KERNEL_BODY void attendRowsBody(const float* qkv, const float* ctx, float* out, int64_t r0, int64_t r1, int64_t N, int64_t H, int64_t D, float scale) {
   switch (D) {
     case 8: return attendRowsT<8>(qkv, ctx, out, r0, r1, N, H, D, scale);
     case 16: return attendRowsT<16>(qkv, ctx, out, r0, r1, N, H, D, scale);
@@ -353,6 +353,7 @@ DIFFIQA_CLONES void attendRows(const float* qkv, const float* ctx, float* out, i
     default: return attendRowsT<0>(qkv, ctx, out, r0, r1, N, H, D, scale);
   }
 }
+DIFFIQA_MULTIVERSION(attendRows, (const float* qkv, const float* ctx, float* out, int64_t r0, int64_t r1, int64_t N, int64_t H, int64_t D, float scale), (qkv, ctx, out, r0, r1, N, H, D, scale))
 
 /// dqkv rows [r0, r1) of the LinearAttention backward (see linearAttentionBackward).
 template <int DC>
@@ -402,7 +403,7 @@ __attribute__((always_inline)) inline void backwardRowsT(const float* dout, cons
   }
 }
 
-DIFFIQA_CLONES void backwardRows(const float* dout, const float* qkv, float* dqkv, const float* ctx, const float* dctx, const float* colDot, const float* kmax, const float* kinv, int64_t r0, int64_t r1, int64_t N, int64_t H, int64_t D) {
+DIFFIQA_KERNEL_BODY void backwardRowsBody(const float* dout, const float* qkv, float* dqkv, const float* ctx, const float* dctx, const float* colDot, const float* kmax, const float* kinv, int64_t r0, int64_t r1, int64_t N, int64_t H, int64_t D) {
   switch (D) {
     case 8: return backwardRowsT<8>(dout, qkv, dqkv, ctx, dctx, colDot, kmax, kinv, r0, r1, N, H, D);
     case 16: return backwardRowsT<16>(dout, qkv, dqkv, ctx, dctx, colDot, kmax, kinv, r0, r1, N, H, D);
@@ -410,11 +411,10 @@ DIFFIQA_CLONES void backwardRows(const float* dout, const float* qkv, float* dqk
     default: return backwardRowsT<0>(dout, qkv, dqkv, ctx, dctx, colDot, kmax, kinv, r0, r1, N, H, D);
   }
 }
+DIFFIQA_MULTIVERSION(backwardRows, (const float* dout, const float* qkv, float* dqkv, const float* ctx, const float* dctx, const float* colDot, const float* kmax, const float* kinv, int64_t r0, int64_t r1, int64_t N, int64_t H, int64_t D), (dout, qkv, dqkv, ctx, dctx, colDot, kmax, kinv, r0, r1, N, H, D))
 
 /// Output rows [n0, n1) of one attention group; kT and vT are [D, N], logits scratch of N floats.
-DIFFIQA_CLONES void attentionRows(const float* __restrict q, const float* __restrict kT, const float* __restrict vT,
-                                  float* __restrict out, float* __restrict p, int64_t n0, int64_t n1, int64_t N,
-                                  int64_t D, float scale) {
+DIFFIQA_KERNEL_BODY void attentionRowsBody(const float* __restrict q, const float* __restrict kT, const float* __restrict vT, float* __restrict out, float* __restrict p, int64_t n0, int64_t n1, int64_t N, int64_t D, float scale) {
   for (int64_t n = n0; n < n1; ++n) {
     const float* qn = q + n * D;
     for (int64_t m = 0; m < N; ++m) p[m] = 0.f;
@@ -446,14 +446,11 @@ DIFFIQA_CLONES void attentionRows(const float* __restrict q, const float* __rest
     }
   }
 }
+DIFFIQA_MULTIVERSION(attentionRows, (const float* __restrict q, const float* __restrict kT, const float* __restrict vT, float* __restrict out, float* __restrict p, int64_t n0, int64_t n1, int64_t N, int64_t D, float scale), (q, kT, vT, out, p, n0, n1, N, D, scale))
 
 /// Backward of one attention group, serially over its query rows. kT, vT [D, N]; dkT, dvT [D, N] accumulators
 /// (zeroed by the caller); p, dp scratch of N floats. dq rows written directly.
-DIFFIQA_CLONES void attentionBackwardGroup(const float* __restrict q, const float* __restrict kT,
-                                           const float* __restrict vT, const float* __restrict dout,
-                                           float* __restrict dq, float* __restrict dkT, float* __restrict dvT,
-                                           float* __restrict p, float* __restrict dp, int64_t N, int64_t D,
-                                           float scale) {
+DIFFIQA_KERNEL_BODY void attentionBackwardGroupBody(const float* __restrict q, const float* __restrict kT, const float* __restrict vT, const float* __restrict dout, float* __restrict dq, float* __restrict dkT, float* __restrict dvT, float* __restrict p, float* __restrict dp, int64_t N, int64_t D, float scale) {
   for (int64_t n = 0; n < N; ++n) {
     const float* qn = q + n * D;
     const float* gn = dout + n * D;
@@ -510,6 +507,7 @@ DIFFIQA_CLONES void attentionBackwardGroup(const float* __restrict q, const floa
     }
   }
 }
+DIFFIQA_MULTIVERSION(attentionBackwardGroup, (const float* __restrict q, const float* __restrict kT, const float* __restrict vT, const float* __restrict dout, float* __restrict dq, float* __restrict dkT, float* __restrict dvT, float* __restrict p, float* __restrict dp, int64_t N, int64_t D, float scale), (q, kT, vT, dout, dq, dkT, dvT, p, dp, N, D, scale))
 
 void checkAttn(const LinAttn& a) {
   if (a.B < 0 || a.N < 1 || a.H < 1 || a.D < 1 || a.H * a.D > 4096)
