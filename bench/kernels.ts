@@ -92,6 +92,21 @@ const CASES: Case[] = [
       return { run, flops: 2 * n * DW.h * DW.w * DW.c * 9, shape: `${n}x${DW.h}x${DW.w}x${DW.c}`, dispose: () => tf.dispose([x, w]) };
     },
   },
+  {
+    // The IResNet fully connected layer scoring one image: a few rows stream B once instead of packing it.
+    key: 'f',
+    label: '(f) matmul 1x25088x512 (FC, batch 1)',
+    flops: 2 * 25088 * 512,
+    prepare: () => {
+      const a = tf.randomNormal([1, 25088]) as tf.Tensor2D;
+      const b = tf.randomNormal([25088, 512]) as tf.Tensor2D;
+      const run = () => {
+        const out = tf.matMul(a, b);
+        out.dispose(); // not read: see timeMs
+      };
+      return { run, flops: 2 * 25088 * 512, shape: '1x25088x512', dispose: () => tf.dispose([a, b]) };
+    },
+  },
 ];
 
 /**
@@ -161,6 +176,8 @@ with torch.no_grad():
     out['d'] = med(lambda: torch.mm(ma, mb))
     xd = torch.randn(16, 128, 56, 56); wd = torch.randn(128, 1, 3, 3)
     out['e'] = med(lambda: F.conv2d(xd, wd, padding=1, groups=128))
+    fa = torch.randn(1, 25088); fb = torch.randn(25088, 512)
+    out['f'] = med(lambda: torch.mm(fa, fb))
 print(json.dumps({'version': torch.__version__, 'threads': torch.get_num_threads(), 'ms': out}))
 `;
 

@@ -28,6 +28,12 @@ const CASES: MmCase[] = [
   { a: [7, 5], b: [4, 5, 13], ta: false, tb: false }, // rank 2 x rank 3
   { a: [3, 300, 70], b: [70, 90], ta: false, tb: false }, // a k > 256 block boundary is exercised below
   { a: [1, 20, 600], b: [1, 600, 33], ta: false, tb: false },
+  // Few rows (<= 16) take the streaming path: depth over several blocks, a partial last column tile, A or B
+  // transposed.
+  { a: [1, 600], b: [600, 70], ta: false, tb: false },
+  { a: [5, 600], b: [70, 600], ta: false, tb: true },
+  { a: [600, 16], b: [600, 33], ta: true, tb: false },
+  { a: [600, 3], b: [97, 600], ta: true, tb: true },
 ];
 
 describe('native matmul kernels match tfjs cpu', () => {
@@ -39,6 +45,20 @@ describe('native matmul kernels match tfjs cpu', () => {
       expect(countCpuFallbacks()).toBe(before);
     });
   }
+
+  it('a row gives the same bits alone, in a few rows (streaming path) and in a large batch (packed GEMM)', () => {
+    // The labeller embeds an image in whatever batch it falls in: its label must not depend on that.
+    const k = 600; // three depth blocks
+    for (const tb of [false, true]) {
+      const big = t(`rows${tb}`, [40, k]);
+      const w = t(`w${tb}`, tb ? [70, k] : [k, 70]);
+      const all = tf.matMul(big, w, false, tb).arraySync() as number[][];
+      for (const rows of [1, 3, 16]) {
+        const some = tf.matMul(tf.slice(big, [7, 0], [rows, k]), w, false, tb).arraySync() as number[][];
+        some.forEach((row, r) => expect(row).toEqual(all[7 + r]));
+      }
+    }
+  });
 
   it('BatchMatMul broadcasts [2,1] x [3] batch dims like NumPy (float64 reference; tfjs cpu cannot)', () => {
     tf.setBackend('native');

@@ -60,6 +60,12 @@ class DenseB final : public BSource {
   bool trans_;
 };
 
+/// The depth block of a product with depth k. Every element of C is summed the same way: a multiply-add chain over
+/// each block of this many k in turn, the blocks' sums added to C in order. That order is a function of k alone, not
+/// of the row count or the row's position, so a row's result does not depend on its batch (smallM in matmul_impl.cc
+/// keeps the same order).
+int gemmDepthBlock(int64_t k);
+
 /// C = A*B (accumulate=false) or C += A*B. `parallel` false runs on the calling thread only (used when the
 /// caller already parallelises over independent GEMMs).
 void sgemm(const ASource& a, const BSource& b, int64_t m, int64_t n, int64_t k, float* c, int64_t ldc,

@@ -283,6 +283,12 @@ void DenseA::pack(int64_t i0, int rows, int64_t k0, int kc, float* dst, int mr) 
   }
 }
 
+int gemmDepthBlock(int64_t k) {
+  // Depth blocks of equal size (a multiple of 8 where possible) rather than kKcMax plus a short remainder.
+  const int64_t kblocks = (k + kKcMax - 1) / kKcMax;
+  return static_cast<int>(std::min<int64_t>(kKcMax, ((k + kblocks - 1) / kblocks + 7) / 8 * 8));
+}
+
 void sgemm(const ASource& a, const BSource& b, int64_t m, int64_t n, int64_t k, float* c, int64_t ldc,
            bool accumulate, bool parallel) {
   if (m <= 0 || n <= 0) return;
@@ -298,9 +304,7 @@ void sgemm(const ASource& a, const BSource& b, int64_t m, int64_t n, int64_t k, 
   if (m * n * k < (int64_t{1} << 17)) parallel = false;
   const int threads = parallel ? tp.size() : 1;
 
-  // Depth blocks of equal size (a multiple of 8 where possible) rather than kKcMax plus a short remainder.
-  const int64_t kblocks = (k + kKcMax - 1) / kKcMax;
-  const int kc0 = static_cast<int>(std::min<int64_t>(kKcMax, ((k + kblocks - 1) / kblocks + 7) / 8 * 8));
+  const int kc0 = gemmDepthBlock(k);
   const int64_t panelsN = (n + nr - 1) / nr;
   // Column block of up to kNc columns; A blocks are packed once per column block.
   const int64_t ncPanels = std::min<int64_t>(panelsN, std::max(1, kNc / nr));
