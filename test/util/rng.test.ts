@@ -1,5 +1,21 @@
+import seedrandom from 'seedrandom';
 import { describe, expect, it } from 'vitest';
 import { Rng, deriveSeed } from '../../src/util/rng.js';
+
+/** The stream as seedrandom itself draws it, with Box-Muller as Rng documents it: the independent reference. */
+function referenceNormals(seed: string, count: number): Float32Array {
+  const prng = seedrandom(seed, { state: true });
+  const out = new Float32Array(count);
+  for (let k = 0; k < count; k += 2) {
+    let u = 0;
+    while (u <= Number.EPSILON) u = prng.double();
+    const v = prng.double();
+    const r = Math.sqrt(-2 * Math.log(u));
+    out[k] = r * Math.cos(2 * Math.PI * v);
+    if (k + 1 < count) out[k + 1] = r * Math.sin(2 * Math.PI * v);
+  }
+  return out;
+}
 
 describe('Rng', () => {
   it('is reproducible for a seed and differs across seeds', () => {
@@ -9,6 +25,25 @@ describe('Rng', () => {
     const xa = Array.from({ length: 5 }, () => a.uniform());
     expect(Array.from({ length: 5 }, () => b.uniform())).toEqual(xa);
     expect(Array.from({ length: 5 }, () => c.uniform())).not.toEqual(xa);
+  });
+
+  it('draws the same doubles as seedrandom, bit for bit, and hands back a state seedrandom continues', () => {
+    for (const seed of ['0', 'label:1f2e:lfw/a.png', 'x']) {
+      const ours = new Rng(seed);
+      const theirs = seedrandom(seed, { state: true });
+      for (let k = 0; k < 20_000; k++) expect(ours.uniform()).toBe(theirs.double());
+      const resumed = seedrandom('', { state: (ours.state() as { arc4: seedrandom.State.Arc4 }).arc4 });
+      for (let k = 0; k < 100; k++) expect(resumed.double()).toBe(ours.uniform());
+    }
+  });
+
+  it('normalArray equals normal() called n times, whatever spare value is cached', () => {
+    const expected = referenceNormals('n', 1001);
+    expect(new Rng('n').normalArray(1001)).toEqual(expected);
+    const split = new Rng('n');
+    // 3 leaves a spare cached, which 5 starts with; normal() caches another, which 992 starts with.
+    const parts = [split.normalArray(3), split.normalArray(0), split.normalArray(5), Float32Array.of(split.normal()), split.normalArray(992)];
+    expect(Float32Array.from(parts.flatMap((p) => Array.from(p)))).toEqual(expected);
   });
 
   it('continues the exact stream after a state round-trip through JSON', () => {
