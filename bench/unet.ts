@@ -26,6 +26,7 @@ import { describeBackend, initBackend, tf } from '../src/backend/index.js';
 import { loadDiffusionConfig, unetConfigOf } from '../src/diffusion/config.js';
 import { diffusionLoss } from '../src/diffusion/gaussian.js';
 import { PAPER_UNET, type UnetConfig, countUnetParams, createUnet } from '../src/diffusion/unet.js';
+import { Adam } from '../src/train/adam.js';
 import { Rng } from '../src/util/rng.js';
 import { arg } from './args.js';
 
@@ -64,12 +65,14 @@ function benchTfjs(config: UnetConfig, batch: number, reps: number, opts: Timing
   const hq = tf.randomUniform([batch, s, s, 3], -1, 1) as tf.Tensor4D;
   const lq = tf.randomUniform([batch, s, s, 3], -1, 1) as tf.Tensor4D;
   const t = tf.tensor1d(Array.from({ length: batch }, (_, i) => i * 7), 'int32');
-  const opt = tf.train.adam(8e-5, 0.9, 0.99);
+  // The optimiser the diffusion trainer uses (src/train/adam.ts: one fused update per tensor on native), as
+  // PyTorch's step uses torch.optim.Adam.
+  const opt = new Adam([{ lr: 8e-5, params: unet.params.trainableNamed() }], { beta1: 0.9, beta2: 0.99 });
   const rng = new Rng(1);
   const fwd = time(reps, () => tf.tidy(() => void unet.apply(hq, t).dataSync()), opts);
   const step = opts.withStep === false ? Number.NaN : time(reps, () => {
-    const { value, grads } = tf.variableGrads(() => diffusionLoss(unet, hq, lq, rng), unet.params.trainable());
-    opt.applyGradients(grads as Parameters<typeof opt.applyGradients>[0]);
+    const { value, grads } = tf.variableGrads(() => diffusionLoss(unet, hq, lq, rng), opt.variables());
+    opt.step(grads);
     value.dataSync();
     tf.dispose([value, ...Object.values(grads)]);
   }, opts);
