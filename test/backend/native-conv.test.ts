@@ -43,6 +43,9 @@ const CASES: ConvCase[] = [
   { name: '3x3 s2 same b2 c256->40 (im2col blocks across taps)', x: [2, 9, 7, 256], f: [3, 3, 256, 40], stride: 2, pad: 'same', dilation: 1 },
   { name: '3x3 s1 explicit b1 c300->33 (unaligned channel runs)', x: [1, 7, 9, 300], f: [3, 3, 300, 33], stride: 1, pad: EXPLICIT, dilation: 1 },
   { name: '3x3 dilation 2 same b1 c144->20 (GEMM path)', x: [1, 9, 9, 144], f: [3, 3, 144, 20], stride: 1, pad: 'same', dilation: 2 },
+  // 2,048 output pixels: the filter gradient sums two row ranges' partials (orderedReduce); fewer than 1,024 rows (the
+  // cases above) run one GEMM. 80 output channels keep it off the AVX-512 direct kernel.
+  { name: '3x3 s1 same b2 32x32 c8->80 (filter gradient over row ranges)', x: [2, 32, 32, 8], f: [3, 3, 8, 80], stride: 1, pad: 'same', dilation: 1 },
 ];
 
 function tensors(c: ConvCase): { x: tf.Tensor4D; w: tf.Tensor4D } {
