@@ -31,23 +31,18 @@ double best(Loop loop, int lanes) {
   return top;
 }
 
-__attribute__((target("avx512f"))) void zmmLoop() {
-  __asm__ volatile("vxorps %%zmm14, %%zmm14, %%zmm14\n vmovaps %%zmm14, %%zmm15\n mov %0, %%rcx\n"
-                   "1:\n" FMA12("zmm") "dec %%rcx\n jnz 1b\n"
-                   :
-                   : "r"(kIters)
-                   : "rcx", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
-                     "xmm10", "xmm11", "xmm14", "xmm15");
-}
-
-__attribute__((target("avx2,fma"))) void ymmLoop() {
-  __asm__ volatile("vxorps %%ymm14, %%ymm14, %%ymm14\n vmovaps %%ymm14, %%ymm15\n mov %0, %%rcx\n"
-                   "1:\n" FMA12("ymm") "dec %%rcx\n jnz 1b\n"
-                   :
-                   : "r"(kIters)
-                   : "rcx", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
-                     "xmm10", "xmm11", "xmm14", "xmm15");
-}
+// One function per register width: kChains FMA chains on registers 0-11 of that width, 14 and 15 as operands.
+#define FMA_LOOP(NAME, TARGET, R)                                                                               \
+  __attribute__((target(TARGET))) void NAME() {                                                                 \
+    __asm__ volatile("vxorps %%" R "14, %%" R "14, %%" R "14\n vmovaps %%" R "14, %%" R "15\n mov %0, %%rcx\n" \
+                     "1:\n" FMA12(R) "dec %%rcx\n jnz 1b\n"                                                     \
+                     :                                                                                           \
+                     : "r"(kIters)                                                                               \
+                     : "rcx", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",  \
+                       "xmm9", "xmm10", "xmm11", "xmm14", "xmm15");                                              \
+  }
+FMA_LOOP(zmmLoop, "avx512f", "zmm")
+FMA_LOOP(ymmLoop, "avx2,fma", "ymm")
 
 int main() {
   if (__builtin_cpu_supports("avx512f"))
