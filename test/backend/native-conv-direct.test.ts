@@ -6,7 +6,9 @@
  * direct filter gradient (outC <= 64), both through tf.grads; FusedConv2D with PReLU (applied in the direct kernel's
  * registers) with per-channel and scalar weights.
  * With DIFFIQA_CONV_DIRECT=0 the same cases take the im2col GEMM, so both paths are checked on each shape.
- * On a CPU without AVX-512 the direct kernel is off and these cases test the GEMM only.
+ * The direct kernels (forward and filter gradient) have AVX-512 and AVX2 tiles (AVX2: two 8-wide vectors, 16 output
+ * channels per column group); the kernel tests run on every instruction set the machine supports (vitest.config.ts),
+ * and on the portable path these cases test the GEMM only.
  * Each case on each path also runs the forward kernel and both backprop kernels (dilation passed as their
  * `dilations` attribute) against an independent float64 reference (conv-reference.ts); for the dilated case, whose
  * tf.grads tfjs-core refuses on every backend, the test pins that error and compares the backprop kernels with tfjs
