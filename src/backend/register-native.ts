@@ -6,12 +6,13 @@
  */
 import {
   copyRegisteredKernels, findBackendFactory, getGradient, getKernel, Prelu, registerBackend, registerGradient, registerKernel,
-  unregisterKernel,
+  Sum, unregisterKernel,
 } from '@tensorflow/tfjs-core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { describeError } from '../util/errors.js';
 import { groupNormGradConfig } from './gradients/group-norm-grad.js';
 import { nativePreluGradConfig } from './gradients/prelu-grad.js';
+import { nativeSumGradConfig } from './gradients/sum-grad.js';
 import { UNET_OP_GRADIENTS } from './gradients/unet-ops-grad.js';
 import { batchMatMulConfig } from './kernels/BatchMatMul.js';
 import { conv2DConfig } from './kernels/Conv2D.js';
@@ -87,6 +88,9 @@ export function registerNativeBackend(): boolean {
   // tfjs's Prelu gradient, wrapped so that `native` runs one PreluGrad kernel (other backends keep tfjs's).
   const preluBase = getGradient(Prelu);
   if (preluBase !== undefined) registerGradient(nativePreluGradConfig(preluBase));
+  // tfjs's Sum gradient, wrapped so that `native` tiles dy instead of multiplying it by a JS-filled ones tensor.
+  const sumBase = getGradient(Sum);
+  if (sumBase !== undefined) registerGradient(nativeSumGradConfig(sumBase));
   return true;
 }
 
