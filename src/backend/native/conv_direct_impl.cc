@@ -101,7 +101,9 @@ __attribute__((target("avx512f"))) void directTile(const Tile& t) {
 }
 
 /// The AVX2 tile: MR pixels x (8 * NV) output channels in the 16 ymm registers (NV <= 2), masked loads and stores
-/// for a partial last vector; otherwise as directTile.
+/// for a partial last vector; otherwise as directTile. Written out rather than shared with directTile through a
+/// vector-traits template: GCC (12) refuses to inline an ISA's intrinsics through a template body that has no target
+/// of its own ("target specific option mismatch"), and the two ISAs' masks and PReLU select differ anyway.
 template <int MR, int NV, int PS = 0>
 __attribute__((target("avx2,fma"))) void directTileAvx2(const Tile& t) {
   const __m256i lastMask = _mm256_cmpgt_epi32(_mm256_set1_epi32(t.lastCols), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
@@ -284,7 +286,8 @@ __attribute__((target("avx512f"))) void filterGradBlock(const float* x, int64_t 
   }
 }
 
-/// The AVX2 filter-gradient block: CB input channels x NV 8-wide output-channel vectors (NV <= 2) in 16 ymm registers.
+/// The AVX2 filter-gradient block: CB input channels x NV 8-wide output-channel vectors (NV <= 2) in 16 ymm registers
+/// (written out beside filterGradBlock for the reason given at directTileAvx2).
 template <int CB, int NV>
 __attribute__((target("avx2,fma"))) void filterGradBlockAvx2(const float* x, int64_t pixStride, const float* dy,
                                                               int64_t ldy, int64_t count, int cb, int lastCols,
