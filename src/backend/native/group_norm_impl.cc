@@ -25,24 +25,82 @@ Chunking chunkPixels(const GroupNormGeom& g) {
   return {std::max<int64_t>(1, (g.pixels + size - 1) / size), size};
 }
 
-/// a1[c] += sum x, a2[c] += sum x^2 over `n` NHWC pixel rows of C channels (vectorised over c per ISA).
-DIFFIQA_KERNEL_BODY void statsRowsBody(const float* x, int64_t n, int64_t C, double* a1, double* a2) {
-  for (int64_t p = 0; p < n; ++p, x += C)
-    for (int64_t c = 0; c < C; ++c) {
-      const double v = x[c];
-      a1[c] += v;
-      a2[c] += v * v;
+/// a1[c] += sum x, a2[c] += sum x^2 over `n` NHWC pixel rows of C channels (vectorised over c per ISA). For the
+/// UNets' channel counts the sums live in local arrays of a fixed size, which the compiler keeps in registers: with a
+/// run-time C it loaded and stored a1 and a2 for every pixel. Same additions in the same order either way.
+template <int CC>
+__attribute__((always_inline)) inline void statsRowsT(const float* x, int64_t n, int64_t Cr, double* a1, double* a2) {
+  if constexpr (CC > 0) {
+    double s1[CC], s2[CC];
+    for (int c = 0; c < CC; ++c) {
+      s1[c] = a1[c];
+      s2[c] = a2[c];
     }
+    for (int64_t p = 0; p < n; ++p, x += CC)
+      for (int c = 0; c < CC; ++c) {
+        const double v = x[c];
+        s1[c] += v;
+        s2[c] += v * v;
+      }
+    for (int c = 0; c < CC; ++c) {
+      a1[c] = s1[c];
+      a2[c] = s2[c];
+    }
+  } else {
+    for (int64_t p = 0; p < n; ++p, x += Cr)
+      for (int64_t c = 0; c < Cr; ++c) {
+        const double v = x[c];
+        a1[c] += v;
+        a2[c] += v * v;
+      }
+  }
+}
+
+DIFFIQA_KERNEL_BODY void statsRowsBody(const float* x, int64_t n, int64_t C, double* a1, double* a2) {
+  switch (C) {
+    case 16: return statsRowsT<16>(x, n, C, a1, a2);
+    case 32: return statsRowsT<32>(x, n, C, a1, a2);
+    case 64: return statsRowsT<64>(x, n, C, a1, a2);
+    default: return statsRowsT<0>(x, n, C, a1, a2);
+  }
 }
 DIFFIQA_MULTIVERSION(statsRows, (const float* x, int64_t n, int64_t C, double* a1, double* a2), (x, n, C, a1, a2))
 
-/// a1[c] += sum dy, a2[c] += sum dy * x over `n` pixel rows.
-DIFFIQA_KERNEL_BODY void gradStatsRowsBody(const float* dy, const float* x, int64_t n, int64_t C, double* a1, double* a2) {
-  for (int64_t p = 0; p < n; ++p, x += C, dy += C)
-    for (int64_t c = 0; c < C; ++c) {
-      a1[c] += dy[c];
-      a2[c] += static_cast<double>(dy[c]) * x[c];
+/// a1[c] += sum dy, a2[c] += sum dy * x over `n` pixel rows (fixed-size register sums as statsRowsT).
+template <int CC>
+__attribute__((always_inline)) inline void gradStatsRowsT(const float* dy, const float* x, int64_t n, int64_t Cr, double* a1,
+                                                          double* a2) {
+  if constexpr (CC > 0) {
+    double s1[CC], s2[CC];
+    for (int c = 0; c < CC; ++c) {
+      s1[c] = a1[c];
+      s2[c] = a2[c];
     }
+    for (int64_t p = 0; p < n; ++p, x += CC, dy += CC)
+      for (int c = 0; c < CC; ++c) {
+        s1[c] += dy[c];
+        s2[c] += static_cast<double>(dy[c]) * x[c];
+      }
+    for (int c = 0; c < CC; ++c) {
+      a1[c] = s1[c];
+      a2[c] = s2[c];
+    }
+  } else {
+    for (int64_t p = 0; p < n; ++p, x += Cr, dy += Cr)
+      for (int64_t c = 0; c < Cr; ++c) {
+        a1[c] += dy[c];
+        a2[c] += static_cast<double>(dy[c]) * x[c];
+      }
+  }
+}
+
+DIFFIQA_KERNEL_BODY void gradStatsRowsBody(const float* dy, const float* x, int64_t n, int64_t C, double* a1, double* a2) {
+  switch (C) {
+    case 16: return gradStatsRowsT<16>(dy, x, n, C, a1, a2);
+    case 32: return gradStatsRowsT<32>(dy, x, n, C, a1, a2);
+    case 64: return gradStatsRowsT<64>(dy, x, n, C, a1, a2);
+    default: return gradStatsRowsT<0>(dy, x, n, C, a1, a2);
+  }
 }
 DIFFIQA_MULTIVERSION(gradStatsRows, (const float* dy, const float* x, int64_t n, int64_t C, double* a1, double* a2), (dy, x, n, C, a1, a2))
 
