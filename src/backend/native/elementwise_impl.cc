@@ -119,10 +119,32 @@ void unaryTyped(const float* x, float* out, int64_t n) {
                      kMinChunk);
 }
 
-DIFFIQA_KERNEL_BODY void accumulateRowBody(double* acc, const float* x, int64_t n) {
-  for (int64_t j = 0; j < n; ++j) acc[j] += x[j];
+/// acc[j] += sum over `rows` rows of x (row stride n) of x[r * n + j], rows in order. For the common channel counts the
+/// sums live in a fixed-size local array, which stays in registers (with a run-time n every row loaded and stored
+/// acc; a bias gradient's sum over 100,352 pixels of 16 channels is all rows). Same additions either way.
+template <int N>
+__attribute__((always_inline)) inline void accumulateRowsT(double* acc, const float* x, int64_t rows, int64_t nr) {
+  if constexpr (N > 0) {
+    double s[N];
+    for (int j = 0; j < N; ++j) s[j] = acc[j];
+    for (int64_t r = 0; r < rows; ++r, x += N)
+      for (int j = 0; j < N; ++j) s[j] += x[j];
+    for (int j = 0; j < N; ++j) acc[j] = s[j];
+  } else {
+    for (int64_t r = 0; r < rows; ++r, x += nr)
+      for (int64_t j = 0; j < nr; ++j) acc[j] += x[j];
+  }
 }
-DIFFIQA_MULTIVERSION(accumulateRow, (double* acc, const float* x, int64_t n), (acc, x, n))
+
+DIFFIQA_KERNEL_BODY void accumulateRowsBody(double* acc, const float* x, int64_t rows, int64_t n) {
+  switch (n) {
+    case 16: return accumulateRowsT<16>(acc, x, rows, n);
+    case 32: return accumulateRowsT<32>(acc, x, rows, n);
+    case 64: return accumulateRowsT<64>(acc, x, rows, n);
+    default: return accumulateRowsT<0>(acc, x, rows, n);
+  }
+}
+DIFFIQA_MULTIVERSION(accumulateRows, (double* acc, const float* x, int64_t rows, int64_t n), (acc, x, rows, n))
 
 double sumContiguous(const float* x, int64_t n) {
   double s = 0.0;
@@ -208,7 +230,7 @@ void reduceSum(const float* x, float* out, int64_t outer, int64_t red, int64_t i
           continue;
         }
         std::fill(acc.begin(), acc.end(), 0.0);
-        for (int64_t r = 0; r < red; ++r) accumulateRow(acc.data(), base + r * inner, inner);
+        accumulateRows(acc.data(), base, red, inner);
         for (int64_t i = 0; i < inner; ++i) out[o * inner + i] = static_cast<float>(acc[i] * scale);
       }
     }, 4, std::max<int64_t>(1, kMinChunk / std::max<int64_t>(1, red * inner)));
@@ -225,7 +247,7 @@ void reduceSum(const float* x, float* out, int64_t outer, int64_t red, int64_t i
       if (inner == 1) {
         acc[o] += sumContiguous(base + r0, r1 - r0);
       } else {
-        for (int64_t r = r0; r < r1; ++r) accumulateRow(acc + o * inner, base + r * inner, inner);
+        accumulateRows(acc + o * inner, base + r0 * inner, r1 - r0, inner);
       }
     }
   });
