@@ -9,8 +9,9 @@
 
 #include "elementwise.h"
 #include "fast_math.h"
-#include "thread_pool.h"
 #include "isa.h"
+#include "row_sums.h"
+#include "thread_pool.h"
 
 namespace diffiqa {
 
@@ -119,30 +120,9 @@ void unaryTyped(const float* x, float* out, int64_t n) {
                      kMinChunk);
 }
 
-/// acc[j] += sum over `rows` rows of x (row stride n) of x[r * n + j], rows in order. For the common channel counts the
-/// sums live in a fixed-size local array, which stays in registers (with a run-time n every row loaded and stored
-/// acc; a bias gradient's sum over 100,352 pixels of 16 channels is all rows). Same additions either way.
-template <int N>
-__attribute__((always_inline)) inline void accumulateRowsT(double* acc, const float* x, int64_t rows, int64_t nr) {
-  if constexpr (N > 0) {
-    double s[N];
-    for (int j = 0; j < N; ++j) s[j] = acc[j];
-    for (int64_t r = 0; r < rows; ++r, x += N)
-      for (int j = 0; j < N; ++j) s[j] += x[j];
-    for (int j = 0; j < N; ++j) acc[j] = s[j];
-  } else {
-    for (int64_t r = 0; r < rows; ++r, x += nr)
-      for (int64_t j = 0; j < nr; ++j) acc[j] += x[j];
-  }
-}
-
+/// acc[j] += sum over `rows` rows of x (row stride n) of x[r * n + j], rows in order (row_sums.h).
 DIFFIQA_KERNEL_BODY void accumulateRowsBody(double* acc, const float* x, int64_t rows, int64_t n) {
-  switch (n) {
-    case 16: return accumulateRowsT<16>(acc, x, rows, n);
-    case 32: return accumulateRowsT<32>(acc, x, rows, n);
-    case 64: return accumulateRowsT<64>(acc, x, rows, n);
-    default: return accumulateRowsT<0>(acc, x, rows, n);
-  }
+  rowSums<1>(rows, n, acc, [x](int64_t i, double* s, int64_t) { s[0] += x[i]; });
 }
 DIFFIQA_MULTIVERSION(accumulateRows, (double* acc, const float* x, int64_t rows, int64_t n), (acc, x, rows, n))
 

@@ -8,8 +8,9 @@
 
 #include "fast_math.h"
 #include "group_norm.h"
-#include "thread_pool.h"
 #include "isa.h"
+#include "row_sums.h"
+#include "thread_pool.h"
 
 namespace diffiqa {
 
@@ -25,86 +26,27 @@ Chunking chunkPixels(const GroupNormGeom& g) {
   return {std::max<int64_t>(1, (g.pixels + size - 1) / size), size};
 }
 
-/// a1[c] += sum x, a2[c] += sum x^2 over `n` NHWC pixel rows of C channels (vectorised over c per ISA). For the
-/// UNets' channel counts the sums live in local arrays of a fixed size, which the compiler keeps in registers: with a
-/// run-time C it loaded and stored a1 and a2 for every pixel. Same additions in the same order either way.
-template <int CC>
-__attribute__((always_inline)) inline void statsRowsT(const float* x, int64_t n, int64_t Cr, double* a1, double* a2) {
-  if constexpr (CC > 0) {
-    double s1[CC], s2[CC];
-    for (int c = 0; c < CC; ++c) {
-      s1[c] = a1[c];
-      s2[c] = a2[c];
-    }
-    for (int64_t p = 0; p < n; ++p, x += CC)
-      for (int c = 0; c < CC; ++c) {
-        const double v = x[c];
-        s1[c] += v;
-        s2[c] += v * v;
-      }
-    for (int c = 0; c < CC; ++c) {
-      a1[c] = s1[c];
-      a2[c] = s2[c];
-    }
-  } else {
-    for (int64_t p = 0; p < n; ++p, x += Cr)
-      for (int64_t c = 0; c < Cr; ++c) {
-        const double v = x[c];
-        a1[c] += v;
-        a2[c] += v * v;
-      }
-  }
+/// sums[c] += sum x, sums[C + c] += sum x^2 over `n` NHWC pixel rows of C channels (row_sums.h).
+DIFFIQA_KERNEL_BODY void statsRowsBody(const float* x, int64_t n, int64_t C, double* sums) {
+  rowSums<2>(n, C, sums, [x](int64_t i, double* s, int64_t stride) {
+    const double v = x[i];
+    s[0] += v;
+    s[stride] += v * v;
+  });
 }
+DIFFIQA_MULTIVERSION(statsRows, (const float* x, int64_t n, int64_t C, double* sums), (x, n, C, sums))
 
-DIFFIQA_KERNEL_BODY void statsRowsBody(const float* x, int64_t n, int64_t C, double* a1, double* a2) {
-  switch (C) {
-    case 16: return statsRowsT<16>(x, n, C, a1, a2);
-    case 32: return statsRowsT<32>(x, n, C, a1, a2);
-    case 64: return statsRowsT<64>(x, n, C, a1, a2);
-    default: return statsRowsT<0>(x, n, C, a1, a2);
-  }
+/// sums[c] += sum dy, sums[C + c] += sum dy * x over `n` pixel rows.
+DIFFIQA_KERNEL_BODY void gradStatsRowsBody(const float* dy, const float* x, int64_t n, int64_t C, double* sums) {
+  rowSums<2>(n, C, sums, [dy, x](int64_t i, double* s, int64_t stride) {
+    s[0] += dy[i];
+    s[stride] += static_cast<double>(dy[i]) * x[i];
+  });
 }
-DIFFIQA_MULTIVERSION(statsRows, (const float* x, int64_t n, int64_t C, double* a1, double* a2), (x, n, C, a1, a2))
+DIFFIQA_MULTIVERSION(gradStatsRows, (const float* dy, const float* x, int64_t n, int64_t C, double* sums), (dy, x, n, C, sums))
 
-/// a1[c] += sum dy, a2[c] += sum dy * x over `n` pixel rows (fixed-size register sums as statsRowsT).
-template <int CC>
-__attribute__((always_inline)) inline void gradStatsRowsT(const float* dy, const float* x, int64_t n, int64_t Cr, double* a1,
-                                                          double* a2) {
-  if constexpr (CC > 0) {
-    double s1[CC], s2[CC];
-    for (int c = 0; c < CC; ++c) {
-      s1[c] = a1[c];
-      s2[c] = a2[c];
-    }
-    for (int64_t p = 0; p < n; ++p, x += CC, dy += CC)
-      for (int c = 0; c < CC; ++c) {
-        s1[c] += dy[c];
-        s2[c] += static_cast<double>(dy[c]) * x[c];
-      }
-    for (int c = 0; c < CC; ++c) {
-      a1[c] = s1[c];
-      a2[c] = s2[c];
-    }
-  } else {
-    for (int64_t p = 0; p < n; ++p, x += Cr, dy += Cr)
-      for (int64_t c = 0; c < Cr; ++c) {
-        a1[c] += dy[c];
-        a2[c] += static_cast<double>(dy[c]) * x[c];
-      }
-  }
-}
-
-DIFFIQA_KERNEL_BODY void gradStatsRowsBody(const float* dy, const float* x, int64_t n, int64_t C, double* a1, double* a2) {
-  switch (C) {
-    case 16: return gradStatsRowsT<16>(dy, x, n, C, a1, a2);
-    case 32: return gradStatsRowsT<32>(dy, x, n, C, a1, a2);
-    case 64: return gradStatsRowsT<64>(dy, x, n, C, a1, a2);
-    default: return gradStatsRowsT<0>(dy, x, n, C, a1, a2);
-  }
-}
-DIFFIQA_MULTIVERSION(gradStatsRows, (const float* dy, const float* x, int64_t n, int64_t C, double* a1, double* a2), (dy, x, n, C, a1, a2))
-
-/// sums[b][c] (and sums2) = sum over pixels of f(x) and g(x) per channel, accumulated in double.
+/// sums[b][c] (and sums2) = sum over pixels of f(x) and g(x) per channel, accumulated in double: row(b, p, n, sums)
+/// adds n pixels from p of image b into sums ([2][C]: the f sums, then the g sums).
 template <typename Row>
 void channelSums(const GroupNormGeom& g, std::vector<double>& s1, std::vector<double>& s2, Row row) {
   const Chunking ch = chunkPixels(g);
@@ -114,7 +56,7 @@ void channelSums(const GroupNormGeom& g, std::vector<double>& s1, std::vector<do
     const int64_t b = t / ch.perBatch, p0 = (t % ch.perBatch) * ch.size;
     const int64_t p1 = std::min(g.pixels, p0 + ch.size);
     double* a = part.data() + t * 2 * C;
-    if (p1 > p0) row(b, p0, p1 - p0, a, a + C);
+    if (p1 > p0) row(b, p0, p1 - p0, a);
   });
   s1.assign(static_cast<size_t>(g.batch * C), 0.0);
   s2.assign(static_cast<size_t>(g.batch * C), 0.0);
@@ -161,8 +103,8 @@ void groupNormForward(const GroupNormGeom& g, const float* x, const float* gamma
   checkGeom(g);
   const int64_t C = g.channels, G = g.groups, cg = C / G;
   std::vector<double> s1, s2;
-  channelSums(g, s1, s2, [&](int64_t b, int64_t p, int64_t n, double* a1, double* a2) {
-    statsRows(x + (b * g.pixels + p) * C, n, C, a1, a2);
+  channelSums(g, s1, s2, [&](int64_t b, int64_t p, int64_t n, double* sums) {
+    statsRows(x + (b * g.pixels + p) * C, n, C, sums);
   });
   std::vector<float> scale(static_cast<size_t>(g.batch * C)), shift(static_cast<size_t>(g.batch * C));
   const double n = static_cast<double>(g.pixels * cg);
@@ -209,8 +151,8 @@ void groupNormBackward(const GroupNormGeom& g, const float* dy, const float* x, 
   const int64_t C = g.channels, G = g.groups, cg = C / G;
   // s1[b,c] = sum dy, s2[b,c] = sum dy * x.
   std::vector<double> s1, s2;
-  channelSums(g, s1, s2, [&](int64_t b, int64_t p, int64_t n, double* a1, double* a2) {
-    gradStatsRows(dy + (b * g.pixels + p) * C, x + (b * g.pixels + p) * C, n, C, a1, a2);
+  channelSums(g, s1, s2, [&](int64_t b, int64_t p, int64_t n, double* sums) {
+    gradStatsRows(dy + (b * g.pixels + p) * C, x + (b * g.pixels + p) * C, n, C, sums);
   });
   std::vector<double> dg(C, 0.0), db(C, 0.0);
   std::vector<float> xs(static_cast<size_t>(g.batch * C)), ds(static_cast<size_t>(g.batch * C)),
