@@ -12,8 +12,8 @@
 #include "conv.h"
 #include "epilogue.h"
 #include "gemm.h"
-#include "thread_pool.h"
 #include "isa.h"
+#include "thread_pool.h"
 
 namespace diffiqa {
 

@@ -14,8 +14,9 @@ namespace diffiqa {
 
 namespace {
 
-constexpr int64_t kSmallM = 16; // at most this many rows take the streaming path (bench/kernels.ts case (f) and wider shapes)
-constexpr int kTile = 32;       // output columns per register tile
+// At most this many rows take the streaming path (measured: bench/kernels.ts case (f) and wider shapes).
+constexpr int64_t kSmallM = 16;
+constexpr int kTile = 32;  // output columns per register tile
 
 /// c[r, j] (=|+=) sum_{q < kc} a[r, q] bt[q, j] for r < M, j < cols <= kTile: bt is the depth block of B as kc rows
 /// of stride ldb. One multiply-add chain per element over q in order, then one add to c, as the GEMM micro-kernels
@@ -37,12 +38,6 @@ DIFFIQA_KERNEL_BODY void tileBody(const float* a, int64_t lda, int kc, const flo
   }
 }
 DIFFIQA_MULTIVERSION_TEMPLATE(int M, M, tile, (const float* a, int64_t lda, int kc, const float* bt, int64_t ldb, int cols, bool add, float* c, int64_t ldc), (a, lda, kc, bt, ldb, cols, add, c, ldc))
-
-template <int M>
-void tileRows(const float* a, int64_t lda, int kc, const float* bt, int64_t ldb, int cols, bool add, float* c,
-              int64_t ldc) {
-  tile<M>(a, lda, kc, bt, ldb, cols, add, c, ldc);
-}
 
 /// C[m, n] = A B for m <= kSmallM without the GEMM's packing: B is read once, in column tiles of kTile (one tile
 /// and depth block per step; a transposed B, or a last tile narrower than kTile, is first copied into a kc x kTile
@@ -75,7 +70,10 @@ void smallM(const float* a, bool transA, const float* b, bool transB, int64_t m,
               for (int q = 0; q < kc; ++q) block[q * kTile + j] = src[q];
             }
           } else {
-            for (int q = 0; q < kc; ++q) std::copy(b + (pc + q) * n + j0, b + (pc + q) * n + j0 + cols, &block[q * kTile]);
+            for (int q = 0; q < kc; ++q) {
+              const float* src = b + (pc + q) * n + j0;
+              std::copy(src, src + cols, &block[q * kTile]);
+            }
           }
           bt = block.data();
           ldb = kTile;
@@ -84,10 +82,10 @@ void smallM(const float* a, bool transA, const float* b, bool transB, int64_t m,
           const float* ar = a + r0 * k + pc;
           float* cr = c + r0 * n + j0;
           switch (std::min<int64_t>(4, m - r0)) {
-            case 1: tileRows<1>(ar, k, kc, bt, ldb, cols, pc > 0, cr, n); break;
-            case 2: tileRows<2>(ar, k, kc, bt, ldb, cols, pc > 0, cr, n); break;
-            case 3: tileRows<3>(ar, k, kc, bt, ldb, cols, pc > 0, cr, n); break;
-            default: tileRows<4>(ar, k, kc, bt, ldb, cols, pc > 0, cr, n);
+            case 1: tile<1>(ar, k, kc, bt, ldb, cols, pc > 0, cr, n); break;
+            case 2: tile<2>(ar, k, kc, bt, ldb, cols, pc > 0, cr, n); break;
+            case 3: tile<3>(ar, k, kc, bt, ldb, cols, pc > 0, cr, n); break;
+            default: tile<4>(ar, k, kc, bt, ldb, cols, pc > 0, cr, n);
           }
         }
       }

@@ -4,9 +4,9 @@
 #include <cmath>
 #include <vector>
 
+#include "isa.h"
 #include "prelu_bn.h"
 #include "thread_pool.h"
-#include "isa.h"
 
 namespace diffiqa {
 
