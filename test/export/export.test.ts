@@ -20,10 +20,8 @@ import * as tfconv from '@tensorflow/tfjs-converter';
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import yargs from 'yargs';
 import { initBackend } from '../../src/backend/index.js';
 import { tf } from '../../src/backend/tf.js';
-import { withGlobalOptions } from '../../src/cli/common.js';
 import { exportCommand } from '../../src/cli/export.js';
 import { scoreCommand } from '../../src/cli/score.js';
 import { flipHorizontal, type RgbImage } from '../../src/data/image.js';
@@ -43,6 +41,7 @@ import type { RegressorKind } from '../../src/regressor/spec.js';
 import { loadRegressorWeights, saveRegressorFile } from '../../src/regressor/weights.js';
 import { CheckpointError, DiffiqaError } from '../../src/util/errors.js';
 import { Rng } from '../../src/util/rng.js';
+import { inProcessCli } from '../cli/in-process.js';
 import { findChromium, scoreInBrowser } from './browser.js';
 
 const TOL = 1e-4;
@@ -63,16 +62,7 @@ let onnxFile = '';
 const chromium = findChromium();
 if ('reason' in chromium) console.log(`SKIP the browser check: ${chromium.reason}`);
 
-function cli(argv: string[]) {
-  return withGlobalOptions(yargs(argv))
-    .command(scoreCommand)
-    .command(exportCommand)
-    .strict()
-    .fail((msg, err) => {
-      throw err ?? new Error(msg);
-    })
-    .exitProcess(false);
-}
+const cli = inProcessCli(scoreCommand, exportCommand);
 
 /** 64 aligned faces with a spread of quality: each face of the demo photos as is, mirrored, and degraded. */
 async function writeFaces(dir: string): Promise<void> {

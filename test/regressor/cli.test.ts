@@ -3,30 +3,19 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import yargs from 'yargs';
 import { scoreCommand } from '../../src/cli/score.js';
 import { trainRegressorCommand } from '../../src/cli/train-regressor.js';
-import { withGlobalOptions } from '../../src/cli/common.js';
 import { createRequire } from 'node:module';
 import { decodeImage, resizeImage, writeImage } from '../../src/data/image-io.js';
 import { alignImage, loadAligner } from '../../src/fr/align.js';
 import { readErrors, readResults } from '../../src/pipelines/records.js';
 import { loadRegressor } from '../../src/pipelines/score.js';
+import { inProcessCli } from '../cli/in-process.js';
 import { writeSyntheticFaces } from './synthetic.js';
 
 const model = fileURLToPath(new URL('../fixtures/regressor/diffiqa_r_tiny.pth', import.meta.url));
 
-function cli(argv: string[]) {
-  return withGlobalOptions(yargs(argv))
-    .command(scoreCommand)
-    .command(trainRegressorCommand)
-    .strict()
-    .wrap(null)
-    .fail((msg, err) => {
-      throw err ?? new Error(msg);
-    })
-    .exitProcess(false);
-}
+const cli = inProcessCli(scoreCommand, trainRegressorCommand);
 
 describe('CLI: score and train-regressor', () => {
   it('score writes one row per image to the requested file', async () => {

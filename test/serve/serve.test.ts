@@ -21,9 +21,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'puppeteer-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import yargs from 'yargs';
 import { initBackend } from '../../src/backend/index.js';
-import { withGlobalOptions } from '../../src/cli/common.js';
 import { scoreCommand } from '../../src/cli/score.js';
 import { serveCommand } from '../../src/cli/serve.js';
 import { toUint8 } from '../../src/data/image.js';
@@ -37,6 +35,7 @@ import { collectBrowserModules } from '../../src/serve/modules.js';
 import { serveSite, type RunningServer } from '../../src/serve/server.js';
 import { assembleSite, SITE_JSON, type Site } from '../../src/serve/site.js';
 import { CheckpointError, DiffiqaError } from '../../src/util/errors.js';
+import { inProcessCli } from '../cli/in-process.js';
 import { findChromium, launchChromium } from '../export/browser.js';
 
 const TOL = 1e-3;
@@ -68,16 +67,7 @@ let nodeFaces: NodeFace[][] = [];
 /** `diffiqa score --align`: the largest face of each photo. */
 let cliScores: number[] = [];
 
-function cli(argv: string[]) {
-  return withGlobalOptions(yargs(argv))
-    .command(scoreCommand)
-    .command(serveCommand)
-    .strict()
-    .fail((msg, err) => {
-      throw err ?? new Error(msg);
-    })
-    .exitProcess(false);
-}
+const cli = inProcessCli(scoreCommand, serveCommand);
 
 function toBytes(data: Float32Array): Uint8Array {
   return Uint8Array.from(data, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255));
