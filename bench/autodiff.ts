@@ -45,9 +45,9 @@ const cases: [string, () => void][] = [
     tf.dispose([value, ...Object.values(grads)]);
   }],
 ];
-const base = medianMs(cases[0]![1]);
-for (const [name, fn] of cases) {
-  const ms = name === cases[0]![0] ? base : medianMs(fn);
-  console.log(`${name.padEnd(48)} ${ms.toFixed(1).padStart(6)} ms  (${(ms / base).toFixed(2)}x the kernels)`);
-}
+const times = cases.map(([, fn]) => medianMs(fn));
+cases.forEach(([name], i) => {
+  const ms = times[i] as number;
+  console.log(`${name.padEnd(48)} ${ms.toFixed(1).padStart(6)} ms  (${(ms / (times[0] as number)).toFixed(2)}x the kernels)`);
+});
 tf.dispose([x, w, dy, wv]);

@@ -4,10 +4,10 @@
  * array where one tiled copy does (`bench/autodiff.ts`: variableGrads of sum(conv) 1.67x the kernels' time before).
  * The values are the same bits (dy * 1 is dy). Other backends and dtypes keep tfjs's gradient.
  */
-import { engine, getKernel, reshape, Sum, tile, util } from '@tensorflow/tfjs-core';
+import { engine, reshape, Sum, tile, util } from '@tensorflow/tfjs-core';
 import type { GradConfig, NamedAttrMap, Tensor } from '@tensorflow/tfjs-core';
 
-/** Wraps tfjs's own Sum gradient (`base`) with the tiled one where the backend has a Tile kernel. */
+/** Wraps tfjs's own Sum gradient (`base`) with the tiled one on `native`. */
 export function nativeSumGradConfig(base: GradConfig): GradConfig {
   const baseFunc = base.gradFunc;
   return {
@@ -16,8 +16,7 @@ export function nativeSumGradConfig(base: GradConfig): GradConfig {
     gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
       const [x] = saved as [Tensor];
       const d = (Array.isArray(dy) ? dy[0] : dy) as Tensor;
-      const native = engine().backendName === 'native' && getKernel('Tile', 'native') !== undefined && d.dtype === 'float32';
-      if (!native) return baseFunc(dy, saved, attrs);
+      if (engine().backendName !== 'native' || d.dtype !== 'float32') return baseFunc(dy, saved, attrs);
       const axes = util.parseAxisParam(attrs['axis'] as number | number[], x.shape);
       const expanded = x.shape.map((n, i) => (axes.includes(i) ? 1 : n));
       const reps = x.shape.map((n, i) => (axes.includes(i) ? n : 1));
