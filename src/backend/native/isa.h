@@ -69,5 +69,19 @@ std::string selectIsa(const std::string& request);
     }                                                                                         \
   }
 
+/// The same for a body templated on the target's count of vector registers (`template <int REGS>`: 32 zmm on AVX-512,
+/// 16 ymm on AVX2, 16 xmm on the portable path), for kernels that size their register blocking by it.
+#define DIFFIQA_MULTIVERSION_REGS(name, params, args)                         \
+  DIFFIQA_TARGET_AVX512 void name##Avx512 params { name##Body<32> args; }    \
+  DIFFIQA_TARGET_AVX2 void name##Avx2 params { name##Body<16> args; }        \
+  void name##Portable params { name##Body<16> args; }                        \
+  void name params {                                                         \
+    switch (::diffiqa::currentIsa()) {                                       \
+      case ::diffiqa::Isa::avx512: return name##Avx512 args;                 \
+      case ::diffiqa::Isa::avx2: return name##Avx2 args;                     \
+      default: return name##Portable args;                                   \
+    }                                                                        \
+  }
+
 /// The attribute of a kernel's single source body.
 #define DIFFIQA_KERNEL_BODY __attribute__((always_inline)) inline

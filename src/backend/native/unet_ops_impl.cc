@@ -122,7 +122,7 @@ Chunks chunksOf(int64_t N) {
   return {(N + size - 1) / size, size};
 }
 
-DIFFIQA_KERNEL_BODY void keyMaxRangeBody(const float* k, int64_t row, int64_t hd, int64_t n, float* m) {
+DIFFIQA_KERNEL_BODY void keyMaxRangeBody(const float* __restrict k, int64_t row, int64_t hd, int64_t n, float* __restrict m) {
   for (int64_t i = 0; i < n; ++i, k += row)
     for (int64_t c = 0; c < hd; ++c) m[c] = k[c] > m[c] ? k[c] : m[c];
 }
@@ -143,19 +143,29 @@ __attribute__((always_inline)) inline void outerAccumulateT(int64_t H, int64_t D
                                                             float* __restrict acc) {
   const int64_t D = DC > 0 ? DC : Dr;
   if constexpr (DC > 0) {
-    // One (h, j) output row at a time, its DC sums in registers across the whole block of rows.
+    // JB output rows (h, j0..j0+JB) at a time, their JB x DC sums in registers (64 floats: 8 AVX2 registers) across
+    // the whole block of input rows: JB independent multiply-add chains per input row. One row at a time was a single
+    // chain, bound by the multiply-add latency (3x slower at DC = 8). Each sum still runs over n in order.
+    constexpr int JB = DC >= 64 ? 1 : 64 / DC;
+    typedef float Row __attribute__((vector_size(DC * sizeof(float))));
     for (int64_t h = 0; h < H; ++h)
-      for (int64_t j = 0; j < DC; ++j) {
-        float a[DC] = {};
-        const float* lp = l + h * DC + j;
+      for (int64_t j0 = 0; j0 < DC; j0 += JB) {
+        Row a[JB] = {};
+        const float* lp = l + h * DC + j0;
         const float* rp = r + h * DC;
         for (int64_t n = 0; n < count; ++n) {
-          const float lv = lp[n * ls];
-          const float* rv = rp + n * rs;
-          for (int e = 0; e < DC; ++e) a[e] += lv * rv[e];
+          const float* lv = lp + n * ls;
+          Row rv;
+          std::memcpy(&rv, rp + n * rs, sizeof(Row));
+          for (int jj = 0; jj < JB; ++jj) a[jj] += lv[jj] * rv;
         }
-        float* out = acc + (h * DC + j) * DC;
-        for (int e = 0; e < DC; ++e) out[e] += a[e];
+        for (int jj = 0; jj < JB; ++jj) {
+          Row out;
+          float* o = acc + (h * DC + j0 + jj) * DC;
+          std::memcpy(&out, o, sizeof(Row));
+          out += a[jj];
+          std::memcpy(o, &out, sizeof(Row));
+        }
       }
   } else {
     for (int64_t n = 0; n < count; ++n, l += ls, r += rs)
@@ -222,11 +232,39 @@ __attribute__((always_inline)) inline void headSoftmaxT(const float* q, int64_t 
   }
 }
 
-/// Rows of softmax_D(q) * scale for n < count.
+/// Rows of softmax_D(q) * scale for n < count, into l (rows of H * D). The same arithmetic as headSoftmaxT row by
+/// row, in three passes over the block: the subtracted maxima, then every exponential in one loop (it vectorises;
+/// interleaved with each head's running sum, it ran scalar), then each head's sum over j in order and the scaling,
+/// whose chains of dependent additions and divisions then overlap across heads and rows. With a compile-time D each
+/// head is one vector (GCC vector extensions): left alone, GCC vectorised the maxima across heads with permutes.
 template <int DC>
 __attribute__((always_inline)) inline void queryRowsT(const float* q, int64_t row, int64_t H, int64_t Dr, int64_t count, float scale, float* l) {
   const int64_t D = DC > 0 ? DC : Dr;
-  for (int64_t n = 0; n < count; ++n, q += row, l += H * D) headSoftmaxT<DC>(q, H, D, scale, l);
+  const int64_t hd = H * D;
+  if constexpr (DC > 0) {
+    typedef float Row __attribute__((vector_size((DC > 1 ? DC : 2) * sizeof(float))));
+    for (int64_t n = 0; n < count; ++n)
+      for (int64_t h = 0; h < H; ++h) {
+        const float* qh = q + n * row + h * DC;
+        float m = qh[0];
+        for (int j = 1; j < DC; ++j) m = std::max(m, qh[j]);
+        Row v;
+        std::memcpy(&v, qh, sizeof(Row));
+        v -= m;
+        std::memcpy(l + n * hd + h * DC, &v, sizeof(Row));
+      }
+    for (int64_t i = 0; i < count * hd; ++i) l[i] = fastExp(l[i]);
+    for (int64_t i = 0; i < count * H; ++i) {
+      float s = 0.f;
+      for (int j = 0; j < DC; ++j) s += l[i * DC + j];
+      Row v;
+      std::memcpy(&v, l + i * DC, sizeof(Row));
+      v *= scale / s;
+      std::memcpy(l + i * DC, &v, sizeof(Row));
+    }
+  } else {
+    for (int64_t n = 0; n < count; ++n, q += row, l += hd) headSoftmaxT<DC>(q, H, D, scale, l);
+  }
 }
 
 DIFFIQA_KERNEL_BODY void queryRowsBody(const float* q, int64_t row, int64_t H, int64_t D, int64_t count, float scale, float* l) {
@@ -314,10 +352,14 @@ template <int DC>
 __attribute__((always_inline)) inline void attendRowsT(const float* qkv, const float* ctx, float* out, int64_t r0, int64_t r1, int64_t N, int64_t H, int64_t Dr, float scale) {
   const int64_t D = DC > 0 ? DC : Dr;
   const int64_t hd = H * D, row = 3 * hd;
-  float p[4096];
+  constexpr int64_t kBlock = 4096;  // floats of query softmaxes staged per block of rows
+  float pBlock[kBlock];
+  const int64_t rows = std::max<int64_t>(1, std::min<int64_t>(16, kBlock / hd));
   for (int64_t r = r0; r < r1; ++r) {
     const int64_t b = r / N;
-    headSoftmaxT<DC>(qkv + r * row, H, D, scale, p);
+    const int64_t k = (r - r0) % rows;
+    if (k == 0) queryRowsT<DC>(qkv + r * row, row, H, D, std::min(rows, r1 - r), scale, pBlock);
+    const float* p = pBlock + k * hd;
     float* __restrict o = out + r * hd;
     if constexpr (DC > 0) {
       // GCC vector extensions: one DC-wide register row per head (left alone, the compiler SLP-vectorises across j
@@ -437,39 +479,80 @@ DIFFIQA_KERNEL_BODY void backwardRowsBody(const float* dout, const float* qkv, f
 DIFFIQA_MULTIVERSION(backwardRows, (const float* dout, const float* qkv, float* dqkv, const float* ctxT, const float* dctx, const float* dctxT, const float* colDot, const float* kmax, const float* kinv, int64_t r0, int64_t r1, int64_t N, int64_t H, int64_t D), (dout, qkv, dqkv, ctxT, dctx, dctxT, colDot, kmax, kinv, r0, r1, N, H, D))
 
 /// Output rows [n0, n1) of one attention group; kT and vT are [D, N], logits scratch of N floats.
-DIFFIQA_KERNEL_BODY void attentionRowsBody(const float* __restrict q, const float* __restrict kT, const float* __restrict vT, float* __restrict out, float* __restrict p, int64_t n0, int64_t n1, int64_t N, int64_t D, float scale) {
+/// Softmax attention for query rows [n0, n1) of one group: out[n] = softmax(scale q[n] k^T) v, with kT, vT [D, N]
+/// and p [N] scratch. Both products keep 16 partial sums per block of 16 keys in registers: the scores of a block sum
+/// over j in registers (not D read-modify-write passes over p), and the output sums EB columns of v at once (one
+/// column at a time was a single chain of dependent multiply-adds, bound by their latency). Every sum runs in the order
+/// it always has: over j for a score; for an output, over the keys of each of 16 lanes, then the lanes in order.
+/// The 16 lanes are one zmm register on AVX-512 and two ymm on the other targets (GCC lowers a 64-byte vector type
+/// through the stack there); EB output columns fill half the target's REGS registers with accumulators.
+template <int DC, int REGS>
+__attribute__((always_inline)) inline void attentionRowsT(const float* __restrict q, const float* __restrict kT, const float* __restrict vT, float* __restrict out, float* __restrict p, int64_t n0, int64_t n1, int64_t N, int64_t Dr, float scale) {
+  constexpr int L = 16, W = REGS == 32 ? 16 : 8, S = L / W;
+  constexpr int EB = std::min(DC > 0 ? DC : 64, REGS / 2 / S);
+  typedef float Vec __attribute__((vector_size(W * sizeof(float))));
+  const auto load = [](const float* x) {
+    Vec v;
+    std::memcpy(&v, x, sizeof(Vec));
+    return v;
+  };
+  const int64_t D = DC > 0 ? DC : Dr;
+  const int64_t full = N - N % L;
   for (int64_t n = n0; n < n1; ++n) {
     const float* qn = q + n * D;
-    for (int64_t m = 0; m < N; ++m) p[m] = 0.f;
-    for (int64_t j = 0; j < D; ++j) {
-      const float qj = qn[j] * scale;
-      const float* kj = kT + j * N;
-      for (int64_t m = 0; m < N; ++m) p[m] += qj * kj[m];
+    for (int64_t m = 0; m < full; m += L) {
+      Vec a[S] = {};
+      for (int64_t j = 0; j < D; ++j)
+        for (int s = 0; s < S; ++s) a[s] += (qn[j] * scale) * load(kT + j * N + m + s * W);
+      std::memcpy(p + m, a, sizeof(a));
     }
-    float mx[16];
-    for (int l = 0; l < 16; ++l) mx[l] = -INFINITY;
-    int64_t m = 0;
-    for (; m + 16 <= N; m += 16)
-      for (int l = 0; l < 16; ++l) mx[l] = p[m + l] > mx[l] ? p[m + l] : mx[l];
+    for (int64_t m = full; m < N; ++m) {
+      float a = 0.f;
+      for (int64_t j = 0; j < D; ++j) a += (qn[j] * scale) * kT[j * N + m];
+      p[m] = a;
+    }
+    float mx[L];
+    for (int l = 0; l < L; ++l) mx[l] = -INFINITY;
+    for (int64_t m = 0; m < full; m += L)
+      for (int l = 0; l < L; ++l) mx[l] = p[m + l] > mx[l] ? p[m + l] : mx[l];
     float mxAll = -INFINITY;
-    for (; m < N; ++m) mxAll = p[m] > mxAll ? p[m] : mxAll;
-    for (int l = 0; l < 16; ++l) mxAll = mx[l] > mxAll ? mx[l] : mxAll;
+    for (int64_t m = full; m < N; ++m) mxAll = p[m] > mxAll ? p[m] : mxAll;
+    for (int l = 0; l < L; ++l) mxAll = mx[l] > mxAll ? mx[l] : mxAll;
     for (int64_t i = 0; i < N; ++i) p[i] = fastExp(p[i] - mxAll);
     const float inv = 1.f / laneSum(p, N);
-    for (int64_t e = 0; e < D; ++e) {
-      const float* ve = vT + e * N;
-      float acc[16] = {};
-      int64_t i = 0;
-      for (; i + 16 <= N; i += 16)
-        for (int l = 0; l < 16; ++l) acc[l] += p[i + l] * ve[i + l];
-      float s = 0.f;
-      for (; i < N; ++i) s += p[i] * ve[i];
-      for (int l = 0; l < 16; ++l) s += acc[l];
-      out[n * D + e] = s * inv;
+    for (int64_t e0 = 0; e0 < D; e0 += EB) {
+      const int64_t eb = DC > 0 ? EB : std::min<int64_t>(EB, D - e0);
+      Vec acc[EB][S] = {};
+      for (int64_t i = 0; i < full; i += L) {
+        Vec pv[S];
+        for (int s = 0; s < S; ++s) pv[s] = load(p + i + s * W);
+        for (int e = 0; e < EB; ++e) {
+          if (DC == 0 && e >= eb) break;
+          for (int s = 0; s < S; ++s) acc[e][s] += pv[s] * load(vT + (e0 + e) * N + i + s * W);
+        }
+      }
+      for (int64_t e = 0; e < eb; ++e) {
+        const float* ve = vT + (e0 + e) * N;
+        float sum = 0.f;
+        for (int64_t i = full; i < N; ++i) sum += p[i] * ve[i];
+        for (int s = 0; s < S; ++s)
+          for (int l = 0; l < W; ++l) sum += acc[e][s][l];
+        out[n * D + e0 + e] = sum * inv;
+      }
     }
   }
 }
-DIFFIQA_MULTIVERSION(attentionRows, (const float* __restrict q, const float* __restrict kT, const float* __restrict vT, float* __restrict out, float* __restrict p, int64_t n0, int64_t n1, int64_t N, int64_t D, float scale), (q, kT, vT, out, p, n0, n1, N, D, scale))
+
+template <int REGS>
+DIFFIQA_KERNEL_BODY void attentionRowsBody(const float* __restrict q, const float* __restrict kT, const float* __restrict vT, float* __restrict out, float* __restrict p, int64_t n0, int64_t n1, int64_t N, int64_t D, float scale) {
+  switch (D) {
+    case 8: return attentionRowsT<8, REGS>(q, kT, vT, out, p, n0, n1, N, D, scale);
+    case 16: return attentionRowsT<16, REGS>(q, kT, vT, out, p, n0, n1, N, D, scale);
+    case 32: return attentionRowsT<32, REGS>(q, kT, vT, out, p, n0, n1, N, D, scale);
+    default: return attentionRowsT<0, REGS>(q, kT, vT, out, p, n0, n1, N, D, scale);
+  }
+}
+DIFFIQA_MULTIVERSION_REGS(attentionRows, (const float* __restrict q, const float* __restrict kT, const float* __restrict vT, float* __restrict out, float* __restrict p, int64_t n0, int64_t n1, int64_t N, int64_t D, float scale), (q, kT, vT, out, p, n0, n1, N, D, scale))
 
 /// Backward of one attention group, serially over its query rows. kT, vT [D, N]; dkT, dvT [D, N] accumulators
 /// (zeroed by the caller); p, dp scratch of N floats. dq rows written directly.
