@@ -37,7 +37,9 @@
         "src/backend/native/prelu_bn_impl.cc",
         "src/backend/native/kernels/PreluBatchNorm.cc",
         "src/backend/native/unet_ops_impl.cc",
-        "src/backend/native/kernels/UnetOps.cc"
+        "src/backend/native/kernels/UnetOps.cc",
+        "src/backend/native/random_impl.cc",
+        "src/backend/native/kernels/Random.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

@@ -42,6 +42,11 @@ export interface NativeAddon {
   unaryOp(op: number, x: F32, out: F32): void;
   /** One Adam update (src/backend/ops/adam.ts); scalars = gradScale, beta1, 1-beta1, beta2, 1-beta2, bc2, eps, lr/bc1 as float32. */
   adamUpdate(p: F32, g: F32, m: F32, v: F32, scalars: F32, pOut: F32, mOut: F32, vOut: F32): void;
+  /**
+   * Draws `pairs` Box-Muller input pairs (u > 2^-52, v) per RC4 generator, in parallel; states holds each generator's
+   * S[256], i, j (258 bytes) and is advanced in place; out gets 2 x pairs doubles per generator (src/util/rng.ts).
+   */
+  arc4UniformPairs(states: Uint8Array, pairs: number, out: Float64Array): void;
   /** out[o, i] = sum (or mean) over r of x[o, r, i]; dims = [outer, reduced, inner]. */
   reduceSum(x: F32, out: F32, dims: readonly number[], mean: boolean): void;
   /**

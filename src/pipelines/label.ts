@@ -55,10 +55,7 @@ class PerImageNoise {
   constructor(private readonly rngs: readonly Rng[]) {}
 
   normalArray(n: number): Float32Array {
-    const per = n / this.rngs.length;
-    const out = new Float32Array(n);
-    this.rngs.forEach((r, i) => out.set(r.normalArray(per), i * per));
-    return out;
+    return Rng.normalArrays(this.rngs, n / this.rngs.length);
   }
 }
 

@@ -1,5 +1,6 @@
 import seedrandom from 'seedrandom';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { loadNativeAddon } from '../../src/backend/native-binding.js';
 import { Rng, deriveSeed } from '../../src/util/rng.js';
 
 /** The stream as seedrandom itself draws it, with Box-Muller as Rng documents it: the independent reference. */
@@ -79,5 +80,55 @@ describe('Rng', () => {
     expect(deriveSeed(1, 'a/b.jpg')).toBe(deriveSeed(1, 'a/b.jpg'));
     expect(deriveSeed(1, 'a/b.jpg')).not.toBe(deriveSeed(2, 'a/b.jpg'));
     expect(deriveSeed(1, 'a/b.jpg')).not.toBe(deriveSeed(1, 'a/c.jpg'));
+  });
+});
+
+describe('Rng.normalArrays (several generators at once, RC4 draws on the native addon)', () => {
+  const seeds = ['img/a.png', 'img/b.png', 'img/c.png'];
+
+  it("equals each generator's normalArray, concatenated, and leaves every state where normalArray leaves it", () => {
+    for (const per of [0, 2, 4096, 1001]) {
+      const batch = seeds.map((s) => new Rng(s));
+      const alone = seeds.map((s) => new Rng(s));
+      const got = Rng.normalArrays(batch, per);
+      const want = new Float32Array(seeds.length * per);
+      alone.forEach((r, g) => want.set(r.normalArray(per), g * per));
+      expect(got).toEqual(want);
+      // The streams continue identically: the next draws (and any cached spare) agree.
+      batch.forEach((r, g) => expect([r.normal(), r.uniform()]).toEqual([alone[g]!.normal(), alone[g]!.uniform()]));
+    }
+  });
+
+  it('matches the seedrandom reference stream, also when a spare normal is cached', () => {
+    const r = new Rng('spare');
+    const first = r.normal(); // caches the pair's second value
+    const rest = Rng.normalArrays([r], 2000);
+    expect(Float32Array.of(first, ...rest)).toEqual(referenceNormals('spare', 2001));
+    expect(Rng.normalArrays([new Rng('x'), new Rng('y')], 5000)).toEqual(Float32Array.of(...referenceNormals('x', 5000), ...referenceNormals('y', 5000)));
+  });
+
+  it("the addon's arc4UniformPairs draws seedrandom's doubles and rejects as Rng does; bad buffers are named", () => {
+    const addon = loadNativeAddon();
+    const states = new Uint8Array(2 * 258);
+    ['p', 'q'].forEach((seed, g) => {
+      const { arc4 } = new Rng(seed).state() as { arc4: { i: number; j: number; S: number[] } };
+      states.set(arc4.S, g * 258);
+      states[g * 258 + 256] = arc4.i;
+      states[g * 258 + 257] = arc4.j;
+    });
+    const out = new Float64Array(2 * 2 * 3000);
+    addon.arc4UniformPairs(states, 3000, out);
+    ['p', 'q'].forEach((seed, g) => {
+      const prng = seedrandom(seed, { state: true });
+      const want = Array.from({ length: 6000 }, () => prng.double());
+      expect(Array.from(out.subarray(g * 6000, (g + 1) * 6000))).toEqual(want);
+    });
+    // normalArrays uses it (an even count, no spare), once for all its generators.
+    const spy = vi.spyOn(addon, 'arc4UniformPairs');
+    Rng.normalArrays([new Rng(1), new Rng(2)], 8);
+    expect(spy).toHaveBeenCalledTimes(1);
+    spy.mockRestore();
+    expect(() => addon.arc4UniformPairs(new Uint8Array(257), 1, new Float64Array(2))).toThrow(/states/);
+    expect(() => addon.arc4UniformPairs(new Uint8Array(258), 2, new Float64Array(2))).toThrow(/out/);
   });
 });
