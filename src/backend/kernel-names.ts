@@ -52,6 +52,11 @@ export const ChannelNorm = 'DiffiqaChannelNorm';
 export const ChannelNormGrad = 'DiffiqaChannelNormGrad';
 /** LinearAttention core: input qkv [B,H,W,3·heads·d]; output [B,H,W,heads·d]. Attr heads. */
 export const LinearAttention = 'DiffiqaLinearAttention';
+/**
+ * LinearAttention of a bias-free 1x1 projection: inputs x [B,H,W,C], w [1,1,C,3·heads·d]; output as LinearAttention
+ * of conv2d(x, w), the [B,H,W,3·heads·d] projection never stored. Attr heads.
+ */
+export const LinearAttentionProjected = 'DiffiqaLinearAttentionProjected';
 /** LinearAttention core backward: inputs dy, qkv; output dqkv. Attr heads. */
 export const LinearAttentionGrad = 'DiffiqaLinearAttentionGrad';
 /** Softmax attention: inputs q, k, v [..., N, d]; output softmax(scale·q kᵀ) v [..., N, d]. Attr scale. */

@@ -47,6 +47,8 @@ export interface NativeAddon {
    * S[256], i, j (258 bytes) and is advanced in place; out gets 2 x pairs doubles per generator (src/util/rng.ts).
    */
   arc4UniformPairs(states: Uint8Array, pairs: number, out: Float64Array): void;
+  /** LinearAttention of x [B·N, C] times w [C, 3·H·D] (a 1x1 conv), projected block by block; dims = [B, N, H, D]. */
+  linearAttentionProjected(x: F32, w: F32, out: F32, dims: readonly number[], channels: number): void;
   /** out[o, i] = sum (or mean) over r of x[o, r, i]; dims = [outer, reduced, inner]. */
   reduceSum(x: F32, out: F32, dims: readonly number[], mean: boolean): void;
   /**

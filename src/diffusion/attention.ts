@@ -2,7 +2,7 @@
  * The UNet's attention blocks (METHOD §1.1), NHWC. Both take their qkv from a bias-free 1x1 conv whose
  * output channels are ordered (q|k|v) then (head, feature), as the reference's `'b (h c) x y'`.
  */
-import { linearAttentionCore, softmaxAttention } from '../backend/ops/unet-ops.js';
+import { linearAttentionProjected, softmaxAttention } from '../backend/ops/unet-ops.js';
 import { tf } from '../backend/tf.js';
 import { convNamed } from '../nn/layers.js';
 import type { ParamStore } from '../nn/params.js';
@@ -32,8 +32,9 @@ function mergeHeads(x: tf.Tensor4D, h: number, w: number): tf.Tensor4D {
  * itself (e.g. `downs.0.2.fn.fn`).
  */
 export function linearAttention(p: ParamStore, prefix: string, x: tf.Tensor4D, heads: number): tf.Tensor4D {
-  // The core (softmaxes, context, output) is one fused op on `native` (src/backend/ops/unet-ops.ts).
-  const out = linearAttentionCore(convNamed(p, `${prefix}.to_qkv`, x), heads);
+  // to_qkv (bias-free) and the core (softmaxes, context, output) are one fused op on `native`
+  // (src/backend/ops/unet-ops.ts).
+  const out = linearAttentionProjected(x, p.get(`${prefix}.to_qkv.weight`) as tf.Tensor4D, heads);
   const y = convNamed(p, `${prefix}.to_out.0`, out);
   return layerNormNamed(p, `${prefix}.to_out.1.g`, y);
 }

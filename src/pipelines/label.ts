@@ -12,6 +12,7 @@
  * Determinism: every random draw for an image comes from its own Rng seeded by (seed, image key), so a score does
  * not depend on batch size, order, sharding or resumption.
  */
+import { parallelNormalArrays } from '../backend/random.js';
 import { tf } from '../backend/tf.js';
 import { ddimReconstruct, qSample, type X0Predictor } from '../diffusion/gaussian.js';
 import type { NoiseSchedule } from '../diffusion/schedule.js';
@@ -55,7 +56,7 @@ class PerImageNoise {
   constructor(private readonly rngs: readonly Rng[]) {}
 
   normalArray(n: number): Float32Array {
-    return Rng.normalArrays(this.rngs, n / this.rngs.length);
+    return parallelNormalArrays(this.rngs, n / this.rngs.length);
   }
 }
 

@@ -6,11 +6,11 @@
  * ARC4 stream and double construction on a typed array, which yields the same numbers bit for bit (tested against
  * seedrandom). The labeller draws ~10 M normals per cpu-small batch, most of its time outside the UNet; this copy and
  * normalArray's unboxed pairs draw 1.5 M normals in 56-58 ms instead of seedrandom's 75. `Rng.normalArrays` draws
- * from several generators at once (the labeller's one per image): their RC4 streams run on the native addon's threads,
- * the same bytes and doubles, and only Box-Muller's log/cos/sin stay here (V8's, so the values stay bit-identical).
+ * from several generators at once (the labeller's one per image) and can hand their RC4 streams to a `UniformPairSource`
+ * (the native addon's threads, src/backend/random.ts): the same bytes and doubles; Box-Muller's log/cos/sin stay here
+ * (V8's, so the values stay bit-identical).
  */
 import seedrandom from 'seedrandom';
-import { loadNativeAddon } from '../backend/native-binding.js';
 
 /** Opaque serialisable generator state (seedrandom's ARC4 state). */
 export type RngState = object;
@@ -25,18 +25,15 @@ const TWO_48 = 2 ** 48;
 const TWO_52 = 2 ** 52;
 const TWO_53 = 2 ** 53;
 
-/** Bytes of one generator's RC4 state for the native addon: S[256], i, j (native/random.h). */
-const ARC4_STATE_BYTES = 258;
+/** Bytes of one generator's RC4 state for a UniformPairSource: S[256], i, j (native/random.h). */
+export const ARC4_STATE_BYTES = 258;
 
-/** The native addon's draws, or undefined where it is not built (the JS path gives the same numbers). */
-function nativeRandom(): { arc4UniformPairs(states: Uint8Array, pairs: number, out: Float64Array): void } | undefined {
-  try {
-    const addon = loadNativeAddon();
-    return typeof addon.arc4UniformPairs === 'function' ? addon : undefined; // an addon built before it existed
-  } catch {
-    return undefined;
-  }
-}
+/**
+ * Advances G RC4 generators, given as G x ARC4_STATE_BYTES bytes of state (updated in place), by `pairs` Box-Muller
+ * input pairs each, written to out (2 x pairs doubles per generator): u > Number.EPSILON, redrawn as normal() does,
+ * then v, both seedrandom doubles.
+ */
+export type UniformPairSource = (states: Uint8Array, pairs: number, out: Float64Array) => void;
 
 /** A seeded generator of uniform, integer and Gaussian draws with savable state. */
 export class Rng {
@@ -57,21 +54,20 @@ export class Rng {
 
   /**
    * `perRng` standard normals from each generator, concatenated: the same values, and the same generator states
-   * after, as `rngs.map((r) => r.normalArray(perRng))`. With the native addon the generators' uniform draws run in
-   * parallel there (two thirds of a normal's cost); without it, or with a cached spare or an odd count, in JS.
+   * after, as `rngs.map((r) => r.normalArray(perRng))`. With a `pairs` source (the native addon's, which runs the
+   * generators in parallel) the uniform draws, two thirds of a normal's cost, happen there; without one, or with a
+   * cached spare or an odd count, in JS.
    */
-  static normalArrays(rngs: readonly Rng[], perRng: number): Float32Array {
+  static normalArrays(rngs: readonly Rng[], perRng: number, pairs?: UniformPairSource): Float32Array {
     const out = new Float32Array(rngs.length * perRng);
-    const addon = perRng % 2 === 0 && rngs.every((r) => r.spareNormal === null) ? nativeRandom() : undefined;
-    if (addon === undefined) {
+    if (pairs === undefined || perRng % 2 !== 0 || rngs.some((r) => r.spareNormal !== null)) {
       rngs.forEach((r, g) => out.set(r.normalArray(perRng), g * perRng));
       return out;
     }
-    const pairs = perRng / 2;
     const states = new Uint8Array(rngs.length * ARC4_STATE_BYTES);
     rngs.forEach((r, g) => r.saveArc4(states, g * ARC4_STATE_BYTES));
     const uv = new Float64Array(rngs.length * perRng);
-    addon.arc4UniformPairs(states, pairs, uv);
+    pairs(states, perRng / 2, uv);
     rngs.forEach((r, g) => r.loadArc4(states, g * ARC4_STATE_BYTES));
     for (let k = 0; k < uv.length; k += 2) {
       const r = Math.sqrt(-2 * Math.log(uv[k] as number));

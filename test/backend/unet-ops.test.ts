@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  channelLayerNorm, channelLayerNormComposite, linearAttentionCore, linearAttentionCoreComposite, silu, siluComposite,
+  channelLayerNorm, channelLayerNormComposite, linearAttentionCore, linearAttentionCoreComposite, linearAttentionProjected, silu, siluComposite,
   softmaxAttention, softmaxAttentionComposite, groupNormFilmSilu, groupNormFilmSiluComposite,
 } from '../../src/backend/ops/unet-ops.js';
 import { tf } from '../../src/backend/tf.js';
@@ -35,7 +35,7 @@ function withGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: tf.Tensor[], se
 
 describe('fused UNet ops match their tfjs composites on cpu', () => {
   it('the native kernels are registered (the fused path is what these tests exercise)', () => {
-    for (const k of ['DiffiqaSilu', 'DiffiqaChannelNorm', 'DiffiqaLinearAttention', 'DiffiqaAttention', 'DiffiqaGroupNormFilmSilu']) {
+    for (const k of ['DiffiqaSilu', 'DiffiqaChannelNorm', 'DiffiqaLinearAttention', 'DiffiqaLinearAttentionProjected', 'DiffiqaAttention', 'DiffiqaGroupNormFilmSilu']) {
       expect(tf.getKernel(k, 'native')).toBeDefined();
       expect(tf.getKernel(k, 'cpu')).toBeUndefined();
     }
@@ -83,6 +83,42 @@ describe('fused UNet ops match their tfjs composites on cpu', () => {
       }, 5e-5);
     });
   }
+
+  // The projected LinearAttention never stores conv2d(x, w); it must still give the unfused pair's exact bits, forward
+  // and backward (the same GEMM sums per row, the same gradient kernels), also where blocks of 256 rows cross images.
+  const PROJECTED: { shape: [number, number, number, number]; heads: number; d: number }[] = [
+    { shape: [2, 7, 9, 16], heads: 4, d: 8 }, // cpu-small's 112 px level, small
+    { shape: [3, 15, 21, 32], heads: 4, d: 8 }, // 315 pixels per image: blocks span images
+    { shape: [1, 6, 5, 13], heads: 2, d: 5 },
+  ];
+  for (const { shape, heads, d } of PROJECTED) {
+    it(`projected LinearAttention equals linearAttentionCore(conv2d(x, w)) bit for bit, with its gradients, ${shape} heads ${heads}`, () => {
+      const wShape: [number, number, number, number] = [1, 1, shape[3], 3 * heads * d];
+      const [fusedOut, unfusedOut] = [true, false].map((projected) =>
+        runOn('native', () => {
+          const x = tf.mul(tf.tensor4d(randomValues(`lap-${shape}`, size(shape)), shape), 2);
+          const w = tf.tensor4d(randomValues(`lapw-${shape}`, size(wShape)), wShape);
+          const f = (a: tf.Tensor, b: tf.Tensor) =>
+            projected
+              ? linearAttentionProjected(a as tf.Tensor4D, b as tf.Tensor4D, heads)
+              : linearAttentionCore(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'valid'), heads);
+          return withGrads(f, [x, w], `lap-${shape}`);
+        }),
+      ) as [Float32Array[], Float32Array[]];
+      expect(fusedOut.length).toBe(3);
+      fusedOut.forEach((got, i) => {
+        expect(unfusedOut[i]!.some((v) => v !== 0)).toBe(true);
+        expect(Array.from(got)).toEqual(Array.from(unfusedOut[i]!));
+      });
+    });
+  }
+
+  it('projected LinearAttention names a filter that is not a 1x1 qkv projection', () => {
+    const x = tf.zeros([1, 4, 4, 8]) as tf.Tensor4D;
+    expect(() => linearAttentionProjected(x, tf.zeros([1, 1, 7, 24]) as tf.Tensor4D, 2)).toThrow(/linearAttentionProjected w/);
+    expect(() => linearAttentionProjected(x, tf.zeros([3, 3, 8, 24]) as tf.Tensor4D, 2)).toThrow(/linearAttentionProjected w/);
+    expect(() => linearAttentionProjected(x, tf.zeros([1, 1, 8, 20]) as tf.Tensor4D, 2)).toThrow(/linearAttentionProjected w/);
+  });
 
   it('LinearAttention of an image is bit-identical alone and inside batches of 2 and 5 (sharded labels equal unsharded)', () => {
     // 40x40 = 1,600 tokens: several fixed-size chunks, whose partial sums and key maxima are combined in order.

@@ -1,7 +1,6 @@
 import seedrandom from 'seedrandom';
-import { describe, expect, it, vi } from 'vitest';
-import { loadNativeAddon } from '../../src/backend/native-binding.js';
-import { Rng, deriveSeed } from '../../src/util/rng.js';
+import { describe, expect, it } from 'vitest';
+import { ARC4_STATE_BYTES, Rng, type UniformPairSource, deriveSeed } from '../../src/util/rng.js';
 
 /** The stream as seedrandom itself draws it, with Box-Muller as Rng documents it: the independent reference. */
 function referenceNormals(seed: string, count: number): Float32Array {
@@ -83,52 +82,49 @@ describe('Rng', () => {
   });
 });
 
-describe('Rng.normalArrays (several generators at once, RC4 draws on the native addon)', () => {
+describe('Rng.normalArrays (several generators at once)', () => {
   const seeds = ['img/a.png', 'img/b.png', 'img/c.png'];
 
-  it("equals each generator's normalArray, concatenated, and leaves every state where normalArray leaves it", () => {
-    for (const per of [0, 2, 4096, 1001]) {
-      const batch = seeds.map((s) => new Rng(s));
-      const alone = seeds.map((s) => new Rng(s));
-      const got = Rng.normalArrays(batch, per);
-      const want = new Float32Array(seeds.length * per);
-      alone.forEach((r, g) => want.set(r.normalArray(per), g * per));
-      expect(got).toEqual(want);
-      // The streams continue identically: the next draws (and any cached spare) agree.
-      batch.forEach((r, g) => expect([r.normal(), r.uniform()]).toEqual([alone[g]!.normal(), alone[g]!.uniform()]));
+  /** A UniformPairSource built on seedrandom itself: each state block continues as a seedrandom ARC4 state. */
+  const seedrandomPairs: UniformPairSource = (states, pairs, out) => {
+    for (let g = 0; g * ARC4_STATE_BYTES < states.length; g++) {
+      const at = g * ARC4_STATE_BYTES;
+      const S = Array.from(states.subarray(at, at + 256));
+      const prng = seedrandom('', { state: { i: states[at + 256]!, j: states[at + 257]!, S } as unknown as seedrandom.State.Arc4 });
+      for (let p = 0; p < pairs; p++) {
+        let u = 0;
+        while (u <= Number.EPSILON) u = prng.double();
+        out[g * 2 * pairs + 2 * p] = u;
+        out[g * 2 * pairs + 2 * p + 1] = prng.double();
+      }
+      const after = prng.state() as unknown as { i: number; j: number; S: number[] };
+      states.set(after.S, at);
+      states[at + 256] = after.i;
+      states[at + 257] = after.j;
     }
-  });
+  };
+
+  for (const [name, source] of [['in JS', undefined], ['through a pair source', seedrandomPairs]] as const) {
+    it(`equals each generator's normalArray, concatenated, and leaves every state where normalArray leaves it (${name})`, () => {
+      for (const per of [0, 2, 4096, 1001]) {
+        const batch = seeds.map((s) => new Rng(s));
+        const alone = seeds.map((s) => new Rng(s));
+        const got = Rng.normalArrays(batch, per, source);
+        const want = new Float32Array(seeds.length * per);
+        alone.forEach((r, g) => want.set(r.normalArray(per), g * per));
+        expect(got).toEqual(want);
+        // The streams continue identically: the next draws (and any cached spare) agree.
+        batch.forEach((r, g) => expect([r.normal(), r.uniform()]).toEqual([alone[g]!.normal(), alone[g]!.uniform()]));
+      }
+    });
+  }
 
   it('matches the seedrandom reference stream, also when a spare normal is cached', () => {
     const r = new Rng('spare');
     const first = r.normal(); // caches the pair's second value
-    const rest = Rng.normalArrays([r], 2000);
+    const rest = Rng.normalArrays([r], 2000, seedrandomPairs);
     expect(Float32Array.of(first, ...rest)).toEqual(referenceNormals('spare', 2001));
-    expect(Rng.normalArrays([new Rng('x'), new Rng('y')], 5000)).toEqual(Float32Array.of(...referenceNormals('x', 5000), ...referenceNormals('y', 5000)));
-  });
-
-  it("the addon's arc4UniformPairs draws seedrandom's doubles and rejects as Rng does; bad buffers are named", () => {
-    const addon = loadNativeAddon();
-    const states = new Uint8Array(2 * 258);
-    ['p', 'q'].forEach((seed, g) => {
-      const { arc4 } = new Rng(seed).state() as { arc4: { i: number; j: number; S: number[] } };
-      states.set(arc4.S, g * 258);
-      states[g * 258 + 256] = arc4.i;
-      states[g * 258 + 257] = arc4.j;
-    });
-    const out = new Float64Array(2 * 2 * 3000);
-    addon.arc4UniformPairs(states, 3000, out);
-    ['p', 'q'].forEach((seed, g) => {
-      const prng = seedrandom(seed, { state: true });
-      const want = Array.from({ length: 6000 }, () => prng.double());
-      expect(Array.from(out.subarray(g * 6000, (g + 1) * 6000))).toEqual(want);
-    });
-    // normalArrays uses it (an even count, no spare), once for all its generators.
-    const spy = vi.spyOn(addon, 'arc4UniformPairs');
-    Rng.normalArrays([new Rng(1), new Rng(2)], 8);
-    expect(spy).toHaveBeenCalledTimes(1);
-    spy.mockRestore();
-    expect(() => addon.arc4UniformPairs(new Uint8Array(257), 1, new Float64Array(2))).toThrow(/states/);
-    expect(() => addon.arc4UniformPairs(new Uint8Array(258), 2, new Float64Array(2))).toThrow(/out/);
+    const two = Rng.normalArrays([new Rng('x'), new Rng('y')], 5000, seedrandomPairs);
+    expect(two).toEqual(Float32Array.of(...referenceNormals('x', 5000), ...referenceNormals('y', 5000)));
   });
 });

@@ -2,9 +2,9 @@
  * Gradients of the fused UNet kernels (src/backend/kernels/UnetOps.ts), each one native backward call. As for
  * GroupNorm, multi-output backward results are computed eagerly and handed over by the closures.
  */
-import { add, engine, getBackend, getKernel, matMul, mul, reshape, softmax, sub, sum, tidy } from '@tensorflow/tfjs-core';
-import type { GradConfig, NamedAttrMap, Tensor } from '@tensorflow/tfjs-core';
-import { Attention, AttentionGrad, ChannelNorm, GroupNorm, GroupNormFilmSilu, GroupNormGrad, ChannelNormGrad, LinearAttention, LinearAttentionGrad, Silu, SiluGrad } from '../kernel-names.js';
+import { add, conv2d, engine, getBackend, getKernel, matMul, mul, reshape, softmax, sub, sum, tidy } from '@tensorflow/tfjs-core';
+import type { GradConfig, NamedAttrMap, Tensor, Tensor4D } from '@tensorflow/tfjs-core';
+import { Attention, AttentionGrad, ChannelNorm, GroupNorm, GroupNormFilmSilu, GroupNormGrad, ChannelNormGrad, LinearAttention, LinearAttentionGrad, LinearAttentionProjected, Silu, SiluGrad } from '../kernel-names.js';
 
 const first = (dy: Tensor | Tensor[]): Tensor => (Array.isArray(dy) ? dy[0] : dy) as Tensor;
 
@@ -34,6 +34,26 @@ export const linearAttentionGradConfig: GradConfig = {
   gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
     const [qkv] = saved as [Tensor];
     return { qkv: () => engine().runKernel(LinearAttentionGrad, { dy: first(dy), qkv }, attrs) as Tensor };
+  },
+};
+
+/**
+ * LinearAttention of a 1x1 projection: the forward never stored qkv = conv2d(x, w), so the backward recomputes it,
+ * then runs the kernels the unfused layers' gradients run: LinearAttentionGrad for dqkv, and Conv2D's input and
+ * filter gradients with the attributes tfjs's Conv2D gradient gives them. A training step therefore computes the
+ * same bits as conv2d followed by linearAttentionCore.
+ */
+export const linearAttentionProjectedGradConfig: GradConfig = {
+  kernelName: LinearAttentionProjected,
+  inputsToSave: ['x', 'w'],
+  gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
+    const [x, w] = saved as [Tensor4D, Tensor4D];
+    const dqkv = tidy(() => engine().runKernel(LinearAttentionGrad, { dy: first(dy), qkv: conv2d(x, w, 1, 'valid') }, attrs) as Tensor);
+    const conv = { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC' };
+    return {
+      x: () => engine().runKernel('Conv2DBackpropInput', { dy: dqkv, filter: w }, { ...conv, inputShape: x.shape }) as Tensor,
+      w: () => engine().runKernel('Conv2DBackpropFilter', { x, dy: dqkv }, { ...conv, filterShape: w.shape }) as Tensor,
+    };
   },
 };
 
@@ -92,5 +112,6 @@ export const groupNormFilmSiluGradConfig: GradConfig = {
 };
 
 export const UNET_OP_GRADIENTS: readonly GradConfig[] = [
-  siluGradConfig, channelNormGradConfig, linearAttentionGradConfig, attentionGradConfig, groupNormFilmSiluGradConfig,
+  siluGradConfig, channelNormGradConfig, linearAttentionGradConfig, linearAttentionProjectedGradConfig, attentionGradConfig,
+  groupNormFilmSiluGradConfig,
 ];

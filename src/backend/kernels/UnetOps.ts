@@ -4,7 +4,7 @@
  */
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import {
-  Attention, AttentionGrad, ChannelNorm, GroupNormFilmSilu, ChannelNormGrad, LinearAttention, LinearAttentionGrad, Silu, SiluGrad,
+  Attention, AttentionGrad, ChannelNorm, GroupNormFilmSilu, ChannelNormGrad, LinearAttention, LinearAttentionGrad, LinearAttentionProjected, Silu, SiluGrad,
 } from '../kernel-names.js';
 import { loadNativeAddon } from '../native-binding.js';
 import { groupNormDims } from './GroupNorm.js';
@@ -75,6 +75,22 @@ function linearAttention(args: KernelArgs): TensorInfo {
   const [b, h, w] = qkv.shape as number[];
   const out = allocOutput(args.backend, [b as number, h as number, w as number, (dims[2] as number) * (dims[3] as number)], true); // every element is written
   loadNativeAddon().linearAttention(f32(args, 'qkv', LinearAttention), out.values, dims);
+  return out.info;
+}
+
+function linearAttentionProjected(args: KernelArgs): TensorInfo {
+  const x = args.inputs['x'] as TensorInfo;
+  const w = args.inputs['w'] as TensorInfo;
+  const { heads } = args.attrs as unknown as { heads: number };
+  const [b = 0, h = 1, wd = 1, c = 1] = x.shape;
+  const [kh, kw, wc, c3] = w.shape;
+  if (x.shape.length !== 4 || kh !== 1 || kw !== 1 || wc !== c) {
+    throw new Error(`${LinearAttentionProjected}: x [B,H,W,C] and w [1,1,C,3·heads·d] expected, got [${x.shape.join(',')}] and [${w.shape.join(',')}]`);
+  }
+  const dims = attnDims({ ...x, shape: [b, h, wd, c3 as number] }, heads);
+  const out = allocOutput(args.backend, [b, h, wd, (dims[2] as number) * (dims[3] as number)], true); // every element is written
+  const k = LinearAttentionProjected;
+  loadNativeAddon().linearAttentionProjected(f32(args, 'x', k), f32(args, 'w', k), out.values, dims, c);
   return out.info;
 }
 
@@ -152,6 +168,7 @@ export const UNET_OP_KERNELS: readonly KernelConfig[] = [
   config(ChannelNorm, channelNorm),
   config(ChannelNormGrad, channelNormGrad),
   config(LinearAttention, linearAttention),
+  config(LinearAttentionProjected, linearAttentionProjected),
   config(LinearAttentionGrad, linearAttentionGrad),
   config(Attention, attention),
   config(AttentionGrad, attentionGrad),

@@ -83,6 +83,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("channelNorm", Napi::Function::New(env, ChannelNorm));
   exports.Set("channelNormGrad", Napi::Function::New(env, ChannelNormGrad));
   exports.Set("linearAttention", Napi::Function::New(env, LinearAttention));
+  exports.Set("linearAttentionProjected", Napi::Function::New(env, LinearAttentionProjected));
   exports.Set("linearAttentionGrad", Napi::Function::New(env, LinearAttentionGrad));
   exports.Set("attention", Napi::Function::New(env, Attention));
   exports.Set("attentionGrad", Napi::Function::New(env, AttentionGrad));

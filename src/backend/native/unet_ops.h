@@ -21,6 +21,12 @@ void channelNormBackward(const float* dy, const float* x, const float* g, const 
 /// Linear attention over qkv [B, N, 3*H*D] (channels q|k|v, then head, then feature):
 /// q = softmax_D(q) * D^-1/2, k = softmax_N(k), v = v / N, ctx[h] = k[h]^T v[h] (D x D), out[n, h*D + e] = q[n,h] ctx[h].
 void linearAttentionForward(const float* qkv, float* out, int64_t B, int64_t N, int64_t H, int64_t D);
+
+/// linearAttentionForward of qkv = x w, the bias-free 1x1 projection of x [B, N, C] by w [C, 3 * H * D], without
+/// storing qkv: each block of rows is projected where it is used. The same bits as projecting first (for every row
+/// count, sgemm sums an element the same way) while a [B, N, 3 * H * D] tensor is never written or read back.
+void linearAttentionProjectedForward(const float* x, const float* w, float* out, int64_t B, int64_t N, int64_t C,
+                                     int64_t H, int64_t D);
 /// dqkv [B, N, 3*H*D] from dout [B, N, H*D].
 void linearAttentionBackward(const float* dout, const float* qkv, float* dqkv, int64_t B, int64_t N, int64_t H,
                              int64_t D);

@@ -8,6 +8,7 @@
 
 #include "data_movement.h"
 #include "fast_math.h"
+#include "gemm.h"
 #include "isa.h"
 #include "thread_pool.h"
 #include "unet_ops.h"
@@ -288,9 +289,27 @@ DIFFIQA_MULTIVERSION(addColumns, (const float* l, int64_t count, int64_t hd, flo
 /// One pass over k and v: the key softmax statistics (kmax, kinv = 1 / sum exp(k - kmax)) and
 /// ctx [B, H, D, D] = sum_n softmax_N(k)[n, h, j] * v[n, h, e] / N. Each task keeps a running max per key channel
 /// and rescales its partial sums when the max grows (online softmax); partials are combined in double, in task order.
-void keyContext(const LinAttn& a, const float* qkv, std::vector<float>& kmax, std::vector<float>& kinv,
+/// Keys and values of `count` consecutive rows of one image: k at k + n * stride, v at v + n * stride.
+struct KeyValueRows {
+  const float* k;
+  const float* v;
+  int64_t stride;
+};
+
+/// Key/value rows read from a qkv tensor [B, N, 3 * H * D].
+struct QkvRows {
+  const float* qkv;
+  int64_t N, hd;
+  KeyValueRows operator()(int64_t b, int64_t n0, int64_t /*count*/) const {
+    const float* r = qkv + (b * N + n0) * 3 * hd;
+    return {r + hd, r + 2 * hd, 3 * hd};
+  }
+};
+
+template <typename RowSource>
+void keyContext(const LinAttn& a, const RowSource& source, std::vector<float>& kmax, std::vector<float>& kinv,
                 std::vector<float>& ctx) {
-  const int64_t hd = a.hd(), row = a.row(), D = a.D, dd = a.H * a.D * a.D;
+  const int64_t hd = a.hd(), D = a.D, dd = a.H * a.D * a.D;
   const Chunks ch = chunksOf(a.N);
   const int64_t tasks = a.B * ch.perBatch;
   std::vector<float> tMax(static_cast<size_t>(tasks * hd), -INFINITY), tSum(static_cast<size_t>(tasks * hd), 0.f);
@@ -298,15 +317,15 @@ void keyContext(const LinAttn& a, const float* qkv, std::vector<float>& kmax, st
   const std::vector<float> ones(static_cast<size_t>(hd), 1.f);
   pool().run(tasks, [&](int64_t t, int) {
     const int64_t b = t / ch.perBatch, n0 = (t % ch.perBatch) * ch.size, n1 = std::min(a.N, n0 + ch.size);
-    const float* base = qkv + b * a.N * row;
     float* m = tMax.data() + t * hd;
     float* sum = tSum.data() + t * hd;
     float* acc = tCtx.data() + t * dd;
     std::vector<float> l(static_cast<size_t>(kRowBlock * hd)), bm(static_cast<size_t>(hd));
     for (int64_t s0 = n0; s0 < n1; s0 += kRowBlock) {
       const int64_t cnt = std::min(kRowBlock, n1 - s0);
+      const KeyValueRows kv = source(b, s0, cnt);
       std::copy(m, m + hd, bm.begin());
-      keyMaxRange(base + s0 * row + hd, row, hd, cnt, bm.data());
+      keyMaxRange(kv.k, kv.stride, hd, cnt, bm.data());
       for (int64_t c = 0; c < hd; ++c) {
         if (!(bm[c] > m[c])) continue;
         const float f = m[c] == -INFINITY ? 0.f : std::exp(m[c] - bm[c]);
@@ -314,9 +333,9 @@ void keyContext(const LinAttn& a, const float* qkv, std::vector<float>& kmax, st
         for (int64_t e = 0; e < D; ++e) acc[c * D + e] *= f;
         m[c] = bm[c];
       }
-      keyRows(base + s0 * row + hd, row, hd, cnt, m, ones.data(), 1.f, l.data());
+      keyRows(kv.k, kv.stride, hd, cnt, m, ones.data(), 1.f, l.data());
       addColumns(l.data(), cnt, hd, sum);
-      outerAccumulate(a.H, a.D, cnt, l.data(), hd, base + s0 * row + 2 * hd, row, acc);
+      outerAccumulate(a.H, a.D, cnt, l.data(), hd, kv.v, kv.stride, acc);
     }
   });
   kmax.assign(static_cast<size_t>(a.B * hd), -INFINITY);
@@ -347,18 +366,19 @@ void keyContext(const LinAttn& a, const float* qkv, std::vector<float>& kmax, st
     }
 }
 
-/// out rows [r0, r1) (flat b*N + n): out[n, h, e] = sum_j q[n, h, j] ctx[b, h, j, e].
+/// out rows [r0, r1) (flat b*N + n): out[n, h, e] = sum_j q[n, h, j] ctx[b, h, j, e], with the query of row r at
+/// q + (r - r0) * qStride.
 template <int DC>
-__attribute__((always_inline)) inline void attendRowsT(const float* qkv, const float* ctx, float* out, int64_t r0, int64_t r1, int64_t N, int64_t H, int64_t Dr, float scale) {
+__attribute__((always_inline)) inline void attendRowsT(const float* q, int64_t qStride, const float* ctx, float* out, int64_t r0, int64_t r1, int64_t N, int64_t H, int64_t Dr, float scale) {
   const int64_t D = DC > 0 ? DC : Dr;
-  const int64_t hd = H * D, row = 3 * hd;
+  const int64_t hd = H * D;
   constexpr int64_t kBlock = 4096;  // floats of query softmaxes staged per block of rows
   float pBlock[kBlock];
   const int64_t rows = std::max<int64_t>(1, std::min<int64_t>(16, kBlock / hd));
   for (int64_t r = r0; r < r1; ++r) {
     const int64_t b = r / N;
     const int64_t k = (r - r0) % rows;
-    if (k == 0) queryRowsT<DC>(qkv + r * row, row, H, D, std::min(rows, r1 - r), scale, pBlock);
+    if (k == 0) queryRowsT<DC>(q + (r - r0) * qStride, qStride, H, D, std::min(rows, r1 - r), scale, pBlock);
     const float* p = pBlock + k * hd;
     float* __restrict o = out + r * hd;
     if constexpr (DC > 0) {
@@ -388,15 +408,15 @@ __attribute__((always_inline)) inline void attendRowsT(const float* qkv, const f
   }
 }
 
-DIFFIQA_KERNEL_BODY void attendRowsBody(const float* qkv, const float* ctx, float* out, int64_t r0, int64_t r1, int64_t N, int64_t H, int64_t D, float scale) {
+DIFFIQA_KERNEL_BODY void attendRowsBody(const float* q, int64_t qStride, const float* ctx, float* out, int64_t r0, int64_t r1, int64_t N, int64_t H, int64_t D, float scale) {
   switch (D) {
-    case 8: return attendRowsT<8>(qkv, ctx, out, r0, r1, N, H, D, scale);
-    case 16: return attendRowsT<16>(qkv, ctx, out, r0, r1, N, H, D, scale);
-    case 32: return attendRowsT<32>(qkv, ctx, out, r0, r1, N, H, D, scale);
-    default: return attendRowsT<0>(qkv, ctx, out, r0, r1, N, H, D, scale);
+    case 8: return attendRowsT<8>(q, qStride, ctx, out, r0, r1, N, H, D, scale);
+    case 16: return attendRowsT<16>(q, qStride, ctx, out, r0, r1, N, H, D, scale);
+    case 32: return attendRowsT<32>(q, qStride, ctx, out, r0, r1, N, H, D, scale);
+    default: return attendRowsT<0>(q, qStride, ctx, out, r0, r1, N, H, D, scale);
   }
 }
-DIFFIQA_MULTIVERSION(attendRows, (const float* qkv, const float* ctx, float* out, int64_t r0, int64_t r1, int64_t N, int64_t H, int64_t D, float scale), (qkv, ctx, out, r0, r1, N, H, D, scale))
+DIFFIQA_MULTIVERSION(attendRows, (const float* q, int64_t qStride, const float* ctx, float* out, int64_t r0, int64_t r1, int64_t N, int64_t H, int64_t D, float scale), (q, qStride, ctx, out, r0, r1, N, H, D, scale))
 
 /// sum_j a[j] b[j] over D: 8 interleaved partial sums when D is a multiple of 8 (they vectorise; one running sum
 /// would be a chain of D dependent multiply-adds), added in a fixed order.
@@ -671,10 +691,42 @@ void linearAttentionForward(const float* qkv, float* out, int64_t B, int64_t N, 
   if (B == 0) return;
   std::vector<float> kmax, kinv;
   std::vector<float> ctx;
-  keyContext(a, qkv, kmax, kinv, ctx);
+  keyContext(a, QkvRows{qkv, N, a.hd()}, kmax, kinv, ctx);
   const float scale = 1.f / std::sqrt(static_cast<float>(D));
   pool().parallelFor(B * N, [&](int64_t r0, int64_t r1, int) {
-    attendRows(qkv, ctx.data(), out, r0, r1, N, H, D, scale);
+    attendRows(qkv + r0 * a.row(), a.row(), ctx.data(), out, r0, r1, N, H, D, scale);
+  }, 4, 256);
+}
+
+void linearAttentionProjectedForward(const float* x, const float* w, float* out, int64_t B, int64_t N, int64_t C,
+                                     int64_t H, int64_t D) {
+  const LinAttn a{B, N, H, D};
+  checkAttn(a);
+  if (C < 1) throw std::invalid_argument("linearAttentionProjected: bad channel count");
+  if (B == 0) return;
+  const int64_t hd = a.hd(), row = a.row();
+  // Each block of rows is projected on its own thread (sgemm's serial form) into a thread-local buffer: the keys and
+  // values (columns [hd, 3 hd) of w) for the context, then the queries (columns [0, hd)). A GEMM sums each element
+  // over C in an order set by C alone (gemm.h), so these are the bits a whole-tensor 1x1 convolution computes.
+  thread_local std::vector<float> scratch;
+  const auto project = [&](int64_t row0, int64_t count, int64_t col0, int64_t cols) {
+    if (scratch.size() < static_cast<size_t>(kRowBlock * 2 * hd)) scratch.resize(static_cast<size_t>(kRowBlock * 2 * hd));
+    sgemm(DenseA(x + row0 * C, C, false), DenseB(w + col0, row, false), count, cols, C, scratch.data(), cols, false,
+          false);
+    return scratch.data();
+  };
+  std::vector<float> kmax, kinv;
+  std::vector<float> ctx;
+  keyContext(a, [&](int64_t b, int64_t n0, int64_t count) {
+    const float* kv = project(b * N + n0, count, hd, 2 * hd);
+    return KeyValueRows{kv, kv + hd, 2 * hd};
+  }, kmax, kinv, ctx);
+  const float scale = 1.f / std::sqrt(static_cast<float>(D));
+  pool().parallelFor(B * N, [&](int64_t r0, int64_t r1, int) {
+    for (int64_t s = r0; s < r1; s += kRowBlock) {
+      const int64_t count = std::min(kRowBlock, r1 - s);
+      attendRows(project(s, count, 0, hd), hd, ctx.data(), out, s, s + count, N, H, D, scale);
+    }
   }, 4, 256);
 }
 
@@ -687,7 +739,7 @@ void linearAttentionBackward(const float* dout, const float* qkv, float* dqkv, i
   const float scale = 1.f / std::sqrt(static_cast<float>(D));
   std::vector<float> kmax, kinv;
   std::vector<float> ctx;
-  keyContext(a, qkv, kmax, kinv, ctx);
+  keyContext(a, QkvRows{qkv, N, hd}, kmax, kinv, ctx);
   // dctx[b, h, j, e] = sum_n q[n, h, j] * dout[n, h, e].
   const std::vector<float> dctx = reduceOuter(a, [&](int64_t b, int64_t n0, int64_t n1, float* acc) {
     const float* base = qkv + b * N * row;

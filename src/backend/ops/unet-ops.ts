@@ -8,7 +8,7 @@
 import { engine, getKernel } from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor1D, Tensor4D } from '@tensorflow/tfjs-core';
 import { ShapeError } from '../../util/errors.js';
-import { Attention, ChannelNorm, GroupNormFilmSilu, LinearAttention, Silu } from '../kernel-names.js';
+import { Attention, ChannelNorm, GroupNormFilmSilu, LinearAttention, LinearAttentionProjected, Silu } from '../kernel-names.js';
 import { groupNorm } from './group-norm.js';
 import { tf } from '../tf.js';
 
@@ -58,6 +58,20 @@ export function linearAttentionCore(qkv: Tensor4D, heads: number): Tensor4D {
   if (qkv.rank !== 4 || c3 % (3 * heads) !== 0) throw new ShapeError('linearAttentionCore qkv', `[B,H,W,3·${heads}·d]`, qkv.shape);
   if (fused(LinearAttention, qkv)) return engine().runKernel(LinearAttention, { qkv }, { heads }) as Tensor4D;
   return linearAttentionCoreComposite(qkv, heads);
+}
+
+/**
+ * linearAttentionCore(conv2d(x, w), heads) for a bias-free 1x1 projection w [1,1,C,3·heads·d]. On `native` one
+ * kernel that projects each block of rows where it is used, so the [B,H,W,3·heads·d] tensor (6x the input at the
+ * UNet's 112 px level of cpu-small) is never written and read back; the same bits as the two ops, forward and backward.
+ */
+export function linearAttentionProjected(x: Tensor4D, w: Tensor4D, heads: number): Tensor4D {
+  const [kh, kw, c, c3] = w.shape;
+  if (w.rank !== 4 || kh !== 1 || kw !== 1 || c !== x.shape[3] || c3 % (3 * heads) !== 0) {
+    throw new ShapeError('linearAttentionProjected w', `[1,1,${x.shape[3]},3·${heads}·d]`, w.shape);
+  }
+  if (fused(LinearAttentionProjected, x) && w.dtype === 'float32') return engine().runKernel(LinearAttentionProjected, { x, w }, { heads }) as Tensor4D;
+  return tf.tidy(() => linearAttentionCore(tf.conv2d(x, w, 1, 'valid'), heads));
 }
 
 export function linearAttentionCoreComposite(qkv: Tensor4D, heads: number): Tensor4D {

@@ -81,6 +81,21 @@ Napi::Value LinearAttention(const Napi::CallbackInfo& info) {
   });
 }
 
+/// linearAttentionProjected(x, w, out, [B, N, H, D], C): the LinearAttention of the 1x1 projection x w
+Napi::Value LinearAttentionProjected(const Napi::CallbackInfo& info) {
+  return guard(info, "DiffiqaLinearAttentionProjected", [&] {
+    F32 x = argF32(info, 0, "x"), w = argF32(info, 1, "w"), out = argF32(info, 2, "out");
+    const std::vector<int64_t> d = argAttnDims(info, 3);
+    const double c = argNumber(info, 4, "channels");
+    if (c < 1 || c != static_cast<double>(static_cast<int64_t>(c))) throw std::invalid_argument("channels: expected a positive integer");
+    const int64_t C = static_cast<int64_t>(c);
+    requireLength(x, d[0] * d[1] * C, "x");
+    requireLength(w, C * 3 * d[2] * d[3], "w");
+    requireLength(out, d[0] * d[1] * d[2] * d[3], "out");
+    linearAttentionProjectedForward(x.data, w.data, out.data, d[0], d[1], C, d[2], d[3]);
+  });
+}
+
 /// linearAttentionGrad(dout, qkv, dqkv, [B, N, H, D])
 Napi::Value LinearAttentionGrad(const Napi::CallbackInfo& info) {
   return guard(info, "DiffiqaLinearAttentionGrad", [&] {
