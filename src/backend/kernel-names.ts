@@ -46,7 +46,10 @@ export const PreluGrad = 'DiffiqaPreluGrad';
 export const Silu = 'DiffiqaSilu';
 /** SiLU backward: inputs dy, x; output dx. */
 export const SiluGrad = 'DiffiqaSiluGrad';
-/** Channel LayerNorm forward: inputs x [..., C], g [C]; outputs [y, mean [rows], rstd [rows]]. Attr epsilon. */
+/**
+ * Channel LayerNorm forward: inputs x [..., C], g [C], optionally residual [..., C] (added to y); outputs
+ * [y, mean [rows], rstd [rows]]. Attr epsilon.
+ */
 export const ChannelNorm = 'DiffiqaChannelNorm';
 /** Channel LayerNorm backward: inputs dy, x, g, mean, rstd; outputs [dx, dg]. */
 export const ChannelNormGrad = 'DiffiqaChannelNormGrad';
@@ -62,8 +65,9 @@ export const LinearAttentionGrad = 'DiffiqaLinearAttentionGrad';
 /** Softmax attention: inputs q, k, v [..., N, d]; output softmax(scale·q kᵀ) v [..., N, d]. Attr scale. */
 export const Attention = 'DiffiqaAttention';
 /**
- * The UNet block's GroupNorm → FiLM → SiLU: inputs x [B,H,W,C], gamma [C], beta [C], scale [B,C], shift [B,C];
- * outputs [silu(groupNorm(x)·(1 + scale) + shift), mean [B,G], rstd [B,G]]. Attrs groups, epsilon.
+ * The UNet block's GroupNorm → FiLM → SiLU: inputs x [B,H,W,C], gamma [C], beta [C], scale [B,C], shift [B,C], and
+ * optionally residual [B,H,W,C]; outputs [silu(groupNorm(x)·(1 + scale) + shift) (+ residual), mean [B,G], rstd [B,G]].
+ * Attrs groups, epsilon.
  */
 export const GroupNormFilmSilu = 'DiffiqaGroupNormFilmSilu';
 /** Softmax attention backward: inputs q, k, v, dy; outputs [dq, dk, dv]. Attr scale. */

@@ -21,7 +21,8 @@ type Words = Float32Array | Int32Array;
 
 /** Exports of build/Release/diffiqa_native.node (src/backend/native/addon.cc). Errors are thrown as JS Errors. */
 export interface NativeAddon {
-  info(): { threads: number; isa: string };
+  /** Pool threads, the instruction set in use, and the argument-list version (NATIVE_INTERFACE; absent before 2). */
+  info(): { threads: number; isa: string; interface?: number };
   /** Selects the instruction set of every kernel ('avx512' | 'avx2' | 'portable' | 'auto'); returns the one now in use. */
   setIsa(isa: string): string;
   conv2d(x: F32, filter: F32, out: F32, geom: ConvGeometry): void;
@@ -75,13 +76,13 @@ export interface NativeAddon {
   /** out[i] = offset + (x[i] - mean) * scale / sqrt(variance + eps), each parameter indexed modulo its length, in double. */
   fusedBatchNorm(x: F32, mean: F32, variance: F32, scale: OptF32, offset: OptF32, varianceEpsilon: number, out: F32): void;
   /** y = silu(groupNorm(x) * (1 + filmScale[b, c]) + filmShift[b, c]); film arrays [batch, channels]. */
-  groupNormFilmSilu(x: F32, gamma: F32, beta: F32, filmScale: F32, filmShift: F32, y: F32, mean: F32, rstd: F32, dims: GroupNormDims, eps: number): void;
+  groupNormFilmSilu(x: F32, gamma: F32, beta: F32, filmScale: F32, filmShift: F32, y: F32, mean: F32, rstd: F32, dims: GroupNormDims, eps: number, residual: F32 | null): void;
   /** y = x * sigmoid(x). */
   silu(x: F32, y: F32): void;
   /** dx = dy * d(silu)/dx. */
   siluGrad(dy: F32, x: F32, dx: F32): void;
   /** Per row of `channels`: y = (x - mean) / sqrt(var + eps) * g (biased variance); saves mean and rstd per row. */
-  channelNorm(x: F32, g: F32, y: F32, mean: F32, rstd: F32, channels: number, eps: number): void;
+  channelNorm(x: F32, g: F32, y: F32, mean: F32, rstd: F32, channels: number, eps: number, residual: F32 | null): void;
   channelNormGrad(dy: F32, x: F32, g: F32, mean: F32, rstd: F32, dx: F32, dg: F32, channels: number): void;
   /** LinearAttention core over qkv [B, N, 3*H*D] -> out [B, N, H*D]; dims = [B, N, H, D] (src/backend/native/unet_ops.h). */
   linearAttention(qkv: F32, out: F32, dims: readonly number[]): void;
@@ -108,6 +109,16 @@ export const ACTIVATION_CODES: Readonly<Record<string, number>> = {
 };
 
 const ADDON_FILE = join('build', 'Release', 'diffiqa_native.node');
+
+/** The addon argument lists these bindings call (addon.cc kInterface): an addon built from other sources is refused. */
+export const NATIVE_INTERFACE = 2;
+
+/** Why an addon reporting `info` cannot serve these bindings, or undefined when it can. */
+export function interfaceMismatch(file: string, info: { interface?: number }): string | undefined {
+  const got = info.interface ?? 1;
+  if (got === NATIVE_INTERFACE) return undefined;
+  return `${file} was built from ${got < NATIVE_INTERFACE ? 'older' : 'newer'} sources (interface ${got}, these bindings need ${NATIVE_INTERFACE}): run 'npm run build:native'`;
+}
 
 /** The package root: the nearest folder above this file holding binding.gyp (works from src/ and dist/src/). */
 function findPackageRoot(): string | undefined {
@@ -142,7 +153,8 @@ function tryLoad(): { addon?: NativeAddon; error?: BackendError } {
   }
   try {
     const addon = createRequire(import.meta.url)(file) as NativeAddon;
-    addon.info();
+    const mismatch = interfaceMismatch(file, addon.info());
+    if (mismatch !== undefined) return { error: new BackendError('native', mismatch) };
     const isaError = applyIsaRequest(addon);
     return isaError ? { error: isaError } : { addon };
   } catch (err) {

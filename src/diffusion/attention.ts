@@ -28,15 +28,15 @@ function mergeHeads(x: tf.Tensor4D, h: number, w: number): tf.Tensor4D {
 
 /**
  * LinearAttention: q softmax over features, k softmax over space, q·d^−½, v/(H·W); context = Σ_n k vᵀ,
- * out = contextᵀ q; then to_out.0 (1x1 conv) and to_out.1 (channel LayerNorm). `prefix` is the module
- * itself (e.g. `downs.0.2.fn.fn`).
+ * out = contextᵀ q; then to_out.0 (1x1 conv) and to_out.1 (channel LayerNorm), plus `residual` when given (the
+ * enclosing Residual's skip, added in the LayerNorm's pass). `prefix` is the module itself (e.g. `downs.0.2.fn.fn`).
  */
-export function linearAttention(p: ParamStore, prefix: string, x: tf.Tensor4D, heads: number): tf.Tensor4D {
+export function linearAttention(p: ParamStore, prefix: string, x: tf.Tensor4D, heads: number, residual?: tf.Tensor4D): tf.Tensor4D {
   // to_qkv (bias-free) and the core (softmaxes, context, output) are one fused op on `native`
   // (src/backend/ops/unet-ops.ts).
   const out = linearAttentionProjected(x, p.get(`${prefix}.to_qkv.weight`) as tf.Tensor4D, heads);
   const y = convNamed(p, `${prefix}.to_out.0`, out);
-  return layerNormNamed(p, `${prefix}.to_out.1.g`, y);
+  return layerNormNamed(p, `${prefix}.to_out.1.g`, y, residual);
 }
 
 /** F.normalize: x / max(‖x‖₂, 1e-12) along `axis`. */

@@ -32,10 +32,13 @@ export interface ScaleShift {
   shift: tf.Tensor2D;
 }
 
-/** Block: WS conv → GroupNorm → optional FiLM (a·(scale+1)+shift) → SiLU (the last three one fused op). */
-export function block(p: ParamStore, prefix: string, x: tf.Tensor4D, groups: number, film?: ScaleShift): tf.Tensor4D {
+/**
+ * Block: WS conv → GroupNorm → optional FiLM (a·(scale+1)+shift) → SiLU (the last three one fused op), plus
+ * `residual` when given (the ResNet block's skip, added in the same pass).
+ */
+export function block(p: ParamStore, prefix: string, x: tf.Tensor4D, groups: number, film?: ScaleShift, residual?: tf.Tensor4D): tf.Tensor4D {
   const h = wsConvNamed(p, `${prefix}.proj`, x);
-  return groupNormFilmSilu(h, p.get(`${prefix}.norm.weight`), p.get(`${prefix}.norm.bias`), groups, EPS, film?.scale, film?.shift);
+  return groupNormFilmSilu(h, p.get(`${prefix}.norm.weight`), p.get(`${prefix}.norm.bias`), groups, EPS, film?.scale, film?.shift, residual);
 }
 
 /**
@@ -45,15 +48,14 @@ export function block(p: ParamStore, prefix: string, x: tf.Tensor4D, groups: num
 export function resnetBlock(p: ParamStore, prefix: string, x: tf.Tensor4D, tEmb: tf.Tensor2D, groups: number): tf.Tensor4D {
   const ss = linearNamed(p, `${prefix}.mlp.1`, silu(tEmb) as tf.Tensor2D);
   const [scale, shift] = tf.split(ss, 2, 1) as [tf.Tensor2D, tf.Tensor2D];
-  const h = block(p, `${prefix}.block2`, block(p, `${prefix}.block1`, x, groups, { scale, shift }), groups);
   const res = p.has(`${prefix}.res_conv.weight`) ? convNamed(p, `${prefix}.res_conv`, x) : x;
-  return tf.add(h, res);
+  return block(p, `${prefix}.block2`, block(p, `${prefix}.block1`, x, groups, { scale, shift }), groups, undefined, res);
 }
 
-/** The reference's channel LayerNorm with its [1,C,1,1] gain `${name}`. */
-export function layerNormNamed(p: ParamStore, name: string, x: tf.Tensor4D): tf.Tensor4D {
+/** The reference's channel LayerNorm with its [1,C,1,1] gain `${name}` (plus `residual` when given, in the same pass). */
+export function layerNormNamed(p: ParamStore, name: string, x: tf.Tensor4D, residual?: tf.Tensor4D): tf.Tensor4D {
   const g = p.get(name);
-  return channelLayerNorm(x, tf.reshape(g, [g.size]) as tf.Tensor1D, EPS);
+  return channelLayerNorm(x, tf.reshape(g, [g.size]) as tf.Tensor1D, EPS, residual);
 }
 
 /** Downsample: 4x4 conv, stride 2, explicit padding 1 (METHOD §9: not 'same'). */

@@ -72,8 +72,9 @@ export function applyUnet(p: ParamStore, config: Readonly<UnetConfig>, x: tf.Ten
   return tf.tidy(() => {
     const g = config.resnetBlockGroups;
     const n = config.dimMults.length;
+    // Residual(PreNorm(LinearAttention)); the skip is added inside its final LayerNorm's pass.
     const linAttn = (prefix: string, h: tf.Tensor4D): tf.Tensor4D =>
-      residualPreNorm(p, prefix, h, (z) => linearAttention(p, `${prefix}.fn.fn`, z, config.linearAttnHeads));
+      linearAttention(p, `${prefix}.fn.fn`, layerNormNamed(p, `${prefix}.fn.norm.g`, h), config.linearAttnHeads, h);
     let h = convNamed(p, 'init_conv', x, { padding: 3 });
     const r = h;
     const temb = timeMlp(p, t, config.dim);

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BACKEND_NAMES, describeBackend, initBackend, nvidiaGpuPresent } from '../../src/backend/index.js';
+import { NATIVE_INTERFACE, interfaceMismatch, loadNativeAddon } from '../../src/backend/native-binding.js';
 import { tf } from '../../src/backend/tf.js';
 import { BackendError } from '../../src/util/errors.js';
 
@@ -78,6 +79,13 @@ describe('initBackend', () => {
       "import { initBackend } from './src/backend/index.ts'; try { await initBackend(); } catch (e) { console.log(e.name, e.message); }",
     );
     expect(forced.stdout).toMatch(/BackendError backend 'native': addon .* not built/);
+  });
+
+  it('the built addon speaks these bindings\' interface; one built from other sources is refused with the fix', () => {
+    expect(loadNativeAddon().info().interface).toBe(NATIVE_INTERFACE);
+    expect(interfaceMismatch('a.node', { interface: NATIVE_INTERFACE })).toBeUndefined();
+    expect(interfaceMismatch('a.node', {})).toMatch(/a\.node was built from older sources \(interface 1.*npm run build:native/);
+    expect(interfaceMismatch('a.node', { interface: NATIVE_INTERFACE + 1 })).toMatch(/newer sources/);
   });
 
   it('sizes the native thread pool from DIFFIQA_NUM_THREADS', () => {

@@ -179,6 +179,51 @@ describe('fused UNet ops match their tfjs composites on cpu', () => {
     });
   }
 
+  // A ResNet block's skip added in the GroupNorm pass: the bits of the separate add, forward and every gradient (the
+  // residual's is dy), and the composite's result on cpu.
+  for (const { shape, groups, film } of [{ shape: [2, 5, 7, 16], groups: 4, film: true }, { shape: [1, 3, 9, 24], groups: 8, film: false }]) {
+    it(`GroupNorm -> FiLM -> SiLU + residual equals the separate add bit for bit, with gradients, ${shape}`, () => {
+      const build = (fusedResidual: boolean, op: typeof groupNormFilmSilu) => () => {
+        const [b, , , c] = shape as [number, number, number, number];
+        const x = tf.add(tf.mul(tf.tensor4d(randomValues(`gnr-${shape}`, size(shape)), shape as [number, number, number, number]), 2), 0.5);
+        const res = tf.tensor4d(randomValues(`gnr-res-${shape}`, size(shape)), shape as [number, number, number, number]);
+        const gamma = tf.add(tf.tensor1d(randomValues(`gnrg-${shape}`, c)), 1);
+        const beta = tf.tensor1d(randomValues(`gnrb-${shape}`, c));
+        const scale = tf.mul(tf.tensor2d(randomValues(`gnrs-${shape}`, b * c), [b, c]), 0.5);
+        const shift = tf.tensor2d(randomValues(`gnrh-${shape}`, b * c), [b, c]);
+        // Without FiLM, scale and shift are not inputs (tf.grads refuses inputs that do not reach the output).
+        const f = (a: tf.Tensor, r: tf.Tensor, g: tf.Tensor, bb: tf.Tensor, sc?: tf.Tensor, sh?: tf.Tensor) => {
+          if (fusedResidual) return op(a as tf.Tensor4D, g, bb, groups, 1e-5, sc, sh, r as tf.Tensor4D);
+          return tf.add(op(a as tf.Tensor4D, g, bb, groups, 1e-5, sc, sh), r);
+        };
+        return withGrads(f, film ? [x, res, gamma, beta, scale, shift] : [x, res, gamma, beta], `gnr-${shape}`);
+      };
+      const fusedOut = runOn('native', build(true, groupNormFilmSilu));
+      const separate = runOn('native', build(false, groupNormFilmSilu));
+      fusedOut.forEach((got, i) => expect(Array.from(got), `output ${i}`).toEqual(Array.from(separate[i]!)));
+      const composite = runOn('cpu', build(true, groupNormFilmSiluComposite));
+      fusedOut.forEach((got, i) => expect(relativeError(got, composite[i]!)).toBeLessThan(5e-5));
+    });
+  }
+
+  it('channel LayerNorm + residual equals the separate add bit for bit, with gradients (x, g, residual)', () => {
+    const shape: [number, number, number, number] = [2, 5, 7, 16];
+    const build = (fusedResidual: boolean, op: typeof channelLayerNorm) => () => {
+      const x = tf.add(tf.mul(tf.tensor4d(randomValues('cnr', size(shape)), shape), 3), 0.7);
+      const res = tf.tensor4d(randomValues('cnr-res', size(shape)), shape);
+      const g = tf.tensor1d(randomValues('cnr-g', shape[3]));
+      const f = (a: tf.Tensor, b: tf.Tensor, r: tf.Tensor) =>
+        fusedResidual ? op(a as tf.Tensor4D, b as tf.Tensor1D, 1e-5, r as tf.Tensor4D) : tf.add(op(a as tf.Tensor4D, b as tf.Tensor1D, 1e-5), r);
+      return withGrads(f, [x, g, res], 'cnr');
+    };
+    const fusedOut = runOn('native', build(true, channelLayerNorm));
+    const separate = runOn('native', build(false, channelLayerNorm));
+    expect(fusedOut.length).toBe(4);
+    fusedOut.forEach((got, i) => expect(Array.from(got), `output ${i}`).toEqual(Array.from(separate[i]!)));
+    const composite = runOn('cpu', build(true, channelLayerNormComposite));
+    fusedOut.forEach((got, i) => expect(relativeError(got, composite[i]!)).toBeLessThan(5e-5));
+  });
+
   it('falls back to the composite on cpu (no fused kernel there)', () => {
     const [a, b] = [runOn('cpu', () => silu(tf.tensor1d([-2, 0, 3]))), runOn('cpu', () => siluComposite(tf.tensor1d([-2, 0, 3])))];
     expect(Array.from(a[0] as Float32Array)).toEqual(Array.from(b[0] as Float32Array));

@@ -24,7 +24,8 @@ export const channelNormGradConfig: GradConfig = {
   gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
     const [x, g, mean, rstd] = saved as [Tensor, Tensor, Tensor, Tensor];
     const [dx, dg] = engine().runKernel(ChannelNormGrad, { dy: first(dy), x, g, mean, rstd }, attrs) as Tensor[];
-    return { x: () => dx as Tensor, g: () => dg as Tensor };
+    // A residual input (when the call had one) passes dy straight through.
+    return { x: () => dx as Tensor, g: () => dg as Tensor, residual: () => first(dy) };
   },
 };
 
@@ -85,8 +86,9 @@ export const attentionGradConfig: GradConfig = {
 };
 
 /**
- * GroupNorm → FiLM → SiLU: recomputes u = groupNorm(x) (native) and z = u·(1 + scale) + shift, then
- * dz = SiluGrad(dy, z), dshift = Σ_hw dz, dscale = Σ_hw dz·u, and GroupNormGrad of du = dz·(1 + scale).
+ * GroupNorm → FiLM → SiLU (+ residual): recomputes u = groupNorm(x) (native) and z = u·(1 + scale) + shift, then
+ * dz = SiluGrad(dy, z), dshift = Σ_hw dz, dscale = Σ_hw dz·u, and GroupNormGrad of du = dz·(1 + scale); a residual
+ * input gets dy itself (tfjs reads only the gradients of the inputs a call had).
  */
 export const groupNormFilmSiluGradConfig: GradConfig = {
   kernelName: GroupNormFilmSilu,
@@ -107,7 +109,7 @@ export const groupNormFilmSiluGradConfig: GradConfig = {
       return [dx, dGamma, dBeta, dScale, dShift] as Tensor[];
     });
     const [dx, dGamma, dBeta, dScale, dShift] = grads as [Tensor, Tensor, Tensor, Tensor, Tensor];
-    return { x: () => dx, gamma: () => dGamma, beta: () => dBeta, scale: () => dScale, shift: () => dShift };
+    return { x: () => dx, gamma: () => dGamma, beta: () => dBeta, scale: () => dScale, shift: () => dShift, residual: () => g };
   },
 };
 

@@ -51,7 +51,8 @@ function channelNorm(args: KernelArgs): TensorInfo[] {
   const y = allocOutput(args.backend, [...x.shape], true); // every element is written
   const mean = allocOutput(args.backend, [rowsOf(x)]);
   const rstd = allocOutput(args.backend, [rowsOf(x)]);
-  loadNativeAddon().channelNorm(f32(args, 'x', ChannelNorm), f32(args, 'g', ChannelNorm), y.values, mean.values, rstd.values, channels, epsilon);
+  const residual = args.inputs['residual'] !== undefined ? f32(args, 'residual', ChannelNorm) : null;
+  loadNativeAddon().channelNorm(f32(args, 'x', ChannelNorm), f32(args, 'g', ChannelNorm), y.values, mean.values, rstd.values, channels, epsilon, residual);
   return [y.info, mean.info, rstd.info];
 }
 
@@ -132,7 +133,7 @@ function groupNormFilmSilu(args: KernelArgs): TensorInfo[] {
   const k = GroupNormFilmSilu;
   loadNativeAddon().groupNormFilmSilu(
     f32(args, 'x', k), f32(args, 'gamma', k), f32(args, 'beta', k), f32(args, 'scale', k), f32(args, 'shift', k),
-    y.values, mean.values, rstd.values, dims, epsilon,
+    y.values, mean.values, rstd.values, dims, epsilon, args.inputs['residual'] !== undefined ? f32(args, 'residual', k) : null,
   );
   return [y.info, mean.info, rstd.info];
 }

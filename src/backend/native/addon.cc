@@ -17,9 +17,15 @@ namespace diffiqa {
 
 namespace {
 
-/// info() -> { threads, isa }
+/// The version of the functions' argument lists, checked by the loader (native-binding.ts NATIVE_INTERFACE): a build
+/// from older sources could silently ignore an argument added since (a residual, say). Bump it with every change
+/// to an entry's arguments.
+constexpr int kInterface = 2;
+
+/// info() -> { threads, isa, interface }
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("interface", Napi::Number::New(info.Env(), kInterface));
   o.Set("threads", Napi::Number::New(info.Env(), pool().size()));
   o.Set("isa", Napi::String::New(info.Env(), activeIsa()));
   return o;

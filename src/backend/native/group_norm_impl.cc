@@ -76,15 +76,24 @@ DIFFIQA_KERNEL_BODY void affineRowBody(float* out, const float* x, const float* 
 }
 DIFFIQA_MULTIVERSION(affineRow, (float* out, const float* x, const float* scale, const float* shift, int64_t n), (out, x, scale, shift, n))
 
-/// rows x C: y = silu(x * scale[c] + shift[c]).
-DIFFIQA_KERNEL_BODY void affineSiluRowsBody(float* y, const float* x, const float* scale, const float* shift, int64_t rows, int64_t C) {
-  for (int64_t r = 0; r < rows; ++r, x += C, y += C)
+/// rows x C: y = silu(x * scale[c] + shift[c]), plus res (rows x C) when given: the residual add of a ResNet block in
+/// the same sweep (a float add of the two floats, so the bits of a separate Add).
+DIFFIQA_KERNEL_BODY void affineSiluRowsBody(float* y, const float* x, const float* scale, const float* shift, const float* res, int64_t rows, int64_t C) {
+  if (res == nullptr) {
+    for (int64_t r = 0; r < rows; ++r, x += C, y += C)
+      for (int64_t c = 0; c < C; ++c) {
+        const float z = x[c] * scale[c] + shift[c];
+        y[c] = z / (1.f + fastExp(-z));
+      }
+    return;
+  }
+  for (int64_t r = 0; r < rows; ++r, x += C, y += C, res += C)
     for (int64_t c = 0; c < C; ++c) {
       const float z = x[c] * scale[c] + shift[c];
-      y[c] = z / (1.f + fastExp(-z));
+      y[c] = z / (1.f + fastExp(-z)) + res[c];
     }
 }
-DIFFIQA_MULTIVERSION(affineSiluRows, (float* y, const float* x, const float* scale, const float* shift, int64_t rows, int64_t C), (y, x, scale, shift, rows, C))
+DIFFIQA_MULTIVERSION(affineSiluRows, (float* y, const float* x, const float* scale, const float* shift, const float* res, int64_t rows, int64_t C), (y, x, scale, shift, res, rows, C))
 
 DIFFIQA_KERNEL_BODY void affineRow2Body(float* out, const float* x, const float* dy, const float* scale, const float* dyScale, const float* shift, int64_t n) {
   for (int64_t c = 0; c < n; ++c) out[c] = x[c] * scale[c] + dy[c] * dyScale[c] + shift[c];
@@ -99,8 +108,10 @@ void checkGeom(const GroupNormGeom& g) {
 }  // namespace
 
 void groupNormForward(const GroupNormGeom& g, const float* x, const float* gamma, const float* beta, float* y,
-                      float* mean, float* rstd, const float* filmScale, const float* filmShift, bool silu) {
+                      float* mean, float* rstd, const float* filmScale, const float* filmShift, bool silu,
+                      const float* residual) {
   checkGeom(g);
+  if (residual != nullptr && !silu) throw std::invalid_argument("groupNormForward: a residual needs silu");
   const int64_t C = g.channels, G = g.groups, cg = C / G;
   std::vector<double> s1, s2;
   channelSums(g, s1, s2, [&](int64_t b, int64_t p, int64_t n, double* sums) {
@@ -137,9 +148,13 @@ void groupNormForward(const GroupNormGeom& g, const float* x, const float* gamma
     // Runs of rows within one sample share scale/shift: one vectorised call per run.
     for (int64_t r = r0; r < r1;) {
       const int64_t b = r / P, end = std::min(r1, (b + 1) * P);
-      if (silu) affineSiluRows(y + r * C, x + r * C, scale.data() + b * C, shift.data() + b * C, end - r, C);
-      else
+      if (silu) {
+        affineSiluRows(y + r * C, x + r * C, scale.data() + b * C, shift.data() + b * C,
+                       residual != nullptr ? residual + r * C : nullptr, end - r, C);
+      }
+      else {
         for (int64_t q = r; q < end; ++q) affineRow(y + q * C, x + q * C, scale.data() + b * C, shift.data() + b * C, C);
+      }
       r = end;
     }
   }, 4, 64);

@@ -12,8 +12,9 @@ void siluForward(const float* x, float* y, int64_t n);
 void siluBackward(const float* dy, const float* x, float* dx, int64_t n);
 
 /// Per row of C channels: y = (x - mean) * rstd * g, rstd = 1 / sqrt(biased var + eps); saves mean and rstd [rows].
+/// With `residual` ([rows, C]) y = that + residual, rounded as a separate add.
 void channelNormForward(const float* x, const float* g, float* y, float* mean, float* rstd, int64_t rows, int64_t C,
-                        float eps);
+                        float eps, const float* residual = nullptr);
 /// dx and dg (summed over rows) from dy and the saved statistics.
 void channelNormBackward(const float* dy, const float* x, const float* g, const float* mean, const float* rstd,
                          float* dx, float* dg, int64_t rows, int64_t C);

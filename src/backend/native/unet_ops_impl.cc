@@ -48,7 +48,10 @@ inline float laneSum(const float* x, int64_t C) {
   return s;
 }
 
-DIFFIQA_KERNEL_BODY void channelNormRowsBody(const float* x, const float* g, float* y, float* mean, float* rstd, int64_t r0, int64_t r1, int64_t C, float eps) {
+/// With `res` the residual add of the attention block follows in the same sweep. Multiply-add contraction is off so
+/// that y = (x - mu) * rs * g + res rounds the product before the add, as the separate Add did (the norm itself has no
+/// multiply followed by an add, so its bits do not change).
+__attribute__((always_inline, optimize("fp-contract=off"))) inline void channelNormRowsBody(const float* x, const float* g, const float* res, float* y, float* mean, float* rstd, int64_t r0, int64_t r1, int64_t C, float eps) {
   const float invC = 1.f / static_cast<float>(C);
   for (int64_t r = r0; r < r1; ++r) {
     const float* xr = x + r * C;
@@ -61,11 +64,13 @@ DIFFIQA_KERNEL_BODY void channelNormRowsBody(const float* x, const float* g, flo
     const float var = laneSum(yr, C) * invC;
     const float rs = 1.f / std::sqrt(var + eps);
     for (int64_t c = 0; c < C; ++c) yr[c] = (xr[c] - mu) * rs * g[c];
+    if (res != nullptr)
+      for (int64_t c = 0; c < C; ++c) yr[c] = yr[c] + res[r * C + c];
     mean[r] = mu;
     rstd[r] = rs;
   }
 }
-DIFFIQA_MULTIVERSION(channelNormRows, (const float* x, const float* g, float* y, float* mean, float* rstd, int64_t r0, int64_t r1, int64_t C, float eps), (x, g, y, mean, rstd, r0, r1, C, eps))
+DIFFIQA_MULTIVERSION_ATTR(__attribute__((optimize("fp-contract=off"))), channelNormRows, (const float* x, const float* g, const float* res, float* y, float* mean, float* rstd, int64_t r0, int64_t r1, int64_t C, float eps), (x, g, res, y, mean, rstd, r0, r1, C, eps))
 
 DIFFIQA_KERNEL_BODY void channelNormGradRowsBody(const float* dy, const float* x, const float* g, const float* mean, const float* rstd, float* dx, float* dgAcc, int64_t r0, int64_t r1, int64_t C) {
   const float invC = 1.f / static_cast<float>(C);
@@ -661,9 +666,9 @@ void siluBackward(const float* dy, const float* x, float* dx, int64_t n) {
 }
 
 void channelNormForward(const float* x, const float* g, float* y, float* mean, float* rstd, int64_t rows, int64_t C,
-                        float eps) {
+                        float eps, const float* residual) {
   if (C < 1 || rows < 0) throw std::invalid_argument("channelNorm: bad dims");
-  pool().parallelFor(rows, [&](int64_t r0, int64_t r1, int) { channelNormRows(x, g, y, mean, rstd, r0, r1, C, eps); },
+  pool().parallelFor(rows, [&](int64_t r0, int64_t r1, int) { channelNormRows(x, g, residual, y, mean, rstd, r0, r1, C, eps); },
                      4, std::max<int64_t>(1, kMinChunk / C));
 }
 

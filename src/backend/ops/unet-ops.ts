@@ -6,7 +6,7 @@
  * also the tests' references.
  */
 import { engine, getKernel } from '@tensorflow/tfjs-core';
-import type { Tensor, Tensor1D, Tensor4D } from '@tensorflow/tfjs-core';
+import type { NamedTensorMap, Tensor, Tensor1D, Tensor4D } from '@tensorflow/tfjs-core';
 import { ShapeError } from '../../util/errors.js';
 import { Attention, ChannelNorm, GroupNormFilmSilu, LinearAttention, LinearAttentionProjected, Silu } from '../kernel-names.js';
 import { groupNorm } from './group-norm.js';
@@ -28,23 +28,29 @@ export function siluComposite(x: Tensor): Tensor {
 
 /**
  * Normalisation over the channel (last) axis per pixel with a gain and no bias: (x − mean_c)/√(var_c + eps)·g,
- * biased variance (the reference's "LayerNorm" for NCHW maps, METHOD §1.1). x [..., C], g [C].
+ * biased variance (the reference's "LayerNorm" for NCHW maps, METHOD §1.1). x [..., C], g [C]. With `residual` (x's
+ * shape) the result is that plus the residual, added in the same pass on `native` (the bits of a separate add).
  */
-export function channelLayerNorm(x: Tensor4D, g: Tensor1D, eps: number): Tensor4D {
+export function channelLayerNorm(x: Tensor4D, g: Tensor1D, eps: number, residual?: Tensor4D): Tensor4D {
   const c = x.shape[3];
   if (g.rank !== 1 || g.size !== c) throw new ShapeError('channelLayerNorm g', `[${c}]`, g.shape);
-  if (!fused(ChannelNorm, x) || g.dtype !== 'float32') return channelLayerNormComposite(x, g, eps);
-  const [y, mean, rstd] = engine().runKernel(ChannelNorm, { x, g }, { epsilon: eps }) as Tensor[];
+  if (residual !== undefined && residual.shape.join() !== x.shape.join()) throw new ShapeError('channelLayerNorm residual', `[${x.shape.join(',')}]`, residual.shape);
+  if (!fused(ChannelNorm, x) || g.dtype !== 'float32' || (residual !== undefined && residual.dtype !== 'float32')) {
+    return channelLayerNormComposite(x, g, eps, residual);
+  }
+  const inputs: NamedTensorMap = residual !== undefined ? { x, g, residual } : { x, g };
+  const [y, mean, rstd] = engine().runKernel(ChannelNorm, inputs, { epsilon: eps }) as Tensor[];
   // mean/rstd are only for the gradient; the tape keeps its own references when it records.
   mean?.dispose();
   rstd?.dispose();
   return y as Tensor4D;
 }
 
-export function channelLayerNormComposite(x: Tensor4D, g: Tensor1D, eps: number): Tensor4D {
+export function channelLayerNormComposite(x: Tensor4D, g: Tensor1D, eps: number, residual?: Tensor4D): Tensor4D {
   return tf.tidy(() => {
     const { mean, variance } = tf.moments(x, -1, true);
-    return tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), g) as Tensor4D;
+    const y = tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), g) as Tensor4D;
+    return residual !== undefined ? tf.add(y, residual) : y;
   });
 }
 
@@ -112,21 +118,24 @@ export function softmaxAttentionComposite(q: Tensor, k: Tensor, v: Tensor, scale
 
 /**
  * The UNet block after its convolution: silu(groupNorm(x)·(1 + scale) + shift), x [B,H,W,C], gamma/beta [C], the
- * FiLM scale/shift [B,C] per sample (omitted: no FiLM). One sweep over x on `native` (stats, then one fused pass).
+ * FiLM scale/shift [B,C] per sample (omitted: no FiLM), plus `residual` [B,H,W,C] when given (a ResNet block's skip,
+ * added in the same pass: the bits of a separate add). One sweep over x on `native` (stats, then one fused pass).
  */
 export function groupNormFilmSilu(
-  x: Tensor4D, gamma: Tensor, beta: Tensor, groups: number, eps: number, scale?: Tensor, shift?: Tensor,
+  x: Tensor4D, gamma: Tensor, beta: Tensor, groups: number, eps: number, scale?: Tensor, shift?: Tensor, residual?: Tensor4D,
 ): Tensor4D {
   const [b, , , c] = x.shape;
   for (const [name, t] of [['scale', scale], ['shift', shift]] as const) {
     if (t !== undefined && (t.rank !== 2 || t.shape[0] !== b || t.shape[1] !== c)) throw new ShapeError(`groupNormFilmSilu ${name}`, `[${b},${c}]`, t.shape);
   }
-  const nativePath = fused(GroupNormFilmSilu, x) && c % groups === 0 && gamma.size === c && beta.size === c;
-  if (!nativePath) return groupNormFilmSiluComposite(x, gamma, beta, groups, eps, scale, shift);
+  if (residual !== undefined && residual.shape.join() !== x.shape.join()) throw new ShapeError('groupNormFilmSilu residual', `[${x.shape.join(',')}]`, residual.shape);
+  const nativePath = fused(GroupNormFilmSilu, x) && c % groups === 0 && gamma.size === c && beta.size === c && (residual === undefined || residual.dtype === 'float32');
+  if (!nativePath) return groupNormFilmSiluComposite(x, gamma, beta, groups, eps, scale, shift, residual);
   return tf.tidy(() => {
     const s = scale ?? tf.zeros([b, c]);
     const sh = shift ?? tf.zeros([b, c]);
-    const [y, mean, rstd] = engine().runKernel(GroupNormFilmSilu, { x, gamma, beta, scale: s, shift: sh }, { groups, epsilon: eps }) as Tensor[];
+    const inputs = { x, gamma, beta, scale: s, shift: sh, ...(residual !== undefined ? { residual } : {}) };
+    const [y, mean, rstd] = engine().runKernel(GroupNormFilmSilu, inputs, { groups, epsilon: eps }) as Tensor[];
     mean?.dispose();
     rstd?.dispose();
     return y as Tensor4D;
@@ -134,13 +143,14 @@ export function groupNormFilmSilu(
 }
 
 export function groupNormFilmSiluComposite(
-  x: Tensor4D, gamma: Tensor, beta: Tensor, groups: number, eps: number, scale?: Tensor, shift?: Tensor,
+  x: Tensor4D, gamma: Tensor, beta: Tensor, groups: number, eps: number, scale?: Tensor, shift?: Tensor, residual?: Tensor4D,
 ): Tensor4D {
   return tf.tidy(() => {
     const [b, , , c] = x.shape;
     let h = groupNorm(x, gamma, beta, groups, eps) as Tensor4D;
     if (scale !== undefined) h = tf.mul(h, tf.add(tf.reshape(scale, [b, 1, 1, c]), 1));
     if (shift !== undefined) h = tf.add(h, tf.reshape(shift, [b, 1, 1, c]));
-    return siluComposite(h) as Tensor4D;
+    const y = siluComposite(h) as Tensor4D;
+    return residual !== undefined ? tf.add(y, residual) : y;
   });
 }

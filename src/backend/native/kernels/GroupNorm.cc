@@ -48,7 +48,8 @@ Napi::Value GroupNormGrad(const Napi::CallbackInfo& info) {
   });
 }
 
-/// groupNormFilmSilu(x, gamma, beta, filmScale [B,C], filmShift [B,C], y, mean, rstd, [batch, pixels, channels, groups], eps)
+/// groupNormFilmSilu(x, gamma, beta, filmScale [B,C], filmShift [B,C], y, mean, rstd, [batch, pixels, channels, groups], eps,
+///                   residual | null): y = silu(film(groupNorm(x))) (+ residual)
 Napi::Value GroupNormFilmSilu(const Napi::CallbackInfo& info) {
   return guard(info, "DiffiqaGroupNormFilmSilu", [&] {
     const GroupNormGeom g = argGroupNorm(info, 8);
@@ -64,7 +65,10 @@ Napi::Value GroupNormFilmSilu(const Napi::CallbackInfo& info) {
     requireLength(fb, g.batch * g.channels, "filmShift");
     requireLength(mean, g.batch * g.groups, "mean");
     requireLength(rstd, g.batch * g.groups, "rstd");
-    groupNormForward(g, x.data, gamma.data, beta.data, y.data, mean.data, rstd.data, fs.data, fb.data, true);
+    F32 residual = argOptionalF32(info, 10, "residual");
+    if (residual.data != nullptr) requireLength(residual, n, "residual");
+    groupNormForward(g, x.data, gamma.data, beta.data, y.data, mean.data, rstd.data, fs.data, fb.data, true,
+                     residual.data);
   });
 }
 

@@ -34,7 +34,7 @@ Napi::Value SiluGrad(const Napi::CallbackInfo& info) {
   });
 }
 
-/// channelNorm(x, g, y, mean, rstd, channels, eps)
+/// channelNorm(x, g, y, mean, rstd, channels, eps, residual | null)
 Napi::Value ChannelNorm(const Napi::CallbackInfo& info) {
   return guard(info, "DiffiqaChannelNorm", [&] {
     F32 x = argF32(info, 0, "x"), g = argF32(info, 1, "g"), y = argF32(info, 2, "y");
@@ -47,7 +47,9 @@ Napi::Value ChannelNorm(const Napi::CallbackInfo& info) {
     requireLength(y, x.length, "y");
     requireLength(mean, rows, "mean");
     requireLength(rstd, rows, "rstd");
-    channelNormForward(x.data, g.data, y.data, mean.data, rstd.data, rows, C, static_cast<float>(eps));
+    F32 residual = argOptionalF32(info, 7, "residual");
+    if (residual.data != nullptr) requireLength(residual, x.length, "residual");
+    channelNormForward(x.data, g.data, y.data, mean.data, rstd.data, rows, C, static_cast<float>(eps), residual.data);
   });
 }
 
