@@ -504,17 +504,21 @@ DIFFIQA_KERNEL_BODY void backwardRowsBody(const float* dout, const float* qkv, f
 DIFFIQA_MULTIVERSION(backwardRows, (const float* dout, const float* qkv, float* dqkv, const float* ctxT, const float* dctx, const float* dctxT, const float* colDot, const float* kmax, const float* kinv, int64_t r0, int64_t r1, int64_t N, int64_t H, int64_t D), (dout, qkv, dqkv, ctxT, dctx, dctxT, colDot, kmax, kinv, r0, r1, N, H, D))
 
 /// Output rows [n0, n1) of one attention group; kT and vT are [D, N], logits scratch of N floats.
+/// Query rows handled together by attentionRowsT: their scores share each load of k, their outputs each load of v.
+constexpr int64_t kAttnRows = 4;
+
 /// Softmax attention for query rows [n0, n1) of one group: out[n] = softmax(scale q[n] k^T) v, with kT, vT [D, N]
-/// and p [N] scratch. Both products keep 16 partial sums per block of 16 keys in registers: the scores of a block sum
-/// over j in registers (not D read-modify-write passes over p), and the output sums EB columns of v at once (one
-/// column at a time was a single chain of dependent multiply-adds, bound by their latency). Every sum runs in the order
-/// it always has: over j for a score; for an output, over the keys of each of 16 lanes, then the lanes in order.
-/// The 16 lanes are one zmm register on AVX-512 and two ymm on the other targets (GCC lowers a 64-byte vector type
-/// through the stack there); EB output columns fill half the target's REGS registers with accumulators.
+/// and p [kAttnRows, N] scratch. Both products keep 16 partial sums per block of 16 keys in registers: the scores of a
+/// block sum over j in registers (not D read-modify-write passes over p), and the output sums EB columns of v at once
+/// (one column at a time was a single chain of dependent multiply-adds, bound by their latency). Rows go in groups of
+/// kAttnRows (scores) and RO (outputs) so that one load of k or v feeds several rows' multiply-adds: the loads, not the
+/// arithmetic, bounded this loop. Every sum runs in the order it always has: over j for a score; for an output, over the
+/// keys of each of 16 lanes, then the lanes in order. The 16 lanes are one zmm register on AVX-512 and two ymm on the
+/// other targets (GCC lowers a 64-byte vector type through the stack there); accumulators fill half the target's REGS.
 template <int DC, int REGS>
 __attribute__((always_inline)) inline void attentionRowsT(const float* __restrict q, const float* __restrict kT, const float* __restrict vT, float* __restrict out, float* __restrict p, int64_t n0, int64_t n1, int64_t N, int64_t Dr, float scale) {
-  constexpr int L = 16, W = REGS == 32 ? 16 : 8, S = L / W;
-  constexpr int EB = std::min(DC > 0 ? DC : 64, REGS / 2 / S);
+  constexpr int L = 16, W = REGS == 32 ? 16 : 8, S = L / W, RS = kAttnRows, RO = REGS == 32 ? 2 : 1;
+  constexpr int EB = std::min(DC > 0 ? DC : 64, REGS / 2 / S / RO);
   typedef float Vec __attribute__((vector_size(W * sizeof(float))));
   const auto load = [](const float* x) {
     Vec v;
@@ -523,46 +527,66 @@ __attribute__((always_inline)) inline void attentionRowsT(const float* __restric
   };
   const int64_t D = DC > 0 ? DC : Dr;
   const int64_t full = N - N % L;
-  for (int64_t n = n0; n < n1; ++n) {
-    const float* qn = q + n * D;
+  for (int64_t n = n0; n < n1; n += RS) {
+    const int64_t rows = std::min<int64_t>(RS, n1 - n);
+    // Scores of up to RS rows (a missing row repeats the last real one; its p row is never used).
+    const float* qr[RS];
+    for (int r = 0; r < RS; ++r) qr[r] = q + (n + std::min<int64_t>(r, rows - 1)) * D;
     for (int64_t m = 0; m < full; m += L) {
-      Vec a[S] = {};
+      Vec a[RS][S] = {};
       for (int64_t j = 0; j < D; ++j)
-        for (int s = 0; s < S; ++s) a[s] += (qn[j] * scale) * load(kT + j * N + m + s * W);
-      std::memcpy(p + m, a, sizeof(a));
-    }
-    for (int64_t m = full; m < N; ++m) {
-      float a = 0.f;
-      for (int64_t j = 0; j < D; ++j) a += (qn[j] * scale) * kT[j * N + m];
-      p[m] = a;
-    }
-    float mx[L];
-    for (int l = 0; l < L; ++l) mx[l] = -INFINITY;
-    for (int64_t m = 0; m < full; m += L)
-      for (int l = 0; l < L; ++l) mx[l] = p[m + l] > mx[l] ? p[m + l] : mx[l];
-    float mxAll = -INFINITY;
-    for (int64_t m = full; m < N; ++m) mxAll = p[m] > mxAll ? p[m] : mxAll;
-    for (int l = 0; l < L; ++l) mxAll = mx[l] > mxAll ? mx[l] : mxAll;
-    for (int64_t i = 0; i < N; ++i) p[i] = fastExp(p[i] - mxAll);
-    const float inv = 1.f / laneSum(p, N);
-    for (int64_t e0 = 0; e0 < D; e0 += EB) {
-      const int64_t eb = DC > 0 ? EB : std::min<int64_t>(EB, D - e0);
-      Vec acc[EB][S] = {};
-      for (int64_t i = 0; i < full; i += L) {
-        Vec pv[S];
-        for (int s = 0; s < S; ++s) pv[s] = load(p + i + s * W);
-        for (int e = 0; e < EB; ++e) {
-          if (DC == 0 && e >= eb) break;
-          for (int s = 0; s < S; ++s) acc[e][s] += pv[s] * load(vT + (e0 + e) * N + i + s * W);
+        for (int s = 0; s < S; ++s) {
+          const Vec k = load(kT + j * N + m + s * W);
+          for (int r = 0; r < RS; ++r) a[r][s] += (qr[r][j] * scale) * k;
         }
+      for (int r = 0; r < RS; ++r) std::memcpy(p + r * N + m, a[r], sizeof(a[r]));
+    }
+    float inv[RS];
+    for (int r = 0; r < rows; ++r) {
+      float* pr = p + r * N;
+      for (int64_t m = full; m < N; ++m) {
+        float a = 0.f;
+        for (int64_t j = 0; j < D; ++j) a += (qr[r][j] * scale) * kT[j * N + m];
+        pr[m] = a;
       }
-      for (int64_t e = 0; e < eb; ++e) {
-        const float* ve = vT + (e0 + e) * N;
-        float sum = 0.f;
-        for (int64_t i = full; i < N; ++i) sum += p[i] * ve[i];
-        for (int s = 0; s < S; ++s)
-          for (int l = 0; l < W; ++l) sum += acc[e][s][l];
-        out[n * D + e0 + e] = sum * inv;
+      float mx[L];
+      for (int l = 0; l < L; ++l) mx[l] = -INFINITY;
+      for (int64_t m = 0; m < full; m += L)
+        for (int l = 0; l < L; ++l) mx[l] = pr[m + l] > mx[l] ? pr[m + l] : mx[l];
+      float mxAll = -INFINITY;
+      for (int64_t m = full; m < N; ++m) mxAll = pr[m] > mxAll ? pr[m] : mxAll;
+      for (int l = 0; l < L; ++l) mxAll = mx[l] > mxAll ? mx[l] : mxAll;
+      for (int64_t i = 0; i < N; ++i) pr[i] = fastExp(pr[i] - mxAll);
+      inv[r] = 1.f / laneSum(pr, N);
+    }
+    // Outputs, RO rows at a time (a missing row reads the last real one's p and is not stored).
+    for (int r0 = 0; r0 < rows; r0 += RO) {
+      const float* pr[RO];
+      for (int r = 0; r < RO; ++r) pr[r] = p + std::min<int64_t>(r0 + r, rows - 1) * N;
+      for (int64_t e0 = 0; e0 < D; e0 += EB) {
+        const int64_t eb = DC > 0 ? EB : std::min<int64_t>(EB, D - e0);
+        Vec acc[RO][EB][S] = {};
+        for (int64_t i = 0; i < full; i += L) {
+          Vec pv[RO][S];
+          for (int r = 0; r < RO; ++r)
+            for (int s = 0; s < S; ++s) pv[r][s] = load(pr[r] + i + s * W);
+          for (int e = 0; e < EB; ++e) {
+            if (DC == 0 && e >= eb) break;
+            for (int s = 0; s < S; ++s) {
+              const Vec v = load(vT + (e0 + e) * N + i + s * W);
+              for (int r = 0; r < RO; ++r) acc[r][e][s] += pv[r][s] * v;
+            }
+          }
+        }
+        for (int r = 0; r < RO && r0 + r < rows; ++r)
+          for (int64_t e = 0; e < eb; ++e) {
+            const float* ve = vT + (e0 + e) * N;
+            float sum = 0.f;
+            for (int64_t i = full; i < N; ++i) sum += pr[r][i] * ve[i];
+            for (int s = 0; s < S; ++s)
+              for (int l = 0; l < W; ++l) sum += acc[r][e][s][l];
+            out[(n + r0 + r) * D + e0 + e] = sum * inv[r0 + r];
+          }
       }
     }
   }
@@ -779,7 +803,7 @@ void attentionForward(const float* q, const float* k, const float* v, float* out
   pool().run(G * blocks, [&](int64_t t, int) {
     const int64_t g = t / blocks, n0 = (t % blocks) * block, n1 = std::min(N, n0 + block);
     thread_local std::vector<float> buf;
-    if (buf.size() < static_cast<size_t>(2 * N * D + N)) buf.resize(static_cast<size_t>(2 * N * D + N));
+    if (buf.size() < static_cast<size_t>(2 * N * D + kAttnRows * N)) buf.resize(static_cast<size_t>(2 * N * D + kAttnRows * N));
     float* kT = buf.data();
     float* vT = kT + N * D;
     float* p = vT + N * D;
