@@ -40,20 +40,22 @@ std::string selectIsa(const std::string& request);
 #define DIFFIQA_TARGET_AVX512 __attribute__((target("avx512f")))
 #define DIFFIQA_TARGET_AVX2 __attribute__((target("avx2,fma")))
 
+/// `return`s the call for the ISA in use: one of three expressions naming the compiled versions.
+#define DIFFIQA_ISA_SWITCH(avx512Call, avx2Call, portableCall) \
+  switch (::diffiqa::currentIsa()) {                           \
+    case ::diffiqa::Isa::avx512: return avx512Call;            \
+    case ::diffiqa::Isa::avx2: return avx2Call;                \
+    default: return portableCall;                              \
+  }
+
 /// Defines `void name params`, dispatching on currentIsa() to three compilations of `name##Body args`, an
 /// always_inline function holding the one source of the kernel (inlined into each target, so it is compiled for it).
 /// `extra` carries further attributes every version needs (for example optimize("fp-contract=off")).
-#define DIFFIQA_MULTIVERSION_ATTR(extra, name, params, args)                     \
-  DIFFIQA_TARGET_AVX512 extra void name##Avx512 params { name##Body args; }     \
-  DIFFIQA_TARGET_AVX2 extra void name##Avx2 params { name##Body args; }         \
-  extra void name##Portable params { name##Body args; }                         \
-  void name params {                                                            \
-    switch (::diffiqa::currentIsa()) {                                          \
-      case ::diffiqa::Isa::avx512: return name##Avx512 args;                    \
-      case ::diffiqa::Isa::avx2: return name##Avx2 args;                        \
-      default: return name##Portable args;                                      \
-    }                                                                           \
-  }
+#define DIFFIQA_MULTIVERSION_ATTR(extra, name, params, args)                 \
+  DIFFIQA_TARGET_AVX512 extra void name##Avx512 params { name##Body args; } \
+  DIFFIQA_TARGET_AVX2 extra void name##Avx2 params { name##Body args; }     \
+  extra void name##Portable params { name##Body args; }                     \
+  void name params { DIFFIQA_ISA_SWITCH(name##Avx512 args, name##Avx2 args, name##Portable args) }
 #define DIFFIQA_MULTIVERSION(name, params, args) DIFFIQA_MULTIVERSION_ATTR(, name, params, args)
 
 /// The same for a kernel templated on one parameter: `tparam` declares it ("BinaryOp OP"), `targ` names it ("OP").
@@ -62,26 +64,16 @@ std::string selectIsa(const std::string& request);
   template <tparam> DIFFIQA_TARGET_AVX2 void name##Avx2 params { name##Body<targ> args; }     \
   template <tparam> void name##Portable params { name##Body<targ> args; }                     \
   template <tparam> void name params {                                                        \
-    switch (::diffiqa::currentIsa()) {                                                        \
-      case ::diffiqa::Isa::avx512: return name##Avx512<targ> args;                            \
-      case ::diffiqa::Isa::avx2: return name##Avx2<targ> args;                                \
-      default: return name##Portable<targ> args;                                              \
-    }                                                                                         \
+    DIFFIQA_ISA_SWITCH(name##Avx512<targ> args, name##Avx2<targ> args, name##Portable<targ> args) \
   }
 
 /// The same for a body templated on the target's count of vector registers (`template <int REGS>`: 32 zmm on AVX-512,
 /// 16 ymm on AVX2, 16 xmm on the portable path), for kernels that size their register blocking by it.
-#define DIFFIQA_MULTIVERSION_REGS(name, params, args)                         \
-  DIFFIQA_TARGET_AVX512 void name##Avx512 params { name##Body<32> args; }    \
-  DIFFIQA_TARGET_AVX2 void name##Avx2 params { name##Body<16> args; }        \
-  void name##Portable params { name##Body<16> args; }                        \
-  void name params {                                                         \
-    switch (::diffiqa::currentIsa()) {                                       \
-      case ::diffiqa::Isa::avx512: return name##Avx512 args;                 \
-      case ::diffiqa::Isa::avx2: return name##Avx2 args;                     \
-      default: return name##Portable args;                                   \
-    }                                                                        \
-  }
+#define DIFFIQA_MULTIVERSION_REGS(name, params, args)                      \
+  DIFFIQA_TARGET_AVX512 void name##Avx512 params { name##Body<32> args; } \
+  DIFFIQA_TARGET_AVX2 void name##Avx2 params { name##Body<16> args; }     \
+  void name##Portable params { name##Body<16> args; }                     \
+  void name params { DIFFIQA_ISA_SWITCH(name##Avx512 args, name##Avx2 args, name##Portable args) }
 
 /// The attribute of a kernel's single source body.
 #define DIFFIQA_KERNEL_BODY __attribute__((always_inline)) inline
