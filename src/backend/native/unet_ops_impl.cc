@@ -53,21 +53,31 @@ inline float laneSum(const float* x, int64_t C) {
 /// multiply followed by an add, so its bits do not change).
 __attribute__((always_inline, optimize("fp-contract=off"))) inline void channelNormRowsBody(const float* x, const float* g, const float* res, float* y, float* mean, float* rstd, int64_t r0, int64_t r1, int64_t C, float eps) {
   const float invC = 1.f / static_cast<float>(C);
-  for (int64_t r = r0; r < r1; ++r) {
-    const float* xr = x + r * C;
-    float* yr = y + r * C;
-    const float mu = laneSum(xr, C) * invC;
-    for (int64_t c = 0; c < C; ++c) {
-      const float d = xr[c] - mu;
-      yr[c] = d * d;  // scratch: squared deviations
+  // Four rows per step, each statement over all four: their sums are chains of dependent additions (horizontal, in
+  // a fixed order), and four independent chains keep the adder busy where one row at a time waited on each.
+  constexpr int R = 4;
+  for (int64_t r = r0; r < r1; r += R) {
+    const int n = static_cast<int>(std::min<int64_t>(R, r1 - r));
+    float mu[R], rs[R];
+    for (int i = 0; i < n; ++i) mu[i] = laneSum(x + (r + i) * C, C) * invC;
+    for (int i = 0; i < n; ++i) {
+      const float* xr = x + (r + i) * C;
+      float* yr = y + (r + i) * C;
+      for (int64_t c = 0; c < C; ++c) {
+        const float d = xr[c] - mu[i];
+        yr[c] = d * d;  // scratch: squared deviations
+      }
     }
-    const float var = laneSum(yr, C) * invC;
-    const float rs = 1.f / std::sqrt(var + eps);
-    for (int64_t c = 0; c < C; ++c) yr[c] = (xr[c] - mu) * rs * g[c];
-    if (res != nullptr)
-      for (int64_t c = 0; c < C; ++c) yr[c] = yr[c] + res[r * C + c];
-    mean[r] = mu;
-    rstd[r] = rs;
+    for (int i = 0; i < n; ++i) rs[i] = 1.f / std::sqrt(laneSum(y + (r + i) * C, C) * invC + eps);
+    for (int i = 0; i < n; ++i) {
+      const float* xr = x + (r + i) * C;
+      float* yr = y + (r + i) * C;
+      for (int64_t c = 0; c < C; ++c) yr[c] = (xr[c] - mu[i]) * rs[i] * g[c];
+      if (res != nullptr)
+        for (int64_t c = 0; c < C; ++c) yr[c] = yr[c] + res[(r + i) * C + c];
+      mean[r + i] = mu[i];
+      rstd[r + i] = rs[i];
+    }
   }
 }
 DIFFIQA_MULTIVERSION_ATTR(__attribute__((optimize("fp-contract=off"))), channelNormRows, (const float* x, const float* g, const float* res, float* y, float* mean, float* rstd, int64_t r0, int64_t r1, int64_t C, float eps), (x, g, res, y, mean, rstd, r0, r1, C, eps))
