@@ -205,12 +205,16 @@ DIFFIQA_KERNEL_BODY void outerAccumulateBody(int64_t H, int64_t D, int64_t count
 }
 DIFFIQA_MULTIVERSION(outerAccumulate, (int64_t H, int64_t D, int64_t count, const float* l, int64_t ls, const float* r, int64_t rs, float* acc), (H, D, count, l, ls, r, rs, acc))
 
-/// Rows of softmax_N(k) / N: l[n, c] = exp(k[n, c] - m[c]) * inv[c] for n < count (k rows at stride `row`).
-DIFFIQA_KERNEL_BODY void keyRowsBody(const float* k, int64_t row, int64_t hd, int64_t count, const float* m, const float* inv, float invN, float* l) {
+/// The key softmax's numerators and their column sums in one pass: l[n, c] = exp(k[n, c] - m[c]) for n < count (k rows
+/// at stride `row`), s[c] += l[n, c] in row order.
+DIFFIQA_KERNEL_BODY void keyExpRowsBody(const float* __restrict k, int64_t row, int64_t hd, int64_t count, const float* __restrict m, float* __restrict l, float* __restrict s) {
   for (int64_t n = 0; n < count; ++n, k += row, l += hd)
-    for (int64_t c = 0; c < hd; ++c) l[c] = fastExp(k[c] - m[c]) * inv[c] * invN;
+    for (int64_t c = 0; c < hd; ++c) {
+      l[c] = fastExp(k[c] - m[c]);
+      s[c] += l[c];
+    }
 }
-DIFFIQA_MULTIVERSION(keyRows, (const float* k, int64_t row, int64_t hd, int64_t count, const float* m, const float* inv, float invN, float* l), (k, row, hd, count, m, inv, invN, l))
+DIFFIQA_MULTIVERSION(keyExpRows, (const float* __restrict k, int64_t row, int64_t hd, int64_t count, const float* __restrict m, float* __restrict l, float* __restrict s), (k, row, hd, count, m, l, s))
 
 /// Sum over n of left ⊗ right per (b, h) as [B, H, D, D], from per-task partials added in double in task order.
 template <typename TaskFn>
@@ -295,11 +299,6 @@ DIFFIQA_MULTIVERSION(queryRows, (const float* q, int64_t row, int64_t H, int64_t
 
 constexpr int64_t kRowBlock = 256;  // rows of transformed keys/queries staged per outerAccumulate call
 
-DIFFIQA_KERNEL_BODY void addColumnsBody(const float* l, int64_t count, int64_t hd, float* s) {
-  for (int64_t n = 0; n < count; ++n, l += hd)
-    for (int64_t c = 0; c < hd; ++c) s[c] += l[c];
-}
-DIFFIQA_MULTIVERSION(addColumns, (const float* l, int64_t count, int64_t hd, float* s), (l, count, hd, s))
 
 /// One pass over k and v: the key softmax statistics (kmax, kinv = 1 / sum exp(k - kmax)) and
 /// ctx [B, H, D, D] = sum_n softmax_N(k)[n, h, j] * v[n, h, e] / N. Each task keeps a running max per key channel
@@ -329,7 +328,6 @@ void keyContext(const LinAttn& a, const RowSource& source, std::vector<float>& k
   const int64_t tasks = a.B * ch.perBatch;
   std::vector<float> tMax(static_cast<size_t>(tasks * hd), -INFINITY), tSum(static_cast<size_t>(tasks * hd), 0.f);
   std::vector<float> tCtx(static_cast<size_t>(tasks * dd), 0.f);
-  const std::vector<float> ones(static_cast<size_t>(hd), 1.f);
   pool().run(tasks, [&](int64_t t, int) {
     const int64_t b = t / ch.perBatch, n0 = (t % ch.perBatch) * ch.size, n1 = std::min(a.N, n0 + ch.size);
     float* m = tMax.data() + t * hd;
@@ -348,8 +346,7 @@ void keyContext(const LinAttn& a, const RowSource& source, std::vector<float>& k
         for (int64_t e = 0; e < D; ++e) acc[c * D + e] *= f;
         m[c] = bm[c];
       }
-      keyRows(kv.k, kv.stride, hd, cnt, m, ones.data(), 1.f, l.data());
-      addColumns(l.data(), cnt, hd, sum);
+      keyExpRows(kv.k, kv.stride, hd, cnt, m, l.data(), sum);
       outerAccumulate(a.H, a.D, cnt, l.data(), hd, kv.v, kv.stride, acc);
     }
   });
