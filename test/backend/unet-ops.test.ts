@@ -113,6 +113,22 @@ describe('fused UNet ops match their tfjs composites on cpu', () => {
     });
   }
 
+  it('projected LinearAttention on cpu (no fused kernel: conv2d then the core composite) matches native', () => {
+    const shape: [number, number, number, number] = [2, 6, 5, 16];
+    const wShape: [number, number, number, number] = [1, 1, 16, 96];
+    const run = (backend: string) =>
+      runOn(backend, () => {
+        const x = tf.tensor4d(randomValues('lapc', size(shape)), shape);
+        const w = tf.tensor4d(randomValues('lapc-w', size(wShape)), wShape);
+        return withGrads((a, b) => linearAttentionProjected(a as tf.Tensor4D, b as tf.Tensor4D, 4), [x, w], 'lapc');
+      });
+    const [cpu, native] = [run('cpu'), run('native')];
+    cpu.forEach((c, i) => {
+      expect(c.some((v) => v !== 0)).toBe(true);
+      expect(relativeError(native[i]!, c)).toBeLessThan(5e-5);
+    });
+  });
+
   it('projected LinearAttention names a filter that is not a 1x1 qkv projection', () => {
     const x = tf.zeros([1, 4, 4, 8]) as tf.Tensor4D;
     expect(() => linearAttentionProjected(x, tf.zeros([1, 1, 7, 24]) as tf.Tensor4D, 2)).toThrow(/linearAttentionProjected w/);
