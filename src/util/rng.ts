@@ -35,6 +35,13 @@ export const ARC4_STATE_BYTES = 258;
  */
 export type UniformPairSource = (states: Uint8Array, pairs: number, out: Float64Array) => void;
 
+/** Box-Muller: the two normals of the uniform pair (u, v) into out[k] (cosine) and out[k + 1] (sine). */
+function boxMullerPair(u: number, v: number, out: Float32Array, k: number): void {
+  const r = Math.sqrt(-2 * Math.log(u));
+  out[k] = r * Math.cos(2 * Math.PI * v);
+  out[k + 1] = r * Math.sin(2 * Math.PI * v);
+}
+
 /** A seeded generator of uniform, integer and Gaussian draws with savable state. */
 export class Rng {
   private readonly s = new Uint8Array(256);
@@ -69,12 +76,7 @@ export class Rng {
     const uv = new Float64Array(rngs.length * perRng);
     pairs(states, perRng / 2, uv);
     rngs.forEach((r, g) => r.loadArc4(states, g * ARC4_STATE_BYTES));
-    for (let k = 0; k < uv.length; k += 2) {
-      const r = Math.sqrt(-2 * Math.log(uv[k] as number));
-      const v = uv[k + 1] as number;
-      out[k] = r * Math.cos(2 * Math.PI * v);
-      out[k + 1] = r * Math.sin(2 * Math.PI * v);
-    }
+    for (let k = 0; k < uv.length; k += 2) boxMullerPair(uv[k] as number, uv[k + 1] as number, out, k);
     return out;
   }
 
@@ -163,8 +165,7 @@ export class Rng {
       this.spareNormal = null;
       return v;
     }
-    let u = 0;
-    while (u <= Number.EPSILON) u = this.uniform();
+    const u = this.boxMullerU();
     const v = this.uniform();
     const r = Math.sqrt(-2 * Math.log(u));
     this.spareNormal = r * Math.sin(2 * Math.PI * v);
@@ -178,15 +179,18 @@ export class Rng {
     if (n > 0 && this.spareNormal !== null) out[k++] = this.normal();
     // Whole Box-Muller pairs written straight out (no spare kept between them, which boxed every value).
     for (; k + 1 < n; k += 2) {
-      let u = 0;
-      while (u <= Number.EPSILON) u = this.uniform();
-      const v = this.uniform();
-      const r = Math.sqrt(-2 * Math.log(u));
-      out[k] = r * Math.cos(2 * Math.PI * v);
-      out[k + 1] = r * Math.sin(2 * Math.PI * v);
+      const u = this.boxMullerU();
+      boxMullerPair(u, this.uniform(), out, k);
     }
     if (k < n) out[k] = this.normal();
     return out;
+  }
+
+  /** The first uniform of a Box-Muller pair: redrawn while <= Number.EPSILON, where log(u) would blow up. */
+  private boxMullerU(): number {
+    let u = 0;
+    while (u <= Number.EPSILON) u = this.uniform();
+    return u;
   }
 
   /** In-place Fisher-Yates shuffle; returns the array. */

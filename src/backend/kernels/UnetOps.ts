@@ -16,6 +16,11 @@ function f32(args: KernelArgs, name: string, kernel: string): Float32Array {
   return v;
 }
 
+/** The optional float32 input `name` (a residual), or null when the call had none. */
+function optionalF32(args: KernelArgs, name: string, kernel: string): Float32Array | null {
+  return args.inputs[name] !== undefined ? f32(args, name, kernel) : null;
+}
+
 function rowsOf(x: TensorInfo): number {
   return x.shape.slice(0, -1).reduce((p, d) => p * d, 1);
 }
@@ -51,8 +56,8 @@ function channelNorm(args: KernelArgs): TensorInfo[] {
   const y = allocOutput(args.backend, [...x.shape], true); // every element is written
   const mean = allocOutput(args.backend, [rowsOf(x)]);
   const rstd = allocOutput(args.backend, [rowsOf(x)]);
-  const residual = args.inputs['residual'] !== undefined ? f32(args, 'residual', ChannelNorm) : null;
-  loadNativeAddon().channelNorm(f32(args, 'x', ChannelNorm), f32(args, 'g', ChannelNorm), y.values, mean.values, rstd.values, channels, epsilon, residual);
+  const k = ChannelNorm;
+  loadNativeAddon().channelNorm(f32(args, 'x', k), f32(args, 'g', k), y.values, mean.values, rstd.values, channels, epsilon, optionalF32(args, 'residual', k));
   return [y.info, mean.info, rstd.info];
 }
 
@@ -133,7 +138,7 @@ function groupNormFilmSilu(args: KernelArgs): TensorInfo[] {
   const k = GroupNormFilmSilu;
   loadNativeAddon().groupNormFilmSilu(
     f32(args, 'x', k), f32(args, 'gamma', k), f32(args, 'beta', k), f32(args, 'scale', k), f32(args, 'shift', k),
-    y.values, mean.values, rstd.values, dims, epsilon, args.inputs['residual'] !== undefined ? f32(args, 'residual', k) : null,
+    y.values, mean.values, rstd.values, dims, epsilon, optionalF32(args, 'residual', k),
   );
   return [y.info, mean.info, rstd.info];
 }

@@ -151,8 +151,7 @@ void groupNormForward(const GroupNormGeom& g, const float* x, const float* gamma
       if (silu) {
         affineSiluRows(y + r * C, x + r * C, scale.data() + b * C, shift.data() + b * C,
                        residual != nullptr ? residual + r * C : nullptr, end - r, C);
-      }
-      else {
+      } else {
         for (int64_t q = r; q < end; ++q) affineRow(y + q * C, x + q * C, scale.data() + b * C, shift.data() + b * C, C);
       }
       r = end;

@@ -299,10 +299,6 @@ DIFFIQA_MULTIVERSION(queryRows, (const float* q, int64_t row, int64_t H, int64_t
 
 constexpr int64_t kRowBlock = 256;  // rows of transformed keys/queries staged per outerAccumulate call
 
-
-/// One pass over k and v: the key softmax statistics (kmax, kinv = 1 / sum exp(k - kmax)) and
-/// ctx [B, H, D, D] = sum_n softmax_N(k)[n, h, j] * v[n, h, e] / N. Each task keeps a running max per key channel
-/// and rescales its partial sums when the max grows (online softmax); partials are combined in double, in task order.
 /// Keys and values of `count` consecutive rows of one image: k at k + n * stride, v at v + n * stride.
 struct KeyValueRows {
   const float* k;
@@ -320,6 +316,11 @@ struct QkvRows {
   }
 };
 
+/// One pass over k and v: the key softmax statistics (kmax, kinv = 1 / sum exp(k - kmax)) and
+/// ctx [B, H, D, D] = sum_n softmax_N(k)[n, h, j] * v[n, h, e] / N. `source(b, n0, count)` gives the KeyValueRows of
+/// rows [n0, n0 + count) of image b (QkvRows, or a projection computed on the spot). Each task keeps a running max per
+/// key channel and rescales its partial sums when the max grows (online softmax); partials are combined in double, in
+/// task order.
 template <typename RowSource>
 void keyContext(const LinAttn& a, const RowSource& source, std::vector<float>& kmax, std::vector<float>& kinv,
                 std::vector<float>& ctx) {

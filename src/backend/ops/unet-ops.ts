@@ -16,6 +16,18 @@ function fused(kernel: string, x: Tensor): boolean {
   return x.dtype === 'float32' && getKernel(kernel, tf.getBackend()) !== undefined;
 }
 
+/** Throws unless an optional residual has x's shape; true when there is none or it is float32 (the fused kernels'). */
+function residualFits(op: string, x: Tensor4D, residual: Tensor4D | undefined): boolean {
+  if (residual === undefined) return true;
+  if (residual.shape.join() !== x.shape.join()) throw new ShapeError(`${op} residual`, `[${x.shape.join(',')}]`, residual.shape);
+  return residual.dtype === 'float32';
+}
+
+/** y + residual, or y without one (the composites' skip connection). */
+function plusResidual(y: Tensor4D, residual: Tensor4D | undefined): Tensor4D {
+  return residual !== undefined ? tf.add(y, residual) : y;
+}
+
 /** SiLU, x·sigmoid(x). */
 export function silu(x: Tensor): Tensor {
   if (fused(Silu, x)) return engine().runKernel(Silu, { x }) as Tensor;
@@ -34,8 +46,7 @@ export function siluComposite(x: Tensor): Tensor {
 export function channelLayerNorm(x: Tensor4D, g: Tensor1D, eps: number, residual?: Tensor4D): Tensor4D {
   const c = x.shape[3];
   if (g.rank !== 1 || g.size !== c) throw new ShapeError('channelLayerNorm g', `[${c}]`, g.shape);
-  if (residual !== undefined && residual.shape.join() !== x.shape.join()) throw new ShapeError('channelLayerNorm residual', `[${x.shape.join(',')}]`, residual.shape);
-  if (!fused(ChannelNorm, x) || g.dtype !== 'float32' || (residual !== undefined && residual.dtype !== 'float32')) {
+  if (!residualFits('channelLayerNorm', x, residual) || !fused(ChannelNorm, x) || g.dtype !== 'float32') {
     return channelLayerNormComposite(x, g, eps, residual);
   }
   const inputs: NamedTensorMap = residual !== undefined ? { x, g, residual } : { x, g };
@@ -49,8 +60,7 @@ export function channelLayerNorm(x: Tensor4D, g: Tensor1D, eps: number, residual
 export function channelLayerNormComposite(x: Tensor4D, g: Tensor1D, eps: number, residual?: Tensor4D): Tensor4D {
   return tf.tidy(() => {
     const { mean, variance } = tf.moments(x, -1, true);
-    const y = tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), g) as Tensor4D;
-    return residual !== undefined ? tf.add(y, residual) : y;
+    return plusResidual(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), g) as Tensor4D, residual);
   });
 }
 
@@ -128,8 +138,7 @@ export function groupNormFilmSilu(
   for (const [name, t] of [['scale', scale], ['shift', shift]] as const) {
     if (t !== undefined && (t.rank !== 2 || t.shape[0] !== b || t.shape[1] !== c)) throw new ShapeError(`groupNormFilmSilu ${name}`, `[${b},${c}]`, t.shape);
   }
-  if (residual !== undefined && residual.shape.join() !== x.shape.join()) throw new ShapeError('groupNormFilmSilu residual', `[${x.shape.join(',')}]`, residual.shape);
-  const nativePath = fused(GroupNormFilmSilu, x) && c % groups === 0 && gamma.size === c && beta.size === c && (residual === undefined || residual.dtype === 'float32');
+  const nativePath = residualFits('groupNormFilmSilu', x, residual) && fused(GroupNormFilmSilu, x) && c % groups === 0 && gamma.size === c && beta.size === c;
   if (!nativePath) return groupNormFilmSiluComposite(x, gamma, beta, groups, eps, scale, shift, residual);
   return tf.tidy(() => {
     const s = scale ?? tf.zeros([b, c]);
@@ -150,7 +159,6 @@ export function groupNormFilmSiluComposite(
     let h = groupNorm(x, gamma, beta, groups, eps) as Tensor4D;
     if (scale !== undefined) h = tf.mul(h, tf.add(tf.reshape(scale, [b, 1, 1, c]), 1));
     if (shift !== undefined) h = tf.add(h, tf.reshape(shift, [b, 1, 1, c]));
-    const y = siluComposite(h) as Tensor4D;
-    return residual !== undefined ? tf.add(y, residual) : y;
+    return plusResidual(siluComposite(h) as Tensor4D, residual);
   });
 }
