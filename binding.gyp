@@ -10,6 +10,7 @@
         "src/backend/native/gemm_impl.cc",
         "src/backend/native/conv_impl.cc",
         "src/backend/native/conv_direct_impl.cc",
+        "src/backend/native/conv_winograd_impl.cc",
         "src/backend/native/depthwise_impl.cc",
         "src/backend/native/epilogue_impl.cc",
         "src/backend/native/matmul_impl.cc",

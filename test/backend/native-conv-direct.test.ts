@@ -5,7 +5,9 @@
  * bias folded into the accumulators, the stride-1 input gradient (a forward convolution, so also direct) and the
  * direct filter gradient (outC <= 64), both through tf.grads; FusedConv2D with PReLU (applied in the direct kernel's
  * registers) with per-channel and scalar weights.
- * With DIFFIQA_CONV_DIRECT=0 the same cases take the im2col GEMM, so both paths are checked on each shape.
+ * Winograd F(2x2, 3x3) (conv_winograd_impl.cc) takes the 3x3 stride-1 cases with 32..256 input and 16..256 output
+ * channels in multiples of 16, bias and PReLU in its output transform; with DIFFIQA_CONV_WINOGRAD=0 they take the
+ * direct kernel, and with DIFFIQA_CONV_DIRECT=0 as well the im2col GEMM, so every path is checked on each shape.
  * The direct kernels (forward and filter gradient) have AVX-512 and AVX2 tiles (AVX2: two 8-wide vectors, 16 output
  * channels per column group); the kernel tests run on every instruction set the machine supports (vitest.config.ts),
  * and on the portable path these cases test the GEMM only.
@@ -41,7 +43,23 @@ const CASES: Case[] = [
   { name: '3x3 96->32 pad 1 (compile-time pixel stride 96)', x: [1, 5, 14, 96], f: [3, 3, 96, 32], stride: 1, pad: P1 },
   { name: '3x3 s2 64->64 pad 1 (compile-time pixel stride 128)', x: [1, 7, 26, 64], f: [3, 3, 64, 64], stride: 2, pad: P1 },
   { name: 'pointwise 1x1 32->48 (input read in place), odd width', x: [3, 5, 13, 32], f: [1, 1, 32, 48], stride: 1, pad: 'valid' },
+  // Winograd F(2x2, 3x3) shapes: odd output sizes (a last tile row and column half outside), padding on one side
+  // only, widths of several tile blocks, 256 channels in and out.
+  { name: 'Winograd 3x3 32->32 same, odd 13x15', x: [2, 13, 15, 32], f: [3, 3, 32, 32], stride: 1, pad: 'same' },
+  { name: 'Winograd 3x3 48->64 valid, odd output 7x9', x: [1, 9, 11, 48], f: [3, 3, 48, 64], stride: 1, pad: 'valid' },
+  { name: 'Winograd 3x3 32->16 asymmetric pad, width 61 (several tile blocks)', x: [1, 6, 61, 32], f: [3, 3, 32, 16], stride: 1, pad: [[0, 0], [0, 2], [2, 1], [0, 0]] },
+  { name: 'Winograd 3x3 256->32 pad 1, width 40 (blocks shortened to fit a plane)', x: [1, 4, 40, 256], f: [3, 3, 256, 32], stride: 1, pad: P1 },
+  { name: 'Winograd 3x3 32->256 pad 1, 3x3 image', x: [2, 3, 3, 32], f: [3, 3, 32, 256], stride: 1, pad: P1 },
 ];
+
+/** Convolution paths: Winograd where it applies (the default), else direct; direct only; the im2col GEMM only. */
+type ConvPath = 'winograd' | 'direct' | 'gemm';
+const PATHS: readonly ConvPath[] = ['winograd', 'direct', 'gemm'];
+
+function usePath(path: ConvPath): void {
+  if (path !== 'winograd') process.env['DIFFIQA_CONV_WINOGRAD'] = '0';
+  if (path === 'gemm') process.env['DIFFIQA_CONV_DIRECT'] = '0';
+}
 
 function input(c: Case): { x: tf.Tensor4D; w: tf.Tensor4D } {
   const n = (s: number[]) => s.reduce((a, b) => a * b, 1);
@@ -53,13 +71,14 @@ function input(c: Case): { x: tf.Tensor4D; w: tf.Tensor4D } {
 
 afterEach(() => {
   delete process.env['DIFFIQA_CONV_DIRECT'];
+  delete process.env['DIFFIQA_CONV_WINOGRAD'];
 });
 
 describe('direct small-channel convolution matches tfjs cpu', () => {
-  for (const path of ['direct', 'gemm'] as const) {
+  for (const path of PATHS) {
     for (const c of CASES) {
       it(`${path}: Conv2D and FusedConv2D (bias) ${c.name}`, () => {
-        if (path === 'gemm') process.env['DIFFIQA_CONV_DIRECT'] = '0';
+        usePath(path);
         const before = countCpuFallbacks();
         expectNativeMatchesCpu(() => {
           const { x, w } = input(c);
@@ -88,13 +107,13 @@ describe('direct small-channel convolution matches tfjs cpu', () => {
       };
 
       it(`${path}: Conv2D and its input and filter gradients against the float64 reference ${c.name}`, () => {
-        if (path === 'gemm') process.env['DIFFIQA_CONV_DIRECT'] = '0';
+        usePath(path);
         expectNativeConvMatchesReference(c, false, data());
       });
 
       if ((c.dilation ?? 1) === 1) {
         it(`${path}: gradients through tf.grads ${c.name}`, () => {
-          if (path === 'gemm') process.env['DIFFIQA_CONV_DIRECT'] = '0';
+          usePath(path);
           expectNativeMatchesCpu(() => {
             const { x, w } = input(c);
             const y = tf.conv2d(x, w, c.stride, c.pad);
@@ -105,7 +124,7 @@ describe('direct small-channel convolution matches tfjs cpu', () => {
         });
       } else {
         it(`${path}: dilated backprop kernels match tfjs cpu on the zero-stuffed filter; tf.grads raises tfjs's error ${c.name}`, () => {
-          if (path === 'gemm') process.env['DIFFIQA_CONV_DIRECT'] = '0';
+          usePath(path);
           expectNativeDilatedMatchesCpuStuffed(c, false, data());
           tf.setBackend('native');
           const { x, w } = input(c);

@@ -1,6 +1,7 @@
 // NHWC convolution geometry and the shared maths behind Conv2D / DepthwiseConv2dNative and their gradients.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "epilogue.h"
 
@@ -33,6 +34,23 @@ bool conv2dDirectApplies(const ConvGeom& g);
 /// only where conv2dDirectApplies(g).
 void conv2dDirect(const ConvGeom& g, const float* x, const float* w, const float* bias, float* out,
                   const float* alpha = nullptr);
+/// Winograd F(2x2, 3x3) for 3x3, stride-1, undilated convolutions with 32..256 input and 16..256 output channels in
+/// multiples of 16 (conv_winograd_impl.cc), on AVX-512 and AVX2; DIFFIQA_CONV_WINOGRAD=0 turns it off.
+bool conv2dWinogradApplies(const ConvGeom& g);
+/// out = conv(x, w) (+ bias[outC] when not null), then PReLU with alpha[outC] when not null; only where
+/// conv2dWinogradApplies(g).
+void conv2dWinograd(const ConvGeom& g, const float* x, const float* w, const float* bias, float* out,
+                    const float* alpha = nullptr);
+/// The direct kernel's register tiles as small GEMMs (AVX-512 and AVX2 only), `planes` of them: for plane p,
+/// out[p * outPlane + r * cols + j] = sum_k a[p * aPlane + r * lda + k] * w[p * wPlane + k * cols + j] for r < rows,
+/// j < cols. smallGemmRows(cols) is the tile height: the row count that runs as one full tile per column group.
+void smallGemm(const float* a, int64_t lda, int64_t K, const float* w, int64_t cols, float* out, int64_t rows,
+               int64_t planes = 1, int64_t aPlane = 0, int64_t wPlane = 0, int64_t outPlane = 0);
+int64_t smallGemmRows(int64_t cols);
+/// Copies the input rows that output rows [oy0, oy1) of image b read into `buf` (rows of wp pixels, zero outside
+/// the input: columns below colLo and from colHi, rows outside the image), growing it as needed.
+void copyBand(const ConvGeom& g, const float* x, int64_t b, int64_t oy0, int64_t oy1, int64_t wp, int64_t colLo,
+              int64_t colHi, std::vector<float>& buf);
 /// The direct kernel's filter gradient (3x3-like filters, outC <= 64): where conv2dBackpropFilterDirectApplies(g).
 bool conv2dBackpropFilterDirectApplies(const ConvGeom& g);
 void conv2dBackpropFilterDirect(const ConvGeom& g, const float* x, const float* dy, float* dw);

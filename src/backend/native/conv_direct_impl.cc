@@ -227,8 +227,8 @@ bool directDisabled() {
   return env != nullptr && env[0] == '0';
 }
 
-/// Copies the input rows that output rows [oy0, oy1) of image b read into `buf` (band layout: rows of wp pixels,
-/// zero outside the input), growing it as needed.
+}  // namespace
+
 void copyBand(const ConvGeom& g, const float* x, int64_t b, int64_t oy0, int64_t oy1, int64_t wp, int64_t colLo,
               int64_t colHi, std::vector<float>& buf) {
   const int64_t C = g.inC;
@@ -248,6 +248,8 @@ void copyBand(const ConvGeom& g, const float* x, int64_t b, int64_t oy0, int64_t
     std::memset(dst + colHi * C, 0, sizeof(float) * (wp - colHi) * C);
   }
 }
+
+namespace {
 
 /// Filter-gradient block: acc[ci][v] (CB input channels x NV 16-wide output-channel vectors) += sum over `count`
 /// output pixels of x[pixel * pixStride + ci] * dy[pixel * ldy + 16 v], then added into dw rows (ldw = outC).
@@ -400,6 +402,45 @@ void conv2dDirect(const ConvGeom& g, const float* x, const float* w, const float
       }
     }
   });
+}
+
+int64_t smallGemmRows(int64_t cols) {
+  if (currentIsa() == Isa::avx512) return kMr[(std::min<int64_t>(cols, 64) + 15) / 16];
+  return kMrAvx2[(std::min<int64_t>(cols, 16) + 7) / 8];
+}
+
+void smallGemm(const float* a, int64_t lda, int64_t K, const float* w, int64_t cols, float* out, int64_t rows,
+               int64_t planes, int64_t aPlane, int64_t wPlane, int64_t outPlane) {
+  // One tap at offset 0 with K input channels: the direct tile's walk over taps x channels is then a plain
+  // row-times-matrix product, with `lda` as the pixel stride.
+  static const int64_t kTapZero[1] = {0};
+  const bool avx512 = currentIsa() == Isa::avx512;
+  const int64_t lanes = avx512 ? 16 : 8, group = avx512 ? 64 : 16;
+  for (int64_t j0 = 0; j0 < cols; j0 += group) {
+    const int64_t width = std::min<int64_t>(group, cols - j0);
+    const int nv = static_cast<int>((width + lanes - 1) / lanes);
+    const int mr = avx512 ? kMr[nv] : kMrAvx2[nv];
+    const TileFn* fns = avx512 ? tilesFor(nv) : tilesForAvx2(nv);
+    const TileFn full = avx512 ? fullTileFor(nv, lda) : fullTileForAvx2(nv, lda);
+    Tile t{};
+    t.pixStride = lda;
+    t.tapOff = kTapZero;
+    t.taps = 1;
+    t.inC = static_cast<int>(K);
+    t.ldw = cols;
+    t.lastCols = static_cast<int>(width - lanes * (nv - 1));
+    t.ldo = cols;
+    for (int64_t p = 0; p < planes; ++p) {
+      t.w = w + p * wPlane + j0;
+      for (int64_t r0 = 0; r0 < rows; r0 += mr) {
+        const int n = static_cast<int>(std::min<int64_t>(mr, rows - r0));
+        t.x = a + p * aPlane + r0 * lda;
+        t.out = out + p * outPlane + r0 * cols + j0;
+        if (n == mr && full != nullptr) full(t);
+        else fns[n - 1](t);
+      }
+    }
+  }
 }
 
 bool conv2dBackpropFilterDirectApplies(const ConvGeom& g) {

@@ -189,6 +189,10 @@ void conv2dForward(const ConvGeom& g, const float* x, const float* w, float* out
     sgemm(DenseA(x, g.inC, false), b, g.rows(), g.outC, g.inC, out, g.outC, false);
     return;
   }
+  if (conv2dWinogradApplies(g)) {
+    conv2dWinograd(g, x, w, nullptr, out);
+    return;
+  }
   if (conv2dDirectApplies(g)) {
     conv2dDirect(g, x, w, nullptr, out);
     return;

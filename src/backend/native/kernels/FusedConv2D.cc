@@ -16,12 +16,16 @@ Napi::Value FusedConv2D(const Napi::CallbackInfo& info) {
     requireLength(out, g.outSize(), "out");
     const Epilogue e = argEpilogue(info, 4, g.outC);
     const bool directAct = e.act == Activation::Linear || e.act == Activation::Prelu;
-    if (conv2dDirectApplies(g) && directAct && (e.bias == nullptr || e.biasLen == g.outC)) {
-      // The bias is the accumulators' initial value; PReLU is applied in registers (one alpha per channel).
+    const bool winograd = conv2dWinogradApplies(g);
+    if ((winograd || conv2dDirectApplies(g)) && directAct && (e.bias == nullptr || e.biasLen == g.outC)) {
+      // Bias and PReLU (one alpha per channel) inside the kernel: the direct kernel's accumulators start at the
+      // bias and PReLU runs in registers; Winograd applies both in its output transform.
       std::vector<float> alpha;
       if (e.act == Activation::Prelu) alpha.assign(static_cast<size_t>(g.outC), e.alpha[0]);
       if (e.act == Activation::Prelu && e.alphaLen != 1) std::copy(e.alpha, e.alpha + g.outC, alpha.begin());
-      conv2dDirect(g, x.data, w.data, e.bias, out.data, alpha.empty() ? nullptr : alpha.data());
+      const float* a = alpha.empty() ? nullptr : alpha.data();
+      if (winograd) conv2dWinograd(g, x.data, w.data, e.bias, out.data, a);
+      else conv2dDirect(g, x.data, w.data, e.bias, out.data, a);
       return;
     }
     conv2dForward(g, x.data, w.data, out.data);

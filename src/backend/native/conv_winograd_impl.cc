@@ -1,0 +1,201 @@
+// Winograd F(2x2, 3x3) convolution (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016) for
+// 3x3 stride-1 convolutions with 32 to 256 input channels: most of the UNet's, and the stride-1 input gradients,
+// which are forward convolutions (conv_impl.cc).
+//
+// Why: the direct kernel (conv_direct_impl.cc) spends 9 * inC multiply-adds per output pixel and channel, and at 16
+// channels it reaches only ~60% of the FMA peak (each multiply-add needs its own broadcast of one input value).
+// F(2x2, 3x3) computes a 2x2 block of outputs from a 4x4 block of inputs with 16 products per channel pair instead of
+// 36 (2.25x fewer multiply-adds), at the price of two cheap transforms made of additions only:
+//   V = B^T d B (input tile, per input channel),  U = G g G^T (filter, once per call),
+//   M[p] = sum_ci V[p, ci] U[p, ci, :] for each of the 16 positions p (16 small GEMMs, on the direct kernel's tiles),
+//   Y = A^T M A (2x2 outputs, per output channel), then the bias and PReLU.
+// In NHWC a pixel's channels are contiguous, so every transform is a handful of vector additions over 16 channels.
+// Measured against the direct kernel (batch 40, both ISAs): 1.3-1.6x from 48 input channels, 1.07-1.14x at 32 in
+// and 16 out, but 0.9-0.95x at 16 -> 16, where a transform's loads and stores weigh as much as its 16 x 16 products:
+// 16 input channels stay direct.
+// The results equal the direct convolution's up to float32 rounding (a differently ordered sum; checked against a
+// float64 reference in test/backend/native-conv-direct.test.ts): the transforms' coefficients are 0, +-1 and +-1/2.
+//
+// A task takes a few tile rows (pairs of output rows) of one image and walks blocks of T tiles along each; a block's
+// transformed inputs V [16][T][inC] and products M [16][T][outC] stay in the thread's cache. Inputs are read in
+// place (no band copy, which took ~9% of the time): only the tiles that overlap the padding are staged.
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "conv.h"
+#include "isa.h"
+#include "thread_pool.h"
+
+namespace diffiqa {
+
+namespace {
+
+typedef float V16 __attribute__((vector_size(64)));  // 16 channels of one pixel
+
+bool winogradDisabled() {
+  const char* env = std::getenv("DIFFIQA_CONV_WINOGRAD");
+  return env != nullptr && env[0] == '0';
+}
+
+/// U[p][ci][co] = (G g G^T)[p / 4][p % 4] for the 3x3 filter g = w[:, :, ci, co] (HWIO), in double then rounded once.
+/// G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]].
+/// One task per input channel (256 x 256 filters took ~1 ms on one thread).
+std::vector<float> transformFilter(const float* w, int64_t C, int64_t OC) {
+  std::vector<float> u(static_cast<size_t>(16 * C * OC));
+  pool().run(C, [&](int64_t ci, int) {
+    for (int64_t co = 0; co < OC; ++co) {
+      double g[3][3], t[4][3];
+      for (int kh = 0; kh < 3; ++kh)
+        for (int kw = 0; kw < 3; ++kw) g[kh][kw] = w[((kh * 3 + kw) * C + ci) * OC + co];
+      for (int kw = 0; kw < 3; ++kw) {
+        t[0][kw] = g[0][kw];
+        t[1][kw] = 0.5 * (g[0][kw] + g[1][kw] + g[2][kw]);
+        t[2][kw] = 0.5 * (g[0][kw] - g[1][kw] + g[2][kw]);
+        t[3][kw] = g[2][kw];
+      }
+      for (int i = 0; i < 4; ++i) {
+        const double r[4] = {t[i][0], 0.5 * (t[i][0] + t[i][1] + t[i][2]), 0.5 * (t[i][0] - t[i][1] + t[i][2]), t[i][2]};
+        for (int j = 0; j < 4; ++j) u[static_cast<size_t>(((i * 4 + j) * C + ci) * OC + co)] = static_cast<float>(r[j]);
+      }
+    }
+  });
+  return u;
+}
+
+/// Floats between the 16 planes of a block's V [16][T][inC] and M [16][T][outC]. A constant, so that a transform's
+/// 16 loads or stores are one pointer plus immediate offsets (with a run-time T * C the compiler kept a pointer per
+/// plane and spilled them), and not a power of two: 16 planes 8 KiB apart would share L1 sets. conv2dWinograd keeps
+/// T * max(C, OC) <= kPlane.
+constexpr int64_t kPlane = 2048 + 16;
+
+/// V[p][t][c] = (B^T d B)[p / 4][p % 4] for the 4x4 input tiles t < tiles of a tile row: tile t's row i starts at
+/// row[i] + 2 t C. B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]].
+DIFFIQA_KERNEL_BODY void winogradInputBody(const float* r0, const float* r1, const float* r2, const float* r3, int64_t C, int64_t tiles, float* V) {
+  const float* row[4] = {r0, r1, r2, r3};
+  for (int64_t t = 0; t < tiles; ++t)
+    for (int64_t c = 0; c < C; c += 16) {
+      float* dst = V + t * C + c;
+      V16 d[4][4], r[4][4];
+      for (int i = 0; i < 4; ++i)
+        for (int j = 0; j < 4; ++j) std::memcpy(&d[i][j], row[i] + (2 * t + j) * C + c, sizeof(V16));
+      for (int j = 0; j < 4; ++j) {
+        r[0][j] = d[0][j] - d[2][j];
+        r[1][j] = d[1][j] + d[2][j];
+        r[2][j] = d[2][j] - d[1][j];
+        r[3][j] = d[1][j] - d[3][j];
+      }
+      for (int i = 0; i < 4; ++i) {
+        const V16 v[4] = {r[i][0] - r[i][2], r[i][1] + r[i][2], r[i][2] - r[i][1], r[i][1] - r[i][3]};
+        for (int j = 0; j < 4; ++j) std::memcpy(dst + (i * 4 + j) * kPlane, &v[j], sizeof(V16));
+      }
+    }
+}
+DIFFIQA_MULTIVERSION(winogradInput, (const float* r0, const float* r1, const float* r2, const float* r3, int64_t C, int64_t tiles, float* V), (r0, r1, r2, r3, C, tiles, V))
+
+/// Output tiles t < tiles from M[p][t][co]: Y = A^T M A with A^T = [[1, 1, 1, 0], [0, 1, -1, -1]], plus the bias,
+/// then PReLU (v < 0 ? alpha v : v, as the direct kernel); rows < `rows` (1 or 2) and columns < `cols` of the band's
+/// 2-row strip are stored, tile t's top-left output at out + 2 t OC (rows `rowStride` floats apart).
+DIFFIQA_KERNEL_BODY void winogradOutputBody(const float* M, int64_t OC, int64_t tiles, const float* bias, const float* alpha, float* out, int64_t rowStride, int64_t rows, int64_t cols) {
+  const V16 zero = {};
+  for (int64_t t = 0; t < tiles; ++t)
+    for (int64_t co = 0; co < OC; co += 16) {
+      const float* src = M + t * OC + co;
+      V16 m[4][4], s[2][4];
+      for (int p = 0; p < 16; ++p) std::memcpy(&m[p / 4][p % 4], src + p * kPlane, sizeof(V16));
+      for (int j = 0; j < 4; ++j) {
+        s[0][j] = m[0][j] + m[1][j] + m[2][j];
+        s[1][j] = m[1][j] - m[2][j] - m[3][j];
+      }
+      V16 y[2][2];
+      for (int i = 0; i < 2; ++i) {
+        y[i][0] = s[i][0] + s[i][1] + s[i][2];
+        y[i][1] = s[i][1] - s[i][2] - s[i][3];
+      }
+      V16 b = {}, a = {};
+      if (bias != nullptr) std::memcpy(&b, bias + co, sizeof(V16));
+      if (alpha != nullptr) std::memcpy(&a, alpha + co, sizeof(V16));
+      float* dst = out + 2 * t * OC + co;
+      for (int i = 0; i < 2 && i < rows; ++i)
+        for (int j = 0; j < 2 && 2 * t + j < cols; ++j) {
+          V16 v = y[i][j];
+          if (bias != nullptr) v += b;
+          if (alpha != nullptr) v = v < zero ? v * a : v;
+          std::memcpy(dst + i * rowStride + j * OC, &v, sizeof(V16));
+        }
+    }
+}
+DIFFIQA_MULTIVERSION(winogradOutput, (const float* M, int64_t OC, int64_t tiles, const float* bias, const float* alpha, float* out, int64_t rowStride, int64_t rows, int64_t cols), (M, OC, tiles, bias, alpha, out, rowStride, rows, cols))
+
+}  // namespace
+
+bool conv2dWinogradApplies(const ConvGeom& g) {
+  if (winogradDisabled() || currentIsa() == Isa::portable || g.rows() == 0) return false;
+  // Up to 256 channels: a block's planes then hold at least 8 tiles (kPlane); the transformed filter, 16 x inC x outC
+  // floats, is rebuilt per call.
+  return g.fH == 3 && g.fW == 3 && g.strideH == 1 && g.strideW == 1 && g.dilH == 1 && g.dilW == 1 &&
+         g.inC % 16 == 0 && g.outC % 16 == 0 && g.inC >= 32 && g.inC <= 256 && g.outC <= 256;
+}
+
+void conv2dWinograd(const ConvGeom& g, const float* x, const float* w, const float* bias, float* out,
+                    const float* alpha) {
+  const int64_t C = g.inC, OC = g.outC;
+  const std::vector<float> U = transformFilter(w, C, OC);
+  const int64_t tilesX = (g.outW + 1) / 2, tilesY = (g.outH + 1) / 2;
+  // Tiles read input columns 2t - padLeft .. 2t - padLeft + 3: those of [tFirst, tEnd) lie inside the image and are
+  // read in place; the others (at most a few per row, with the padding) are staged with zeros.
+  const int64_t tFirst = std::min(tilesX, (g.padLeft + 1) / 2);
+  const int64_t tEnd = std::clamp<int64_t>(g.inW + g.padLeft - 4 >= 0 ? (g.inW + g.padLeft - 4) / 2 + 1 : 0, tFirst, tilesX);
+  // Tasks of a few tile rows of one image: enough for the pool, as the direct kernel.
+  const int64_t threads = pool().size();
+  const int64_t want = std::max<int64_t>(1, (8 * threads + g.batch - 1) / g.batch);
+  const int64_t band = std::max<int64_t>(1, std::min<int64_t>(4, (tilesY + want - 1) / want));
+  const int64_t bandsPerImage = (tilesY + band - 1) / band;
+  // Tiles per block: one full GEMM tile per column group, fewer where a plane of T rows of max(C, OC) floats would
+  // not fit kPlane (256 input channels with 16 or 32 output channels). Blocks of several GEMM tiles, which read each
+  // plane's transformed filter once per more tiles, measured no faster up to 128 channels.
+  const int64_t T = std::min(smallGemmRows(OC), kPlane / std::max(C, OC));
+  const std::vector<float> zeros(static_cast<size_t>((g.inW + 4) * C), 0.f);  // the rows above and below the image
+  pool().run(g.batch * bandsPerImage, [&](int64_t task, int) {
+    const int64_t b = task / bandsPerImage, ty0 = (task % bandsPerImage) * band;
+    const int64_t ty1 = std::min(tilesY, ty0 + band);
+    thread_local std::vector<float> V, M, stage;
+    if (V.size() < static_cast<size_t>(16 * kPlane)) V.resize(static_cast<size_t>(16 * kPlane));
+    if (M.size() < static_cast<size_t>(16 * kPlane)) M.resize(static_cast<size_t>(16 * kPlane));
+    if (stage.size() < static_cast<size_t>(16 * C)) stage.resize(static_cast<size_t>(16 * C));
+    for (int64_t ty = ty0; ty < ty1; ++ty) {
+      const int64_t oy = 2 * ty;
+      const float* rows[4];
+      for (int i = 0; i < 4; ++i) {
+        const int64_t iy = oy - g.padTop + i;
+        rows[i] = iy >= 0 && iy < g.inH ? x + (b * g.inH + iy) * g.inW * C : nullptr;
+      }
+      // Row i of tile t, read in place: its input column 2t - padLeft (a zero row where the row is outside).
+      const auto at = [&](int i, int64_t t) { return rows[i] != nullptr ? rows[i] + (2 * t - g.padLeft) * C : zeros.data(); };
+      float* rowOut = out + (b * g.outH + oy) * g.outW * OC;
+      for (int64_t t0 = 0; t0 < tilesX; t0 += T) {
+        const int64_t t1 = std::min(tilesX, t0 + T);
+        const int64_t i0 = std::clamp(tFirst, t0, t1), i1 = std::clamp(tEnd, i0, t1);
+        if (i1 > i0) winogradInput(at(0, i0), at(1, i0), at(2, i0), at(3, i0), C, i1 - i0, V.data() + (i0 - t0) * C);
+        for (int64_t t = t0; t < t1; ++t) {
+          if (t >= i0 && t < i1) continue;
+          for (int i = 0; i < 4; ++i)
+            for (int j = 0; j < 4; ++j) {
+              const int64_t ix = 2 * t - g.padLeft + j;
+              float* dst = stage.data() + (i * 4 + j) * C;
+              if (rows[i] != nullptr && ix >= 0 && ix < g.inW) std::memcpy(dst, rows[i] + ix * C, sizeof(float) * C);
+              else std::memset(dst, 0, sizeof(float) * C);
+            }
+          const float* st = stage.data();
+          winogradInput(st, st + 4 * C, st + 8 * C, st + 12 * C, C, 1, V.data() + (t - t0) * C);
+        }
+        smallGemm(V.data(), C, C, U.data(), OC, M.data(), t1 - t0, 16, kPlane, C * OC, kPlane);
+        winogradOutput(M.data(), OC, t1 - t0, bias, alpha, rowOut + 2 * t0 * OC, g.outW * OC, g.outH - oy,
+                       g.outW - 2 * t0);
+      }
+    }
+  });
+}
+
+}  // namespace diffiqa
