@@ -41,11 +41,12 @@ bool conv2dWinogradApplies(const ConvGeom& g);
 /// conv2dWinogradApplies(g).
 void conv2dWinograd(const ConvGeom& g, const float* x, const float* w, const float* bias, float* out,
                     const float* alpha = nullptr);
-/// The direct kernel's register tiles as small GEMMs (AVX-512 and AVX2 only), `planes` of them: for plane p,
-/// out[p * outPlane + r * cols + j] = sum_k a[p * aPlane + r * lda + k] * w[p * wPlane + k * cols + j] for r < rows,
-/// j < cols. smallGemmRows(cols) is the tile height: the row count that runs as one full tile per column group.
-void smallGemm(const float* a, int64_t lda, int64_t K, const float* w, int64_t cols, float* out, int64_t rows,
-               int64_t planes = 1, int64_t aPlane = 0, int64_t wPlane = 0, int64_t outPlane = 0);
+/// The direct kernel's register tiles as small GEMMs, with no packing (AVX-512 and AVX2 only), `planes` of them: for
+/// plane p, out[p * outPlane + r * cols + j] = sum_k a[p * aPlane + r * lda + k] * w[p * wPlane + k * ldw + j] for
+/// r < rows, j < cols, each sum from zero over k in order. smallGemmRows(cols) is the tile height: the row count that
+/// runs as one full tile per column group.
+void smallGemm(const float* a, int64_t lda, int64_t K, const float* w, int64_t ldw, int64_t cols, float* out,
+               int64_t rows, int64_t planes = 1, int64_t aPlane = 0, int64_t wPlane = 0, int64_t outPlane = 0);
 int64_t smallGemmRows(int64_t cols);
 /// Copies the input rows that output rows [oy0, oy1) of image b read into `buf` (rows of wp pixels, zero outside
 /// the input: columns below colLo and from colHi, rows outside the image), growing it as needed.

@@ -409,8 +409,8 @@ int64_t smallGemmRows(int64_t cols) {
   return kMrAvx2[(std::min<int64_t>(cols, 16) + 7) / 8];
 }
 
-void smallGemm(const float* a, int64_t lda, int64_t K, const float* w, int64_t cols, float* out, int64_t rows,
-               int64_t planes, int64_t aPlane, int64_t wPlane, int64_t outPlane) {
+void smallGemm(const float* a, int64_t lda, int64_t K, const float* w, int64_t ldw, int64_t cols, float* out,
+               int64_t rows, int64_t planes, int64_t aPlane, int64_t wPlane, int64_t outPlane) {
   // One tap at offset 0 with K input channels: the direct tile's walk over taps x channels is then a plain
   // row-times-matrix product, with `lda` as the pixel stride.
   static const int64_t kTapZero[1] = {0};
@@ -427,7 +427,7 @@ void smallGemm(const float* a, int64_t lda, int64_t K, const float* w, int64_t c
     t.tapOff = kTapZero;
     t.taps = 1;
     t.inC = static_cast<int>(K);
-    t.ldw = cols;
+    t.ldw = ldw;
     t.lastCols = static_cast<int>(width - lanes * (nv - 1));
     t.ldo = cols;
     for (int64_t p = 0; p < planes; ++p) {

@@ -190,7 +190,7 @@ void conv2dWinograd(const ConvGeom& g, const float* x, const float* w, const flo
           const float* st = stage.data();
           winogradInput(st, st + 4 * C, st + 8 * C, st + 12 * C, C, 1, V.data() + (t - t0) * C);
         }
-        smallGemm(V.data(), C, C, U.data(), OC, M.data(), t1 - t0, 16, kPlane, C * OC, kPlane);
+        smallGemm(V.data(), C, C, U.data(), OC, OC, M.data(), t1 - t0, 16, kPlane, C * OC, kPlane);
         winogradOutput(M.data(), OC, t1 - t0, bias, alpha, rowOut + 2 * t0 * OC, g.outW * OC, g.outH - oy,
                        g.outW - 2 * t0);
       }
