@@ -6,7 +6,8 @@
  * direct filter gradient (outC <= 64), both through tf.grads; FusedConv2D with PReLU (applied in the direct kernel's
  * registers) with per-channel and scalar weights.
  * Winograd F(2x2, 3x3) (conv_winograd_impl.cc) takes the 3x3 stride-1 cases with 32..256 input and 16..256 output
- * channels in multiples of 16, bias and PReLU in its output transform; with DIFFIQA_CONV_WINOGRAD=0 they take the
+ * channels in multiples of 16, bias and PReLU in its output transform (forced with DIFFIQA_CONV_WINOGRAD=1: by
+ * default it waits for 256 output tiles, checked separately below); with DIFFIQA_CONV_WINOGRAD=0 they take the
  * direct kernel, and with DIFFIQA_CONV_DIRECT=0 as well the im2col GEMM, so every path is checked on each shape.
  * The direct kernels (forward and filter gradient) have AVX-512 and AVX2 tiles (AVX2: two 8-wide vectors, 16 output
  * channels per column group); the kernel tests run on every instruction set the machine supports (vitest.config.ts),
@@ -18,6 +19,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { countCpuFallbacks } from '../../src/backend/kernels/native-kernel-util.js';
+import { loadNativeAddon } from '../../src/backend/native-binding.js';
 import { tf } from '../../src/backend/tf.js';
 import { expectNativeMatchesCpu, randomValues } from './compare.js';
 import { DILATED_GRADIENT_ERROR, expectNativeConvMatchesReference, expectNativeDilatedMatchesCpuStuffed, referenceOutShape, type RefCase } from './conv-check.js';
@@ -52,12 +54,15 @@ const CASES: Case[] = [
   { name: 'Winograd 3x3 32->256 pad 1, 3x3 image', x: [2, 3, 3, 32], f: [3, 3, 32, 256], stride: 1, pad: P1 },
 ];
 
-/** Convolution paths: Winograd where it applies (the default), else direct; direct only; the im2col GEMM only. */
+/**
+ * Convolution paths: Winograd wherever the shape allows (DIFFIQA_CONV_WINOGRAD=1, which drops the size threshold
+ * that keeps these small cases direct by default), else direct; direct only; the im2col GEMM only.
+ */
 type ConvPath = 'winograd' | 'direct' | 'gemm';
 const PATHS: readonly ConvPath[] = ['winograd', 'direct', 'gemm'];
 
 function usePath(path: ConvPath): void {
-  if (path !== 'winograd') process.env['DIFFIQA_CONV_WINOGRAD'] = '0';
+  process.env['DIFFIQA_CONV_WINOGRAD'] = path === 'winograd' ? '1' : '0';
   if (path === 'gemm') process.env['DIFFIQA_CONV_DIRECT'] = '0';
 }
 
@@ -135,4 +140,24 @@ describe('direct small-channel convolution matches tfjs cpu', () => {
       }
     }
   }
+
+  it('by default Winograd takes a 3x3 conv from 256 output tiles (bit for bit the forced path) and leaves smaller ones direct', () => {
+    tf.setBackend('native');
+    const run = (setting: string | undefined, xs: [number, number, number, number]): Float32Array => {
+      if (setting === undefined) delete process.env['DIFFIQA_CONV_WINOGRAD'];
+      else process.env['DIFFIQA_CONV_WINOGRAD'] = setting;
+      const x = tf.tensor4d(randomValues(`auto-x-${xs[1]}`, xs.reduce((a, b) => a * b, 1)), xs);
+      const w = tf.tensor4d(randomValues('auto-w', 9 * 32 * 32), [3, 3, 32, 32]);
+      const y = tf.conv2d(x, w, 1, 'same');
+      const out = y.dataSync() as Float32Array;
+      tf.dispose([x, w, y]);
+      return out;
+    };
+    const big: [number, number, number, number] = [1, 32, 32, 32]; // 16 x 16 = 256 tiles
+    const small: [number, number, number, number] = [1, 30, 32, 32]; // 15 x 16 = 240 tiles
+    const winogradRuns = loadNativeAddon().info().isa !== 'portable'; // the project's ISA (vitest.config.ts)
+    expect(run(undefined, big)).toEqual(run(winogradRuns ? '1' : '0', big));
+    if (winogradRuns) expect(run(undefined, big)).not.toEqual(run('0', big)); // the two algorithms round differently
+    expect(run(undefined, small)).toEqual(run('0', small));
+  });
 });

@@ -35,7 +35,8 @@ bool conv2dDirectApplies(const ConvGeom& g);
 void conv2dDirect(const ConvGeom& g, const float* x, const float* w, const float* bias, float* out,
                   const float* alpha = nullptr);
 /// Winograd F(2x2, 3x3) for 3x3, stride-1, undilated convolutions with 32..256 input and 16..256 output channels in
-/// multiples of 16 (conv_winograd_impl.cc), on AVX-512 and AVX2; DIFFIQA_CONV_WINOGRAD=0 turns it off.
+/// multiples of 16 and at least 256 2x2 output tiles (conv_winograd_impl.cc), on AVX-512 and AVX2;
+/// DIFFIQA_CONV_WINOGRAD=0 turns it off, =1 drops the size threshold.
 bool conv2dWinogradApplies(const ConvGeom& g);
 /// out = conv(x, w) (+ bias[outC] when not null), then PReLU with alpha[outC] when not null; only where
 /// conv2dWinogradApplies(g).

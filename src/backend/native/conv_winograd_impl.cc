@@ -16,8 +16,8 @@
 // The results equal the direct convolution's up to float32 rounding (a differently ordered sum; checked against a
 // float64 reference in test/backend/native-conv-direct.test.ts): the transforms' coefficients are 0, +-1 and +-1/2.
 //
-// A task takes a few tile rows (pairs of output rows) of one image and walks blocks of T tiles along each; a block's
-// transformed inputs V [16][T][inC] and products M [16][T][outC] stay in the thread's cache. Inputs are read in
+// A task takes a run of blocks of T consecutive tiles (2x2 output pixels); a block's transformed inputs V [16][T][inC]
+// and products M [16][T][outC] stay in the thread's cache. Inputs are read in
 // place (no band copy, which took ~9% of the time): only the tiles that overlap the padding are staged.
 #include <algorithm>
 #include <cstdlib>
@@ -34,34 +34,53 @@ namespace {
 
 typedef float V16 __attribute__((vector_size(64)));  // 16 channels of one pixel
 
-bool winogradDisabled() {
+/// DIFFIQA_CONV_WINOGRAD: "0" turns Winograd off, "1" takes it wherever the shape allows, even below kMinTiles
+/// (tests, benchmarks); unset, it runs where it measured faster.
+char winogradSetting() {
   const char* env = std::getenv("DIFFIQA_CONV_WINOGRAD");
-  return env != nullptr && env[0] == '0';
+  return env != nullptr && (env[0] == '0' || env[0] == '1') ? env[0] : 'a';
 }
 
-/// U[p][ci][co] = (G g G^T)[p / 4][p % 4] for the 3x3 filter g = w[:, :, ci, co] (HWIO), in double then rounded once.
-/// G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]].
-/// One task per input channel (256 x 256 filters took ~1 ms on one thread).
-std::vector<float> transformFilter(const float* w, int64_t C, int64_t OC) {
-  std::vector<float> u(static_cast<size_t>(16 * C * OC));
-  pool().run(C, [&](int64_t ci, int) {
-    for (int64_t co = 0; co < OC; ++co) {
-      double g[3][3], t[4][3];
-      for (int kh = 0; kh < 3; ++kh)
-        for (int kw = 0; kw < 3; ++kw) g[kh][kw] = w[((kh * 3 + kw) * C + ci) * OC + co];
-      for (int kw = 0; kw < 3; ++kw) {
-        t[0][kw] = g[0][kw];
-        t[1][kw] = 0.5 * (g[0][kw] + g[1][kw] + g[2][kw]);
-        t[2][kw] = 0.5 * (g[0][kw] - g[1][kw] + g[2][kw]);
-        t[3][kw] = g[2][kw];
-      }
-      for (int i = 0; i < 4; ++i) {
-        const double r[4] = {t[i][0], 0.5 * (t[i][0] + t[i][1] + t[i][2]), 0.5 * (t[i][0] - t[i][1] + t[i][2]), t[i][2]};
-        for (int j = 0; j < 4; ++j) u[static_cast<size_t>(((i * 4 + j) * C + ci) * OC + co)] = static_cast<float>(r[j]);
-      }
+/// Largest channel count conv2dWinogradApplies takes (the filter transform stages rows of this many floats), and the
+/// fewest 2x2 output tiles.
+constexpr int64_t kMaxChannels = 256, kMinTiles = 256;
+
+/// U[p][ci][co] = (G g G^T)[p / 4][p % 4] for the 3x3 filter g = w[:, :, ci, co] (HWIO), for co in [0, OC), in
+/// double then rounded once. G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]. The 9 tap rows and the 16
+/// plane rows are staged in contiguous local arrays: read and written in place, all 25 streams lie a multiple of
+/// C * OC floats apart, which at 256 x 256 channels put them in one L1 set (73% of a batch-1 convolution's time).
+DIFFIQA_KERNEL_BODY void filterRowBody(const float* w, int64_t C, int64_t OC, int64_t ci, float* u) {
+  float g[9][kMaxChannels], o[16][kMaxChannels];
+  for (int k = 0; k < 9; ++k) std::memcpy(g[k], w + (k * C + ci) * OC, sizeof(float) * OC);
+  for (int64_t co = 0; co < OC; ++co) {
+    double t[4][3];
+    for (int kw = 0; kw < 3; ++kw) {
+      const double g0 = g[kw][co], g1 = g[3 + kw][co], g2 = g[6 + kw][co];
+      t[0][kw] = g0;
+      t[1][kw] = 0.5 * (g0 + g1 + g2);
+      t[2][kw] = 0.5 * (g0 - g1 + g2);
+      t[3][kw] = g2;
     }
-  });
-  return u;
+    for (int i = 0; i < 4; ++i) {
+      o[i * 4 + 0][co] = static_cast<float>(t[i][0]);
+      o[i * 4 + 1][co] = static_cast<float>(0.5 * (t[i][0] + t[i][1] + t[i][2]));
+      o[i * 4 + 2][co] = static_cast<float>(0.5 * (t[i][0] - t[i][1] + t[i][2]));
+      o[i * 4 + 3][co] = static_cast<float>(t[i][2]);
+    }
+  }
+  for (int p = 0; p < 16; ++p) std::memcpy(u + (p * C + ci) * OC, o[p], sizeof(float) * OC);
+}
+DIFFIQA_MULTIVERSION(filterRow, (const float* w, int64_t C, int64_t OC, int64_t ci, float* u), (w, C, OC, ci, u))
+
+/// The transformed filter U [16][C][OC], one task per input channel, in the calling thread's buffer: a fresh 4 MiB
+/// vector per call (256 x 256 channels) was zeroed and page-faulted each time, which cost more than the convolution
+/// at batch 1.
+const float* transformFilter(const float* w, int64_t C, int64_t OC) {
+  thread_local std::vector<float> u;
+  if (u.size() < static_cast<size_t>(16 * C * OC)) u.resize(static_cast<size_t>(16 * C * OC));
+  float* dst = u.data();
+  pool().run(C, [&](int64_t ci, int) { filterRow(w, C, OC, ci, dst); });
+  return dst;
 }
 
 /// Floats between the 16 planes of a block's V [16][T][inC] and M [16][T][outC]. A constant, so that a transform's
@@ -131,54 +150,66 @@ DIFFIQA_MULTIVERSION(winogradOutput, (const float* M, int64_t OC, int64_t tiles,
 }  // namespace
 
 bool conv2dWinogradApplies(const ConvGeom& g) {
-  if (winogradDisabled() || currentIsa() == Isa::portable || g.rows() == 0) return false;
-  // Up to 256 channels: a block's planes then hold at least 8 tiles (kPlane); the transformed filter, 16 x inC x outC
-  // floats, is rebuilt per call.
+  const char setting = winogradSetting();
+  if (setting == '0' || currentIsa() == Isa::portable || g.rows() == 0) return false;
+  // Up to 256 channels: a block's planes then hold at least 8 tiles (kPlane). The transformed filter, 16 x inC x outC
+  // floats, is rebuilt per call, which small outputs do not repay: at batch 1, medians of 9 against the direct
+  // kernel, 16 tiles (7x7) ran 0.52-0.54x, 49 (14x14) 0.66-1.36x, 196 (28x28) 0.89-1.16x, 784 (56x56) 1.41-1.50x.
+  if (setting != '1' && g.batch * ((g.outH + 1) / 2) * ((g.outW + 1) / 2) < kMinTiles) return false;
   return g.fH == 3 && g.fW == 3 && g.strideH == 1 && g.strideW == 1 && g.dilH == 1 && g.dilW == 1 &&
-         g.inC % 16 == 0 && g.outC % 16 == 0 && g.inC >= 32 && g.inC <= 256 && g.outC <= 256;
+         g.inC % 16 == 0 && g.outC % 16 == 0 && g.inC >= 32 && g.inC <= kMaxChannels && g.outC <= kMaxChannels;
 }
 
 void conv2dWinograd(const ConvGeom& g, const float* x, const float* w, const float* bias, float* out,
                     const float* alpha) {
   const int64_t C = g.inC, OC = g.outC;
-  const std::vector<float> U = transformFilter(w, C, OC);
-  const int64_t tilesX = (g.outW + 1) / 2, tilesY = (g.outH + 1) / 2;
+  const float* U = transformFilter(w, C, OC);
+  const int64_t tilesX = (g.outW + 1) / 2, tilesY = (g.outH + 1) / 2, perImage = tilesX * tilesY;
+  const int64_t total = g.batch * perImage;
   // Tiles read input columns 2t - padLeft .. 2t - padLeft + 3: those of [tFirst, tEnd) lie inside the image and are
   // read in place; the others (at most a few per row, with the padding) are staged with zeros.
   const int64_t tFirst = std::min(tilesX, (g.padLeft + 1) / 2);
   const int64_t tEnd = std::clamp<int64_t>(g.inW + g.padLeft - 4 >= 0 ? (g.inW + g.padLeft - 4) / 2 + 1 : 0, tFirst, tilesX);
-  // Tasks of a few tile rows of one image: enough for the pool, as the direct kernel.
-  const int64_t threads = pool().size();
-  const int64_t want = std::max<int64_t>(1, (8 * threads + g.batch - 1) / g.batch);
-  const int64_t band = std::max<int64_t>(1, std::min<int64_t>(4, (tilesY + want - 1) / want));
-  const int64_t bandsPerImage = (tilesY + band - 1) / band;
   // Tiles per block: one full GEMM tile per column group, fewer where a plane of T rows of max(C, OC) floats would
   // not fit kPlane (256 input channels with 16 or 32 output channels). Blocks of several GEMM tiles, which read each
   // plane's transformed filter once per more tiles, measured no faster up to 128 channels.
   const int64_t T = std::min(smallGemmRows(OC), kPlane / std::max(C, OC));
+  // Blocks are runs of T consecutive tiles in (image, tile row, tile column) order, so they span tile rows: with
+  // blocks cut at row ends, a 14x14 image (7 tiles a row) ran blocks of 6 and 1 tiles, each reading all of U (4 MiB
+  // at 256 x 256 channels), and was 2x slower than the direct kernel. Tasks: up to 16 blocks, at least 8 per thread.
+  const int64_t threads = pool().size();
+  const int64_t blocks = (total + T - 1) / T;
+  const int64_t blocksPerTask = std::clamp<int64_t>(blocks / (8 * threads), 1, 16);
+  const int64_t tasks = (blocks + blocksPerTask - 1) / blocksPerTask;
   const std::vector<float> zeros(static_cast<size_t>((g.inW + 4) * C), 0.f);  // the rows above and below the image
-  pool().run(g.batch * bandsPerImage, [&](int64_t task, int) {
-    const int64_t b = task / bandsPerImage, ty0 = (task % bandsPerImage) * band;
-    const int64_t ty1 = std::min(tilesY, ty0 + band);
+  // Visits the runs of block [k0, k1): tiles [tx0, tx1) of tile row ty of image b, the first at slot k - k0.
+  const auto forRuns = [&](int64_t k0, int64_t k1, const auto& fn) {
+    for (int64_t k = k0; k < k1;) {
+      const int64_t b = k / perImage, ty = k % perImage / tilesX, tx0 = k % tilesX;
+      const int64_t tx1 = std::min(tilesX, tx0 + (k1 - k));
+      fn(b, ty, tx0, tx1, k - k0);
+      k += tx1 - tx0;
+    }
+  };
+  pool().run(tasks, [&](int64_t task, int) {
     thread_local std::vector<float> V, M, stage;
     if (V.size() < static_cast<size_t>(16 * kPlane)) V.resize(static_cast<size_t>(16 * kPlane));
     if (M.size() < static_cast<size_t>(16 * kPlane)) M.resize(static_cast<size_t>(16 * kPlane));
     if (stage.size() < static_cast<size_t>(16 * C)) stage.resize(static_cast<size_t>(16 * C));
-    for (int64_t ty = ty0; ty < ty1; ++ty) {
-      const int64_t oy = 2 * ty;
-      const float* rows[4];
-      for (int i = 0; i < 4; ++i) {
-        const int64_t iy = oy - g.padTop + i;
-        rows[i] = iy >= 0 && iy < g.inH ? x + (b * g.inH + iy) * g.inW * C : nullptr;
-      }
-      // Row i of tile t, read in place: its input column 2t - padLeft (a zero row where the row is outside).
-      const auto at = [&](int i, int64_t t) { return rows[i] != nullptr ? rows[i] + (2 * t - g.padLeft) * C : zeros.data(); };
-      float* rowOut = out + (b * g.outH + oy) * g.outW * OC;
-      for (int64_t t0 = 0; t0 < tilesX; t0 += T) {
-        const int64_t t1 = std::min(tilesX, t0 + T);
-        const int64_t i0 = std::clamp(tFirst, t0, t1), i1 = std::clamp(tEnd, i0, t1);
-        if (i1 > i0) winogradInput(at(0, i0), at(1, i0), at(2, i0), at(3, i0), C, i1 - i0, V.data() + (i0 - t0) * C);
-        for (int64_t t = t0; t < t1; ++t) {
+    const int64_t end = std::min(total, (task + 1) * blocksPerTask * T);
+    for (int64_t k0 = task * blocksPerTask * T; k0 < end; k0 += T) {
+      const int64_t k1 = std::min(end, k0 + T);
+      forRuns(k0, k1, [&](int64_t b, int64_t ty, int64_t tx0, int64_t tx1, int64_t slot) {
+        const float* rows[4];
+        for (int i = 0; i < 4; ++i) {
+          const int64_t iy = 2 * ty - g.padTop + i;
+          rows[i] = iy >= 0 && iy < g.inH ? x + (b * g.inH + iy) * g.inW * C : nullptr;
+        }
+        // Row i of tile t read in place, from its input column 2t - padLeft (a zero row outside the image).
+        const auto at = [&](int i, int64_t t) { return rows[i] != nullptr ? rows[i] + (2 * t - g.padLeft) * C : zeros.data(); };
+        const int64_t i0 = std::clamp(tFirst, tx0, tx1), i1 = std::clamp(tEnd, i0, tx1);
+        if (i1 > i0) winogradInput(at(0, i0), at(1, i0), at(2, i0), at(3, i0), C, i1 - i0, V.data() + (slot + i0 - tx0) * C);
+        for (int64_t t = tx0; t < tx1; ++t) {
           if (t >= i0 && t < i1) continue;
           for (int i = 0; i < 4; ++i)
             for (int j = 0; j < 4; ++j) {
@@ -188,12 +219,14 @@ void conv2dWinograd(const ConvGeom& g, const float* x, const float* w, const flo
               else std::memset(dst, 0, sizeof(float) * C);
             }
           const float* st = stage.data();
-          winogradInput(st, st + 4 * C, st + 8 * C, st + 12 * C, C, 1, V.data() + (t - t0) * C);
+          winogradInput(st, st + 4 * C, st + 8 * C, st + 12 * C, C, 1, V.data() + (slot + t - tx0) * C);
         }
-        smallGemm(V.data(), C, C, U.data(), OC, OC, M.data(), t1 - t0, 16, kPlane, C * OC, kPlane);
-        winogradOutput(M.data(), OC, t1 - t0, bias, alpha, rowOut + 2 * t0 * OC, g.outW * OC, g.outH - oy,
-                       g.outW - 2 * t0);
-      }
+      });
+      smallGemm(V.data(), C, C, U, OC, OC, M.data(), k1 - k0, 16, kPlane, C * OC, kPlane);
+      forRuns(k0, k1, [&](int64_t b, int64_t ty, int64_t tx0, int64_t tx1, int64_t slot) {
+        winogradOutput(M.data() + slot * OC, OC, tx1 - tx0, bias, alpha, out + ((b * g.outH + 2 * ty) * g.outW + 2 * tx0) * OC,
+                       g.outW * OC, g.outH - 2 * ty, g.outW - 2 * tx0);
+      });
     }
   });
 }
