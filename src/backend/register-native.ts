@@ -29,7 +29,7 @@ import { preluGradConfig } from './kernels/Prelu.js';
 import { fusedMatMulConfig } from './kernels/_FusedMatMul.js';
 import { UNET_OP_KERNELS } from './kernels/UnetOps.js';
 import { DATA_MOVEMENT_KERNELS } from './kernels/data-movement-kernels.js';
-import { adamUpdateConfig, BINARY_KERNELS, UNARY_KERNELS } from './kernels/elementwise-kernels.js';
+import { adamUpdateConfig, BINARY_KERNELS, clipByValueConfig, UNARY_KERNELS } from './kernels/elementwise-kernels.js';
 import { meanConfig, sumConfig } from './kernels/reduce-kernels.js';
 import { loadNativeAddon } from './native-binding.js';
 import { NativeBackend } from './native-backend.js';
@@ -53,6 +53,7 @@ export const NATIVE_KERNELS: readonly KernelConfig[] = [
   groupNormGradKernelConfig,
   preluGradConfig,
   adamUpdateConfig,
+  clipByValueConfig,
   ...BINARY_KERNELS,
   ...UNARY_KERNELS,
   sumConfig,

@@ -2,6 +2,7 @@
  * Native elementwise (Add, Sub, Multiply, RealDiv, SquaredDifference, Maximum, Minimum, unary maths) and Sum/Mean kernels against
  * tfjs cpu: relative error max|native - cpu| / max|cpu| < 1e-5, including broadcasting and keepDims.
  */
+import { ClipByValue, getKernel } from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { collapseBroadcast, broadcastStrides } from '../../src/backend/kernels/elementwise-kernels.js';
 import { countCpuFallbacks } from '../../src/backend/kernels/native-kernel-util.js';
@@ -71,6 +72,23 @@ describe('native elementwise and reduction kernels match tfjs cpu', () => {
       expect(Object.is(mx![i], Math.max(x, b[i]!)), `max(${x}, ${b[i]})`).toBe(true);
       expect(Object.is(mn![i], Math.min(x, b[i]!)), `min(${x}, ${b[i]})`).toBe(true);
     });
+  });
+
+  it('clipByValue runs on native and equals tfjs cpu bit for bit, NaN, infinities and signed zeros included', () => {
+    const edge = [Number.NaN, -Infinity, Infinity, -0, 0, -1, 1, -1.0000001, 0.9999999, 3];
+    const values = Float32Array.from([...edge, ...randomValues('clip', 2000).map((v) => 2 * v)]);
+    const before = countCpuFallbacks();
+    for (const [lo, hi] of [[-1, 1], [0, 0.5], [-0, 2]] as const) {
+      const run = (backend: string): Float32Array => {
+        tf.setBackend(backend);
+        return tf.tidy(() => tf.clipByValue(tf.tensor1d(values), lo, hi).dataSync() as Float32Array);
+      };
+      const [got, want] = [run('native'), run('cpu')];
+      want.forEach((w, i) => expect(Object.is(got[i], w), `clip(${values[i]}, ${lo}, ${hi})`).toBe(true));
+    }
+    expect(countCpuFallbacks()).toBe(before);
+    // Its own kernel, not the cpu one that `native` copies for every kernel it does not implement.
+    expect(getKernel(ClipByValue, 'native')?.kernelFunc).not.toBe(getKernel(ClipByValue, 'cpu')?.kernelFunc);
   });
 
   const REDUCTIONS: [number[], number | number[] | undefined, boolean][] = [
