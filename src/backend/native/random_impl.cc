@@ -4,6 +4,8 @@
 // and runs one generator per pool thread.
 #include "random.h"
 
+#include <cstring>
+
 #include "thread_pool.h"
 
 namespace diffiqa {
@@ -25,24 +27,30 @@ struct Arc4 {
     return s[static_cast<uint8_t>(u + t)];
   }
 
-  /// Uniform in [0, 1) with 53 bits: seedrandom's prng.double(), step for step (every double here is exact until the
-  /// final, correctly rounded division).
+  /// Uniform in [0, 1) with 53 bits: seedrandom's prng.double(), in integers. seedrandom keeps n, x and d in doubles
+  /// that stay exact integers and powers of two until the last step, (n + x) / d: here n and x are integers, d = 2^e,
+  /// and the last step is the one rounding (uint64 -> double, to nearest as the double addition rounds) times an
+  /// exact power of two. The double version's chain of dependent multiplies and its halving loop cost about as much
+  /// as the RC4 bytes themselves.
   double uniform() {
-    double n = 0;
-    for (int c = 0; c < 6; ++c) n = n * 256 + byte();
-    double d = 0x1p48;
+    uint64_t n = 0;
+    for (int c = 0; c < 6; ++c) n = (n << 8) | byte();
+    int e = 48;
     uint32_t x = 0;
-    while (n < 0x1p52) {
-      n = (n + x) * 256;
-      d *= 256;
+    while (n < (uint64_t{1} << 52)) {  // significance
+      n = (n + x) << 8;
+      e += 8;
       x = byte();
     }
-    while (n >= 0x1p53) {
-      n /= 2;
-      d /= 2;
-      x >>= 1;
-    }
-    return (n + x) / d;
+    // while (n >= 2^53) { n /= 2; d /= 2; x >>>= 1; }: n is a multiple of 256 below 2^60, so at most 7 exact halvings.
+    const int h = n >= (uint64_t{1} << 53) ? 64 - __builtin_clzll(n) - 53 : 0;
+    n >>= h;
+    x >>= h;
+    e -= h;
+    const uint64_t scaleBits = static_cast<uint64_t>(1023 - e) << 52;  // 2^-e, a normal double for e < 1023
+    double scale;
+    std::memcpy(&scale, &scaleBits, sizeof scale);
+    return static_cast<double>(n + x) * scale;
   }
 };
 
