@@ -11,14 +11,14 @@
 //   Y = A^T M A (2x2 outputs, per output channel), then the bias and PReLU.
 // In NHWC a pixel's channels are contiguous, so every transform is a handful of vector additions over 16 channels.
 // Measured against the direct kernel (batch 40, both ISAs): 1.3-1.6x from 48 input channels, 1.07-1.14x at 32 in
-// and 16 out, but 0.9-0.95x at 16 -> 16, where a transform's loads and stores weigh as much as its 16 x 16 products:
-// 16 input channels stay direct.
+// and 16 out, but 0.85-1.07x at 16 -> 16, where a transform's loads and stores weigh as much as its 16 x 16
+// products: 16 input channels stay direct, and so do outputs of fewer than 256 tiles (conv2dWinogradApplies).
 // The results equal the direct convolution's up to float32 rounding (a differently ordered sum; checked against a
 // float64 reference in test/backend/native-conv-direct.test.ts): the transforms' coefficients are 0, +-1 and +-1/2.
 //
 // A task takes a run of blocks of T consecutive tiles (2x2 output pixels); a block's transformed inputs V [16][T][inC]
-// and products M [16][T][outC] stay in the thread's cache. Inputs are read in
-// place (no band copy, which took ~9% of the time): only the tiles that overlap the padding are staged.
+// and products M [16][T][outC] stay in the thread's cache. Inputs are read in place (no band copy, which took ~9% of
+// the time): only the tiles that overlap the padding are staged.
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
