@@ -1,7 +1,6 @@
 // NHWC convolution geometry and the shared maths behind Conv2D / DepthwiseConv2dNative and their gradients.
 #pragma once
 #include <cstdint>
-#include <vector>
 
 #include "epilogue.h"
 
@@ -49,10 +48,6 @@ void conv2dWinograd(const ConvGeom& g, const float* x, const float* w, const flo
 void smallGemm(const float* a, int64_t lda, int64_t K, const float* w, int64_t ldw, int64_t cols, float* out,
                int64_t rows, int64_t planes = 1, int64_t aPlane = 0, int64_t wPlane = 0, int64_t outPlane = 0);
 int64_t smallGemmRows(int64_t cols);
-/// Copies the input rows that output rows [oy0, oy1) of image b read into `buf` (rows of wp pixels, zero outside
-/// the input: columns below colLo and from colHi, rows outside the image), growing it as needed.
-void copyBand(const ConvGeom& g, const float* x, int64_t b, int64_t oy0, int64_t oy1, int64_t wp, int64_t colLo,
-              int64_t colHi, std::vector<float>& buf);
 /// The direct kernel's filter gradient (3x3-like filters, outC <= 64): where conv2dBackpropFilterDirectApplies(g).
 bool conv2dBackpropFilterDirectApplies(const ConvGeom& g);
 void conv2dBackpropFilterDirect(const ConvGeom& g, const float* x, const float* dy, float* dw);

@@ -222,13 +222,39 @@ TileFn fullTileForAvx2(int nv, int64_t ps) {
   }
 }
 
+/// Output channels per column group: four 16-wide vectors on AVX-512, two 8-wide ones on AVX2 (16 registers).
+int64_t columnGroup() { return currentIsa() == Isa::avx512 ? 64 : 16; }
+
+/// The ISA's register tiles for one column group of `width` output columns (at most columnGroup()): mr rows per full
+/// tile, the tiles of 1..mr rows, the full tile with pixel stride `ps` compiled in (or null), the valid lanes of the
+/// last vector.
+struct GroupTiles {
+  int mr;
+  const TileFn* fns;
+  TileFn full;
+  int lastCols;
+  /// Runs `t` over `rows` (1..mr) pixels.
+  void run(const Tile& t, int rows) const {
+    if (rows == mr && full != nullptr) full(t);
+    else fns[rows - 1](t);
+  }
+};
+
+GroupTiles groupTiles(int64_t width, int64_t ps) {
+  const bool avx512 = currentIsa() == Isa::avx512;
+  const int64_t lanes = avx512 ? 16 : 8;
+  const int nv = static_cast<int>((width + lanes - 1) / lanes);
+  return {avx512 ? kMr[nv] : kMrAvx2[nv], avx512 ? tilesFor(nv) : tilesForAvx2(nv),
+          avx512 ? fullTileFor(nv, ps) : fullTileForAvx2(nv, ps), static_cast<int>(width - lanes * (nv - 1))};
+}
+
 bool directDisabled() {
   const char* env = std::getenv("DIFFIQA_CONV_DIRECT");
   return env != nullptr && env[0] == '0';
 }
 
-}  // namespace
-
+/// Copies the input rows that output rows [oy0, oy1) of image b read into `buf` (band layout: rows of wp pixels,
+/// zero outside the input), growing it as needed.
 void copyBand(const ConvGeom& g, const float* x, int64_t b, int64_t oy0, int64_t oy1, int64_t wp, int64_t colLo,
               int64_t colHi, std::vector<float>& buf) {
   const int64_t C = g.inC;
@@ -248,8 +274,6 @@ void copyBand(const ConvGeom& g, const float* x, int64_t b, int64_t oy0, int64_t
     std::memset(dst + colHi * C, 0, sizeof(float) * (wp - colHi) * C);
   }
 }
-
-namespace {
 
 /// Filter-gradient block: acc[ci][v] (CB input channels x NV 16-wide output-channel vectors) += sum over `count`
 /// output pixels of x[pixel * pixStride + ci] * dy[pixel * ldy + 16 v], then added into dw rows (ldw = outC).
@@ -366,9 +390,7 @@ void conv2dDirect(const ConvGeom& g, const float* x, const float* w, const float
   const int64_t band = std::max<int64_t>(1, std::min<int64_t>(8, (g.outH + want - 1) / want));
   const int64_t bandsPerImage = (g.outH + band - 1) / band;
   const int taps = static_cast<int>(tapCount);
-  // Output channels per column group: four 16-wide vectors on AVX-512, two 8-wide ones on AVX2 (16 registers).
-  const bool avx512 = currentIsa() == Isa::avx512;
-  const int64_t lanes = avx512 ? 16 : 8, group = avx512 ? 64 : 16;
+  const int64_t group = columnGroup();
   pool().run(g.batch * bandsPerImage, [&](int64_t task, int) {
     const int64_t b = task / bandsPerImage, oy0 = (task % bandsPerImage) * band;
     const int64_t oy1 = std::min(g.outH, oy0 + band);
@@ -378,12 +400,7 @@ void conv2dDirect(const ConvGeom& g, const float* x, const float* w, const float
     if (!inPlace) copyBand(g, x, b, oy0, oy1, wp, colLo, colHi, buf);
     const float* band = inPlace ? x + (b * g.inH + oy0) * g.inW * C : buf.data();
     for (int64_t j0 = 0; j0 < OC; j0 += group) {
-      const int64_t cols = std::min<int64_t>(group, OC - j0);
-      const int nv = static_cast<int>((cols + lanes - 1) / lanes);
-      const int mr = avx512 ? kMr[nv] : kMrAvx2[nv];
-      const TileFn* fns = avx512 ? tilesFor(nv) : tilesForAvx2(nv);
-      const TileFn full = avx512 ? fullTileFor(nv, g.strideW * C) : fullTileForAvx2(nv, g.strideW * C);
-      const int lastCols = static_cast<int>(cols - lanes * (nv - 1));
+      const GroupTiles tiles = groupTiles(std::min<int64_t>(group, OC - j0), g.strideW * C);
       Tile t{};
       t.pixStride = g.strideW * C;
       t.tapOff = tapOff.data();
@@ -393,57 +410,45 @@ void conv2dDirect(const ConvGeom& g, const float* x, const float* w, const float
       t.ldw = OC;
       t.bias = bias != nullptr ? bias + j0 : nullptr;
       t.alpha = alpha != nullptr ? alpha + j0 : nullptr;
-      t.lastCols = lastCols;
+      t.lastCols = tiles.lastCols;
       t.ldo = OC;
       for (int64_t oy = oy0; oy < oy1; ++oy) {
         const float* rowIn = band + (oy - oy0) * g.strideH * wp * C;
         float* rowOut = out + ((b * g.outH + oy) * g.outW) * OC + j0;
-        for (int64_t ox = 0; ox < g.outW; ox += mr) {
-          const int rows = static_cast<int>(std::min<int64_t>(mr, g.outW - ox));
+        for (int64_t ox = 0; ox < g.outW; ox += tiles.mr) {
           t.x = rowIn + ox * g.strideW * C;
           t.out = rowOut + ox * OC;
-          if (rows == mr && full != nullptr) full(t);
-          else fns[rows - 1](t);
+          tiles.run(t, static_cast<int>(std::min<int64_t>(tiles.mr, g.outW - ox)));
         }
       }
     }
   });
 }
 
-int64_t smallGemmRows(int64_t cols) {
-  if (currentIsa() == Isa::avx512) return kMr[(std::min<int64_t>(cols, 64) + 15) / 16];
-  return kMrAvx2[(std::min<int64_t>(cols, 16) + 7) / 8];
-}
+int64_t smallGemmRows(int64_t cols) { return groupTiles(std::min(cols, columnGroup()), 0).mr; }
 
 void smallGemm(const float* a, int64_t lda, int64_t K, const float* w, int64_t ldw, int64_t cols, float* out,
                int64_t rows, int64_t planes, int64_t aPlane, int64_t wPlane, int64_t outPlane) {
   // One tap at offset 0 with K input channels: the direct tile's walk over taps x channels is then a plain
   // row-times-matrix product, with `lda` as the pixel stride.
   static const int64_t kTapZero[1] = {0};
-  const bool avx512 = currentIsa() == Isa::avx512;
-  const int64_t lanes = avx512 ? 16 : 8, group = avx512 ? 64 : 16;
+  const int64_t group = columnGroup();
   for (int64_t j0 = 0; j0 < cols; j0 += group) {
-    const int64_t width = std::min<int64_t>(group, cols - j0);
-    const int nv = static_cast<int>((width + lanes - 1) / lanes);
-    const int mr = avx512 ? kMr[nv] : kMrAvx2[nv];
-    const TileFn* fns = avx512 ? tilesFor(nv) : tilesForAvx2(nv);
-    const TileFn full = avx512 ? fullTileFor(nv, lda) : fullTileForAvx2(nv, lda);
+    const GroupTiles tiles = groupTiles(std::min(group, cols - j0), lda);
     Tile t{};
     t.pixStride = lda;
     t.tapOff = kTapZero;
     t.taps = 1;
     t.inC = static_cast<int>(K);
     t.ldw = ldw;
-    t.lastCols = static_cast<int>(width - lanes * (nv - 1));
+    t.lastCols = tiles.lastCols;
     t.ldo = cols;
     for (int64_t p = 0; p < planes; ++p) {
       t.w = w + p * wPlane + j0;
-      for (int64_t r0 = 0; r0 < rows; r0 += mr) {
-        const int n = static_cast<int>(std::min<int64_t>(mr, rows - r0));
+      for (int64_t r0 = 0; r0 < rows; r0 += tiles.mr) {
         t.x = a + p * aPlane + r0 * lda;
         t.out = out + p * outPlane + r0 * cols + j0;
-        if (n == mr && full != nullptr) full(t);
-        else fns[n - 1](t);
+        tiles.run(t, static_cast<int>(std::min<int64_t>(tiles.mr, rows - r0)));
       }
     }
   }
