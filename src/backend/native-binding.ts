@@ -44,10 +44,12 @@ export interface NativeAddon {
   /** One Adam update (src/backend/ops/adam.ts); scalars = gradScale, beta1, 1-beta1, beta2, 1-beta2, bc2, eps, lr/bc1 as float32. */
   adamUpdate(p: F32, g: F32, m: F32, v: F32, scalars: F32, pOut: F32, mOut: F32, vOut: F32): void;
   /**
-   * Draws `pairs` Box-Muller input pairs (u > 2^-52, v) per RC4 generator, in parallel; states holds each generator's
-   * S[256], i, j (258 bytes) and is advanced in place; out gets 2 x pairs doubles per generator (src/util/rng.ts).
+   * Draws `pairs` Box-Muller pairs per RC4 generator, in parallel, as Rng.normalArray does; states holds each
+   * generator's S[256], i, j (258 bytes) and is advanced in place; out gets 2 x pairs normals per generator. Returns
+   * (index, u, v) for the pairs whose doubles lie within `guard` ulps (default 1024) of a float32 rounding boundary,
+   * for JS to recompute with V8's Math (native/random.h, src/util/rng.ts).
    */
-  arc4UniformPairs(states: Uint8Array, pairs: number, out: Float64Array): void;
+  arc4Normals(states: Uint8Array, pairs: number, out: Float32Array, guard?: number): Float64Array;
   /** LinearAttention of x [B·N, C] times w [C, 3·H·D] (a 1x1 conv), projected block by block; dims = [B, N, H, D]. */
   linearAttentionProjected(x: F32, w: F32, out: F32, dims: readonly number[], channels: number): void;
   /** out[o, i] = sum (or mean) over r of x[o, r, i]; dims = [outer, reduced, inner]. */

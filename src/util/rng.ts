@@ -6,9 +6,9 @@
  * ARC4 stream and double construction on a typed array, which yields the same numbers bit for bit (tested against
  * seedrandom). The labeller draws ~10 M normals per cpu-small batch, most of its time outside the UNet; this copy and
  * normalArray's unboxed pairs draw 1.5 M normals in 56-58 ms instead of seedrandom's 75. `Rng.normalArrays` draws
- * from several generators at once (the labeller's one per image) and can hand their RC4 streams to a `UniformPairSource`
- * (the native addon's threads, src/backend/random.ts): the same bytes and doubles; Box-Muller's log/cos/sin stay here
- * (V8's, so the values stay bit-identical).
+ * from several generators at once (the labeller's one per image) and can hand their RC4 streams to a
+ * `NormalPairSource` (the native addon's threads, src/backend/random.ts), which returns the same normals: the same
+ * bytes and doubles, and Box-Muller in double whose few doubtful roundings come back here for V8's Math.
  */
 import seedrandom from 'seedrandom';
 
@@ -25,15 +25,16 @@ const TWO_48 = 2 ** 48;
 const TWO_52 = 2 ** 52;
 const TWO_53 = 2 ** 53;
 
-/** Bytes of one generator's RC4 state for a UniformPairSource: S[256], i, j (native/random.h). */
+/** Bytes of one generator's RC4 state for a NormalPairSource: S[256], i, j (native/random.h). */
 export const ARC4_STATE_BYTES = 258;
 
 /**
  * Advances G RC4 generators, given as G x ARC4_STATE_BYTES bytes of state (updated in place), by `pairs` Box-Muller
- * input pairs each, written to out (2 x pairs doubles per generator): u > Number.EPSILON, redrawn as normal() does,
- * then v, both seedrandom doubles.
+ * pairs each (u > Number.EPSILON, redrawn as normal() does, then v, both seedrandom doubles), and writes their normals
+ * to out (2 x pairs floats per generator). Returns (index in out, u, v) for each pair left to this file's Box-Muller:
+ * those whose float32 values a last-bit difference between the source's log/cos/sin and V8's could change.
  */
-export type UniformPairSource = (states: Uint8Array, pairs: number, out: Float64Array) => void;
+export type NormalPairSource = (states: Uint8Array, pairs: number, out: Float32Array) => Float64Array;
 
 /** Box-Muller: the two normals of the uniform pair (u, v) into out[k] (cosine) and out[k + 1] (sine). */
 function boxMullerPair(u: number, v: number, out: Float32Array, k: number): void {
@@ -61,22 +62,20 @@ export class Rng {
 
   /**
    * `perRng` standard normals from each generator, concatenated: the same values, and the same generator states
-   * after, as `rngs.map((r) => r.normalArray(perRng))`. With a `pairs` source (the native addon's, which runs the
-   * generators in parallel) the uniform draws, two thirds of a normal's cost, happen there; without one, or with a
-   * cached spare or an odd count, in JS.
+   * after, as `rngs.map((r) => r.normalArray(perRng))`. With a `normals` source (the native addon's, which runs the
+   * generators in parallel) the draws happen there; without one, or with a cached spare or an odd count, in JS.
    */
-  static normalArrays(rngs: readonly Rng[], perRng: number, pairs?: UniformPairSource): Float32Array {
+  static normalArrays(rngs: readonly Rng[], perRng: number, normals?: NormalPairSource): Float32Array {
     const out = new Float32Array(rngs.length * perRng);
-    if (pairs === undefined || perRng % 2 !== 0 || rngs.some((r) => r.spareNormal !== null)) {
+    if (normals === undefined || perRng % 2 !== 0 || rngs.some((r) => r.spareNormal !== null)) {
       rngs.forEach((r, g) => out.set(r.normalArray(perRng), g * perRng));
       return out;
     }
     const states = new Uint8Array(rngs.length * ARC4_STATE_BYTES);
     rngs.forEach((r, g) => r.saveArc4(states, g * ARC4_STATE_BYTES));
-    const uv = new Float64Array(rngs.length * perRng);
-    pairs(states, perRng / 2, uv);
+    const left = normals(states, perRng / 2, out);
     rngs.forEach((r, g) => r.loadArc4(states, g * ARC4_STATE_BYTES));
-    for (let k = 0; k < uv.length; k += 2) boxMullerPair(uv[k] as number, uv[k + 1] as number, out, k);
+    for (let h = 0; h < left.length; h += 3) boxMullerPair(left[h + 1] as number, left[h + 2] as number, out, left[h] as number);
     return out;
   }
 

@@ -1,6 +1,6 @@
 import seedrandom from 'seedrandom';
 import { describe, expect, it } from 'vitest';
-import { ARC4_STATE_BYTES, Rng, type UniformPairSource, deriveSeed } from '../../src/util/rng.js';
+import { ARC4_STATE_BYTES, type NormalPairSource, Rng, deriveSeed } from '../../src/util/rng.js';
 
 /** The stream as seedrandom itself draws it, with Box-Muller as Rng documents it: the independent reference. */
 function referenceNormals(seed: string, count: number): Float32Array {
@@ -85,8 +85,12 @@ describe('Rng', () => {
 describe('Rng.normalArrays (several generators at once)', () => {
   const seeds = ['img/a.png', 'img/b.png', 'img/c.png'];
 
-  /** A UniformPairSource built on seedrandom itself: each state block continues as a seedrandom ARC4 state. */
-  const seedrandomPairs: UniformPairSource = (states, pairs, out) => {
+  /**
+   * A NormalPairSource built on seedrandom itself: each state block continues as a seedrandom ARC4 state, and every
+   * pair is handed back for normalArrays' own Box-Muller (out is left untouched).
+   */
+  const seedrandomPairs: NormalPairSource = (states, pairs) => {
+    const left: number[] = [];
     for (let g = 0; g * ARC4_STATE_BYTES < states.length; g++) {
       const at = g * ARC4_STATE_BYTES;
       const S = Array.from(states.subarray(at, at + 256));
@@ -94,14 +98,14 @@ describe('Rng.normalArrays (several generators at once)', () => {
       for (let p = 0; p < pairs; p++) {
         let u = 0;
         while (u <= Number.EPSILON) u = prng.double();
-        out[g * 2 * pairs + 2 * p] = u;
-        out[g * 2 * pairs + 2 * p + 1] = prng.double();
+        left.push(g * 2 * pairs + 2 * p, u, prng.double());
       }
       const after = prng.state() as unknown as { i: number; j: number; S: number[] };
       states.set(after.S, at);
       states[at + 256] = after.i;
       states[at + 257] = after.j;
     }
+    return Float64Array.from(left);
   };
 
   for (const [name, source] of [['in JS', undefined], ['through a pair source', seedrandomPairs]] as const) {

@@ -93,7 +93,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("linearAttentionGrad", Napi::Function::New(env, LinearAttentionGrad));
   exports.Set("attention", Napi::Function::New(env, Attention));
   exports.Set("attentionGrad", Napi::Function::New(env, AttentionGrad));
-  exports.Set("arc4UniformPairs", Napi::Function::New(env, Arc4UniformPairs));
+  exports.Set("arc4Normals", Napi::Function::New(env, Arc4Normals));
   return exports;
 }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <exception>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "denormals.h"
@@ -46,15 +47,20 @@ BroadcastGeometry argBroadcast(const Napi::CallbackInfo& info, size_t shapeIndex
 /// Epilogue from args (bias, activationCode, preluAlpha, leakyAlpha) starting at `first`, checked against cols.
 Epilogue argEpilogue(const Napi::CallbackInfo& info, size_t first, int64_t cols);
 
-/// Runs body(), turning any C++ exception into a JS Error with the entry's name.
+/// Runs body(), turning any C++ exception into a JS Error with the entry's name; returns what body returns (a
+/// Napi::Value), or undefined for a void body.
 template <typename Body>
 Napi::Value guard(const Napi::CallbackInfo& info, const char* entry, Body body) {
   Napi::Env env = info.Env();
   std::string message;
   try {
     const ScopedFlushDenormals ftz;  // see denormals.h; restored before control returns to JS
-    body();
-    return env.Undefined();
+    if constexpr (std::is_void_v<decltype(body())>) {
+      body();
+      return env.Undefined();
+    } else {
+      return body();
+    }
   } catch (const Napi::Error&) {
     throw;
   } catch (const std::bad_alloc&) {

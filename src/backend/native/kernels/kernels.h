@@ -25,7 +25,7 @@ Napi::Value GroupNormFilmSilu(const Napi::CallbackInfo& info);
 Napi::Value Binary(const Napi::CallbackInfo& info);
 Napi::Value Unary(const Napi::CallbackInfo& info);
 Napi::Value AdamUpdate(const Napi::CallbackInfo& info);
-Napi::Value Arc4UniformPairs(const Napi::CallbackInfo& info);
+Napi::Value Arc4Normals(const Napi::CallbackInfo& info);
 Napi::Value ReduceSum(const Napi::CallbackInfo& info);
 Napi::Value Silu(const Napi::CallbackInfo& info);
 Napi::Value SiluGrad(const Napi::CallbackInfo& info);
