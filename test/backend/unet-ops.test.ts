@@ -10,6 +10,7 @@ import {
   softmaxAttention, softmaxAttentionComposite, groupNormFilmSilu, groupNormFilmSiluComposite,
 } from '../../src/backend/ops/unet-ops.js';
 import { tf } from '../../src/backend/tf.js';
+import { loadNativeAddon } from '../../src/backend/native-binding.js';
 import { randomValues, relativeError, runOn } from './compare.js';
 
 const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
@@ -238,6 +239,33 @@ describe('fused UNet ops match their tfjs composites on cpu', () => {
     fusedOut.forEach((got, i) => expect(Array.from(got), `output ${i}`).toEqual(Array.from(separate[i]!)));
     const composite = runOn('cpu', build(true, channelLayerNormComposite));
     fusedOut.forEach((got, i) => expect(relativeError(got, composite[i]!)).toBeLessThan(5e-5));
+  });
+
+  it('channel LayerNorm forward is the same bit for bit on every instruction set (AVX-512 sums 16 rows at once)', () => {
+    const addon = loadNativeAddon();
+    const before = addon.info().isa;
+    // 70, 36 and 33 rows: whole 16-row groups and a remainder the row-by-row sums take; C = 16, 48, 64 and 20 (not a
+    // multiple of 16: row by row everywhere).
+    const shapes: [number, number, number, number][] = [[2, 5, 7, 16], [1, 4, 9, 64], [1, 3, 11, 48], [1, 3, 11, 20]];
+    const run = () =>
+      runOn('native', () =>
+        shapes.flatMap((shape, i) => {
+          const x = tf.add(tf.mul(tf.tensor4d(randomValues(`cni-${i}`, size(shape)), shape), 3), 0.7);
+          const res = tf.tensor4d(randomValues(`cni-res-${i}`, size(shape)), shape);
+          const g = tf.tensor1d(randomValues(`cni-g-${i}`, shape[3]));
+          // (The backward's vector sums contract to multiply-adds where the ISA has them: not compared here.)
+          return [channelLayerNorm(x, g, 1e-5), channelLayerNorm(x, g, 1e-5, res)];
+        }),
+      );
+    try {
+      const results = new Map<string, Float32Array[]>();
+      for (const isa of ['avx512', 'avx2', 'portable']) if (addon.setIsa(isa) === isa) results.set(isa, run());
+      if (!results.has('avx512')) console.log('channel LayerNorm across instruction sets: avx512 not run (this CPU lacks it)');
+      const portable = results.get('portable')!;
+      for (const [isa, got] of results) got.forEach((v, k) => expect(Array.from(v), `${isa} output ${k}`).toEqual(Array.from(portable[k]!)));
+    } finally {
+      addon.setIsa(before);
+    }
   });
 
   it('falls back to the composite on cpu (no fused kernel there)', () => {

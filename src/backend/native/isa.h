@@ -75,5 +75,12 @@ std::string selectIsa(const std::string& request);
   void name##Portable params { name##Body<16> args; }                     \
   void name params { DIFFIQA_ISA_SWITCH(name##Avx512 args, name##Avx2 args, name##Portable args) }
 
+/// DIFFIQA_MULTIVERSION_REGS with further attributes on every version, as DIFFIQA_MULTIVERSION_ATTR.
+#define DIFFIQA_MULTIVERSION_REGS_ATTR(extra, name, params, args)                \
+  DIFFIQA_TARGET_AVX512 extra void name##Avx512 params { name##Body<32> args; } \
+  DIFFIQA_TARGET_AVX2 extra void name##Avx2 params { name##Body<16> args; }     \
+  extra void name##Portable params { name##Body<16> args; }                     \
+  void name params { DIFFIQA_ISA_SWITCH(name##Avx512 args, name##Avx2 args, name##Portable args) }
+
 /// The attribute of a kernel's single source body.
 #define DIFFIQA_KERNEL_BODY __attribute__((always_inline)) inline
