@@ -7,6 +7,7 @@
 // thread.
 #include "random.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -18,19 +19,29 @@ namespace diffiqa {
 
 namespace {
 
+/// One generator's RC4 state, its permutation held in 32-bit words while it runs: byte-wide stores followed by loads
+/// of the same bytes stalled store-to-load forwarding (the permutation is read right after it is written).
 struct Arc4 {
-  uint8_t* s;
-  uint8_t i, j;
+  uint32_t s[256];
+  uint32_t i, j;
+
+  explicit Arc4(const uint8_t* state) : i(state[256]), j(state[257]) { std::copy(state, state + 256, s); }
+
+  void save(uint8_t* state) const {
+    std::copy(s, s + 256, state);
+    state[256] = static_cast<uint8_t>(i);
+    state[257] = static_cast<uint8_t>(j);
+  }
 
   /// The next output byte (seedrandom's ARC4.g(1)).
   uint32_t byte() {
-    i = static_cast<uint8_t>(i + 1);
-    const uint8_t t = s[i];
-    j = static_cast<uint8_t>(j + t);
-    const uint8_t u = s[j];
+    i = (i + 1) & 255;
+    const uint32_t t = s[i];
+    j = (j + t) & 255;
+    const uint32_t u = s[j];
     s[i] = u;
     s[j] = t;
-    return s[static_cast<uint8_t>(u + t)];
+    return s[(u + t) & 255];
   }
 
   /// Uniform in [0, 1) with 53 bits: seedrandom's prng.double(), in integers. seedrandom keeps n, x and d in doubles
@@ -148,7 +159,7 @@ std::vector<double> arc4Normals(uint8_t* states, int64_t G, int64_t pairs, int64
   std::vector<std::vector<double>> hardOf(static_cast<size_t>(G));
   pool().run(G, [&](int64_t g, int) {
     uint8_t* st = states + g * kArc4StateBytes;
-    Arc4 a{st, st[256], st[257]};
+    Arc4 a(st);
     double u[kBlock], v[kBlock];
     uint8_t hard[kBlock];
     float* o = out + g * 2 * pairs;
@@ -162,8 +173,7 @@ std::vector<double> arc4Normals(uint8_t* states, int64_t G, int64_t pairs, int64
       for (int64_t p = 0; p < n; ++p)
         if (hard[p]) hardOf[g].insert(hardOf[g].end(), {static_cast<double>(g * 2 * pairs + 2 * (p0 + p)), u[p], v[p]});
     }
-    st[256] = a.i;
-    st[257] = a.j;
+    a.save(st);
   });
   std::vector<double> hard;
   for (const auto& h : hardOf) hard.insert(hard.end(), h.begin(), h.end());
