@@ -60,6 +60,13 @@ export const LinearAttention = 'DiffiqaLinearAttention';
  * of conv2d(x, w), the [B,H,W,3·heads·d] projection never stored. Attr heads.
  */
 export const LinearAttentionProjected = 'DiffiqaLinearAttentionProjected';
+/**
+ * A LinearAttention block after its PreNorm, forward only: inputs x [B,H,W,C], w [1,1,C,3·heads·d], wo
+ * [1,1,heads·d,C'], bo [C'], g [C'], optionally residual [B,H,W,C']; output channelLayerNorm(conv2d(LinearAttention
+ * Projected(x, w), wo) + bo, g) (+ residual) [B,H,W,C']. Attrs heads, epsilon. No gradient: recorded graphs use the
+ * separate ops (src/backend/ops/unet-ops.ts).
+ */
+export const LinearAttentionBlock = 'DiffiqaLinearAttentionBlock';
 /** LinearAttention core backward: inputs dy, qkv; output dqkv. Attr heads. */
 export const LinearAttentionGrad = 'DiffiqaLinearAttentionGrad';
 /** Softmax attention: inputs q, k, v [..., N, d]; output softmax(scale·q kᵀ) v [..., N, d]. Attr scale. */

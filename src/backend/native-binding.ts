@@ -52,6 +52,10 @@ export interface NativeAddon {
   arc4Normals(states: Uint8Array, pairs: number, out: Float32Array, guard?: number): Float64Array;
   /** LinearAttention of x [B·N, C] times w [C, 3·H·D] (a 1x1 conv), projected block by block; dims = [B, N, H, D]. */
   linearAttentionProjected(x: F32, w: F32, out: F32, dims: readonly number[], channels: number): void;
+  /** linearAttentionProjected, then the 1x1 conv wo [C·, C'] + bias, the channel norm with gain g and the residual, block by block. */
+  linearAttentionBlock(
+    x: F32, w: F32, wo: F32, bias: F32 | null, g: F32, residual: F32 | null, out: F32, dims: readonly number[], channels: number, outChannels: number, eps: number,
+  ): void;
   /** out[o, i] = sum (or mean) over r of x[o, r, i]; dims = [outer, reduced, inner]. */
   reduceSum(x: F32, out: F32, dims: readonly number[], mean: boolean): void;
   /**

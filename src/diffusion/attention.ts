@@ -2,11 +2,11 @@
  * The UNet's attention blocks (METHOD §1.1), NHWC. Both take their qkv from a bias-free 1x1 conv whose
  * output channels are ordered (q|k|v) then (head, feature), as the reference's `'b (h c) x y'`.
  */
-import { linearAttentionProjected, softmaxAttention } from '../backend/ops/unet-ops.js';
+import { linearAttentionBlock, softmaxAttention } from '../backend/ops/unet-ops.js';
 import { tf } from '../backend/tf.js';
 import { convNamed } from '../nn/layers.js';
 import type { ParamStore } from '../nn/params.js';
-import { layerNormNamed } from './blocks.js';
+import { NORM_EPS } from './blocks.js';
 
 /** Splits a 1x1 qkv projection into q, k, v laid out [B, heads, N, d]. */
 function splitHeads(qkv: tf.Tensor4D, heads: number): [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D] {
@@ -32,11 +32,12 @@ function mergeHeads(x: tf.Tensor4D, h: number, w: number): tf.Tensor4D {
  * enclosing Residual's skip, added in the LayerNorm's pass). `prefix` is the module itself (e.g. `downs.0.2.fn.fn`).
  */
 export function linearAttention(p: ParamStore, prefix: string, x: tf.Tensor4D, heads: number, residual?: tf.Tensor4D): tf.Tensor4D {
-  // to_qkv (bias-free) and the core (softmaxes, context, output) are one fused op on `native`
-  // (src/backend/ops/unet-ops.ts).
-  const out = linearAttentionProjected(x, p.get(`${prefix}.to_qkv.weight`) as tf.Tensor4D, heads);
-  const y = convNamed(p, `${prefix}.to_out.0`, out);
-  return layerNormNamed(p, `${prefix}.to_out.1.g`, y, residual);
+  // The whole block is one op (src/backend/ops/unet-ops.ts): on `native`, one kernel when no gradient is recorded.
+  const g = p.get(`${prefix}.to_out.1.g`);
+  return linearAttentionBlock(
+    x, p.get(`${prefix}.to_qkv.weight`) as tf.Tensor4D, heads, p.get(`${prefix}.to_out.0.weight`) as tf.Tensor4D,
+    p.get(`${prefix}.to_out.0.bias`) as tf.Tensor1D, tf.reshape(g, [g.size]) as tf.Tensor1D, NORM_EPS, residual,
+  );
 }
 
 /** F.normalize: x / max(‖x‖₂, 1e-12) along `axis`. */

@@ -8,8 +8,8 @@ import { groupNormFilmSilu } from '../backend/ops/unet-ops.js';
 import { channelLayerNorm } from '../nn/norms.js';
 import type { ParamStore } from '../nn/params.js';
 
-/** eps of the reference's fp32 weight standardisation and channel LayerNorm. */
-const EPS = 1e-5;
+/** eps of the reference's fp32 weight standardisation, GroupNorm and channel LayerNorm. */
+export const NORM_EPS = 1e-5;
 
 /**
  * Weight standardisation per output channel: (w − mean)/√(var + eps) over (kh, kw, cin), biased variance.
@@ -17,7 +17,7 @@ const EPS = 1e-5;
  */
 export function standardizeWeight(w: tf.Tensor4D): tf.Tensor4D {
   const { mean, variance } = tf.moments(w, [0, 1, 2], true);
-  return tf.mul(tf.sub(w, mean), tf.rsqrt(tf.add(variance, EPS))) as tf.Tensor4D;
+  return tf.mul(tf.sub(w, mean), tf.rsqrt(tf.add(variance, NORM_EPS))) as tf.Tensor4D;
 }
 
 /** WeightStandardizedConv2d 3x3, padding 1, with bias, named `${prefix}.weight/.bias`. */
@@ -38,7 +38,7 @@ export interface ScaleShift {
  */
 export function block(p: ParamStore, prefix: string, x: tf.Tensor4D, groups: number, film?: ScaleShift, residual?: tf.Tensor4D): tf.Tensor4D {
   const h = wsConvNamed(p, `${prefix}.proj`, x);
-  return groupNormFilmSilu(h, p.get(`${prefix}.norm.weight`), p.get(`${prefix}.norm.bias`), groups, EPS, film?.scale, film?.shift, residual);
+  return groupNormFilmSilu(h, p.get(`${prefix}.norm.weight`), p.get(`${prefix}.norm.bias`), groups, NORM_EPS, film?.scale, film?.shift, residual);
 }
 
 /**
@@ -55,7 +55,7 @@ export function resnetBlock(p: ParamStore, prefix: string, x: tf.Tensor4D, tEmb:
 /** The reference's channel LayerNorm with its [1,C,1,1] gain `${name}` (plus `residual` when given, in the same pass). */
 export function layerNormNamed(p: ParamStore, name: string, x: tf.Tensor4D, residual?: tf.Tensor4D): tf.Tensor4D {
   const g = p.get(name);
-  return channelLayerNorm(x, tf.reshape(g, [g.size]) as tf.Tensor1D, EPS, residual);
+  return channelLayerNorm(x, tf.reshape(g, [g.size]) as tf.Tensor1D, NORM_EPS, residual);
 }
 
 /** Downsample: 4x4 conv, stride 2, explicit padding 1 (METHOD §9: not 'same'). */

@@ -4,9 +4,10 @@
  * forward and gradients (tf.grads of sum(y·r) for a random r),
  * on odd sizes: channel counts that are not multiples of 16, one and several batches, odd pixel counts, 1..4 heads.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
-  channelLayerNorm, channelLayerNormComposite, linearAttentionCore, linearAttentionCoreComposite, linearAttentionProjected, silu, siluComposite,
+  channelLayerNorm, channelLayerNormComposite, linearAttentionBlock, linearAttentionCore, linearAttentionCoreComposite, linearAttentionProjected, silu,
+  siluComposite,
   softmaxAttention, softmaxAttentionComposite, groupNormFilmSilu, groupNormFilmSiluComposite,
 } from '../../src/backend/ops/unet-ops.js';
 import { tf } from '../../src/backend/tf.js';
@@ -36,7 +37,7 @@ function withGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: tf.Tensor[], se
 
 describe('fused UNet ops match their tfjs composites on cpu', () => {
   it('the native kernels are registered (the fused path is what these tests exercise)', () => {
-    for (const k of ['DiffiqaSilu', 'DiffiqaChannelNorm', 'DiffiqaLinearAttention', 'DiffiqaLinearAttentionProjected', 'DiffiqaAttention', 'DiffiqaGroupNormFilmSilu']) {
+    for (const k of ['DiffiqaSilu', 'DiffiqaChannelNorm', 'DiffiqaLinearAttention', 'DiffiqaLinearAttentionProjected', 'DiffiqaLinearAttentionBlock', 'DiffiqaAttention', 'DiffiqaGroupNormFilmSilu']) {
       expect(tf.getKernel(k, 'native')).toBeDefined();
       expect(tf.getKernel(k, 'cpu')).toBeUndefined();
     }
@@ -254,7 +255,7 @@ describe('fused UNet ops match their tfjs composites on cpu', () => {
           const res = tf.tensor4d(randomValues(`cni-res-${i}`, size(shape)), shape);
           const g = tf.tensor1d(randomValues(`cni-g-${i}`, shape[3]));
           // (The backward's vector sums contract to multiply-adds where the ISA has them: not compared here.)
-          return [channelLayerNorm(x, g, 1e-5), channelLayerNorm(x, g, 1e-5, res)];
+          return [channelLayerNorm(x as tf.Tensor4D, g, 1e-5), channelLayerNorm(x as tf.Tensor4D, g, 1e-5, res)];
         }),
       );
     try {
@@ -266,6 +267,83 @@ describe('fused UNet ops match their tfjs composites on cpu', () => {
     } finally {
       addon.setIsa(before);
     }
+  });
+
+  describe('the LinearAttention block (to_qkv, core, to_out, skip) as one kernel', () => {
+    // cpu-small's 4 heads of 8 on 16 channels (several 256-row blocks and a partial one), d = 16 with 32 channels out,
+    // d = 5 (no compile-time head size), and 80 output channels (past the direct kernel's 64: the separate steps).
+    const CASES: { shape: [number, number, number, number]; heads: number; d: number; out: number; residual: boolean }[] = [
+      { shape: [2, 23, 29, 16], heads: 4, d: 8, out: 16, residual: true },
+      { shape: [3, 7, 9, 24], heads: 2, d: 16, out: 32, residual: false },
+      { shape: [1, 5, 13, 10], heads: 2, d: 5, out: 10, residual: true },
+      { shape: [1, 6, 7, 16], heads: 1, d: 8, out: 80, residual: true },
+    ];
+    const inputs = (c: (typeof CASES)[number], i: number) => {
+      const [b, h, w, ch] = c.shape;
+      const hd = c.heads * c.d;
+      return {
+        x: tf.mul(tf.tensor4d(randomValues(`lab-x-${i}`, size(c.shape)), c.shape), 2) as tf.Tensor4D,
+        w: tf.tensor4d(randomValues(`lab-w-${i}`, ch * 3 * hd), [1, 1, ch, 3 * hd]),
+        wo: tf.tensor4d(randomValues(`lab-wo-${i}`, hd * c.out), [1, 1, hd, c.out]),
+        bo: tf.tensor1d(randomValues(`lab-bo-${i}`, c.out)),
+        g: tf.add(tf.tensor1d(randomValues(`lab-g-${i}`, c.out)), 1) as tf.Tensor1D,
+        res: c.residual ? tf.tensor4d(randomValues(`lab-r-${i}`, b * h * w * c.out), [b, h, w, c.out]) : undefined,
+      };
+    };
+    /** The separate ops the block stands for, as attention.ts composed them before. */
+    const separate = (t: ReturnType<typeof inputs>, heads: number) =>
+      channelLayerNorm(tf.fused.conv2d({ x: linearAttentionProjected(t.x, t.w, heads), filter: t.wo, strides: 1, pad: 'valid', bias: t.bo }) as tf.Tensor4D, t.g, 1e-5, t.res);
+
+    it('equals the separate ops bit for bit on every instruction set, and their tfjs composites on cpu', () => {
+      const addon = loadNativeAddon();
+      const before = addon.info().isa;
+      const calls = vi.spyOn(addon, 'linearAttentionBlock');
+      try {
+        let ran = 0;
+        for (const isa of ['avx512', 'avx2', 'portable']) {
+          if (addon.setIsa(isa) !== isa) continue;
+          ran++;
+          CASES.forEach((c, i) => {
+            const [fusedOut] = runOn('native', () => {
+              const t = inputs(c, i);
+              return [linearAttentionBlock(t.x, t.w, c.heads, t.wo, t.bo, t.g, 1e-5, t.res)];
+            });
+            const [apart] = runOn('native', () => [separate(inputs(c, i), c.heads)]);
+            expect(Array.from(fusedOut!), `${isa} case ${i}`).toEqual(Array.from(apart!));
+            const [reference] = runOn('cpu', () => [separate(inputs(c, i), c.heads)]);
+            expect(relativeError(fusedOut!, reference!)).toBeLessThan(5e-5);
+          });
+        }
+        expect(ran).toBeGreaterThanOrEqual(1);
+        expect(calls).toHaveBeenCalledTimes(ran * CASES.length); // the fused kernel ran, not the separate ops
+      } finally {
+        calls.mockRestore();
+        addon.setIsa(before);
+      }
+    });
+
+    it('runs the fused kernel only when no gradient is recorded, so gradients flow through the separate ops', () => {
+      const c = CASES[0]!;
+      const [viaBlock, viaSeparate] = [true, false].map((block) =>
+        runOn('native', () => {
+          const t = inputs(c, 0);
+          const f = (x: tf.Tensor, wo: tf.Tensor) => {
+            const u = { ...t, x: x as tf.Tensor4D, wo: wo as tf.Tensor4D };
+            return tf.sum(tf.square(block ? linearAttentionBlock(u.x, u.w, c.heads, u.wo, u.bo, u.g, 1e-5, u.res) : separate(u, c.heads)));
+          };
+          return tf.grads(f)([t.x, t.wo]);
+        }),
+      );
+      viaBlock!.forEach((g, i) => expect(Array.from(g), `gradient ${i}`).toEqual(Array.from(viaSeparate![i]!)));
+    });
+
+    it('names a residual of the wrong shape', () => {
+      runOn('native', () => {
+        const t = inputs(CASES[0]!, 0);
+        expect(() => linearAttentionBlock(t.x, t.w, 4, t.wo, t.bo, t.g, 1e-5, tf.zeros([2, 23, 29, 8]) as tf.Tensor4D)).toThrow(/residual/);
+        return [];
+      });
+    });
   });
 
   it('falls back to the composite on cpu (no fused kernel there)', () => {

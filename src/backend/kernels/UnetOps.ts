@@ -4,7 +4,8 @@
  */
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import {
-  Attention, AttentionGrad, ChannelNorm, GroupNormFilmSilu, ChannelNormGrad, LinearAttention, LinearAttentionGrad, LinearAttentionProjected, Silu, SiluGrad,
+  Attention, AttentionGrad, ChannelNorm, GroupNormFilmSilu, ChannelNormGrad, LinearAttention, LinearAttentionBlock, LinearAttentionGrad,
+  LinearAttentionProjected, Silu, SiluGrad,
 } from '../kernel-names.js';
 import { loadNativeAddon } from '../native-binding.js';
 import { groupNormDims } from './GroupNorm.js';
@@ -100,6 +101,29 @@ function linearAttentionProjected(args: KernelArgs): TensorInfo {
   return out.info;
 }
 
+function linearAttentionBlock(args: KernelArgs): TensorInfo {
+  const x = args.inputs['x'] as TensorInfo;
+  const w = args.inputs['w'] as TensorInfo;
+  const wo = args.inputs['wo'] as TensorInfo;
+  const { heads, epsilon } = args.attrs as unknown as { heads: number; epsilon: number };
+  const [b = 0, h = 1, wd = 1, c = 1] = x.shape;
+  const [kh, kw, wc, c3] = w.shape;
+  const dims = attnDims({ ...x, shape: [b, h, wd, c3 as number] }, heads);
+  const [okh, okw, oc, outC = 1] = wo.shape;
+  if (x.shape.length !== 4 || kh !== 1 || kw !== 1 || wc !== c || okh !== 1 || okw !== 1 || oc !== (dims[2] as number) * (dims[3] as number)) {
+    throw new Error(
+      `${LinearAttentionBlock}: x [B,H,W,C], w [1,1,C,3·heads·d] and wo [1,1,heads·d,C'] expected, got [${x.shape.join(',')}], [${w.shape.join(',')}] and [${wo.shape.join(',')}]`,
+    );
+  }
+  const out = allocOutput(args.backend, [b, h, wd, outC], true); // every element is written
+  const k = LinearAttentionBlock;
+  loadNativeAddon().linearAttentionBlock(
+    f32(args, 'x', k), f32(args, 'w', k), f32(args, 'wo', k), optionalF32(args, 'bo', k), f32(args, 'g', k), optionalF32(args, 'residual', k),
+    out.values, dims, c, outC, epsilon,
+  );
+  return out.info;
+}
+
 function linearAttentionGrad(args: KernelArgs): TensorInfo {
   const qkv = args.inputs['qkv'] as TensorInfo;
   const { heads } = args.attrs as unknown as { heads: number };
@@ -175,6 +199,7 @@ export const UNET_OP_KERNELS: readonly KernelConfig[] = [
   config(ChannelNormGrad, channelNormGrad),
   config(LinearAttention, linearAttention),
   config(LinearAttentionProjected, linearAttentionProjected),
+  config(LinearAttentionBlock, linearAttentionBlock),
   config(LinearAttentionGrad, linearAttentionGrad),
   config(Attention, attention),
   config(AttentionGrad, attentionGrad),

@@ -90,6 +90,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("channelNormGrad", Napi::Function::New(env, ChannelNormGrad));
   exports.Set("linearAttention", Napi::Function::New(env, LinearAttention));
   exports.Set("linearAttentionProjected", Napi::Function::New(env, LinearAttentionProjected));
+  exports.Set("linearAttentionBlock", Napi::Function::New(env, LinearAttentionBlock));
   exports.Set("linearAttentionGrad", Napi::Function::New(env, LinearAttentionGrad));
   exports.Set("attention", Napi::Function::New(env, Attention));
   exports.Set("attentionGrad", Napi::Function::New(env, AttentionGrad));

@@ -43,10 +43,11 @@ void conv2dWinograd(const ConvGeom& g, const float* x, const float* w, const flo
                     const float* alpha = nullptr);
 /// The direct kernel's register tiles as small GEMMs, with no packing (AVX-512 and AVX2 only), `planes` of them: for
 /// plane p, out[p * outPlane + r * cols + j] = sum_k a[p * aPlane + r * lda + k] * w[p * wPlane + k * ldw + j] for
-/// r < rows, j < cols, each sum from zero over k in order. smallGemmRows(cols) is the tile height: the row count that
-/// runs as one full tile per column group.
+/// r < rows, j < cols, each sum from zero (or from bias[j] when given, as conv2dDirect's) over k in order.
+/// smallGemmRows(cols) is the tile height: the row count that runs as one full tile per column group.
 void smallGemm(const float* a, int64_t lda, int64_t K, const float* w, int64_t ldw, int64_t cols, float* out,
-               int64_t rows, int64_t planes = 1, int64_t aPlane = 0, int64_t wPlane = 0, int64_t outPlane = 0);
+               int64_t rows, int64_t planes = 1, int64_t aPlane = 0, int64_t wPlane = 0, int64_t outPlane = 0,
+               const float* bias = nullptr);
 int64_t smallGemmRows(int64_t cols);
 /// The direct kernel's filter gradient (3x3-like filters, outC <= 64): where conv2dBackpropFilterDirectApplies(g).
 bool conv2dBackpropFilterDirectApplies(const ConvGeom& g);

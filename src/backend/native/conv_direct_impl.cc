@@ -428,7 +428,7 @@ void conv2dDirect(const ConvGeom& g, const float* x, const float* w, const float
 int64_t smallGemmRows(int64_t cols) { return groupTiles(std::min(cols, columnGroup()), 0).mr; }
 
 void smallGemm(const float* a, int64_t lda, int64_t K, const float* w, int64_t ldw, int64_t cols, float* out,
-               int64_t rows, int64_t planes, int64_t aPlane, int64_t wPlane, int64_t outPlane) {
+               int64_t rows, int64_t planes, int64_t aPlane, int64_t wPlane, int64_t outPlane, const float* bias) {
   // One tap at offset 0 with K input channels: the direct tile's walk over taps x channels is then a plain
   // row-times-matrix product, with `lda` as the pixel stride.
   static const int64_t kTapZero[1] = {0};
@@ -441,6 +441,7 @@ void smallGemm(const float* a, int64_t lda, int64_t K, const float* w, int64_t l
     t.taps = 1;
     t.inC = static_cast<int>(K);
     t.ldw = ldw;
+    t.bias = bias != nullptr ? bias + j0 : nullptr;
     t.lastCols = tiles.lastCols;
     t.ldo = cols;
     for (int64_t p = 0; p < planes; ++p) {

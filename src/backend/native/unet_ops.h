@@ -28,6 +28,24 @@ void linearAttentionForward(const float* qkv, float* out, int64_t B, int64_t N, 
 /// count, sgemm sums an element the same way) while a [B, N, 3 * H * D] tensor is never written or read back.
 void linearAttentionProjectedForward(const float* x, const float* w, float* out, int64_t B, int64_t N, int64_t C,
                                      int64_t H, int64_t D);
+/// The rest of a LinearAttention block after the core: y = channelNorm(a wo + bias) * g (+ residual), a the core's
+/// output [rows, H * D], wo [H * D, C], bias, g [C], residual [rows, C] or null (to_out.0, to_out.1 and the skip).
+struct AttentionOutput {
+  const float* w;
+  const float* bias;
+  const float* g;
+  const float* residual;
+  int64_t C;
+  float eps;
+};
+
+/// linearAttentionProjectedForward followed by `o` on every block of rows while it is in cache, into out [B, N, o.C]:
+/// neither the core's output nor the projection is stored. The same bits as the separate ops: the projection is
+/// the 1x1 convolution's own kernel (its direct tiles, accumulators starting at the bias) and the norm the channel
+/// norm's rows; where the convolution would not take its direct kernel (portable ISA, wide outputs) the separate
+/// steps run here one after the other.
+void linearAttentionBlockForward(const float* x, const float* w, const AttentionOutput& o, float* out, int64_t B,
+                                 int64_t N, int64_t C, int64_t H, int64_t D);
 /// dqkv [B, N, 3*H*D] from dout [B, N, H*D].
 void linearAttentionBackward(const float* dout, const float* qkv, float* dqkv, int64_t B, int64_t N, int64_t H,
                              int64_t D);

@@ -475,9 +475,9 @@ void keyContext(const LinAttn& a, const RowSource& source, std::vector<float>& k
 }
 
 /// out rows [r0, r1) (flat b*N + n): out[n, h, e] = sum_j q[n, h, j] ctx[b, h, j, e], with the query of row r at
-/// q + (r - r0) * qStride.
+/// q + (r - r0) * qStride; row r is stored at out + (r - outRow0) * H * D.
 template <int DC>
-__attribute__((always_inline)) inline void attendRowsT(const float* q, int64_t qStride, const float* ctx, float* out, int64_t r0, int64_t r1, int64_t N, int64_t H, int64_t Dr, float scale) {
+__attribute__((always_inline)) inline void attendRowsT(const float* q, int64_t qStride, const float* ctx, float* out, int64_t outRow0, int64_t r0, int64_t r1, int64_t N, int64_t H, int64_t Dr, float scale) {
   const int64_t D = DC > 0 ? DC : Dr;
   const int64_t hd = H * D;
   constexpr int64_t kBlock = 4096;  // floats of query softmaxes staged per block of rows
@@ -488,7 +488,7 @@ __attribute__((always_inline)) inline void attendRowsT(const float* q, int64_t q
     const int64_t k = (r - r0) % rows;
     if (k == 0) queryRowsT<DC>(q + (r - r0) * qStride, qStride, H, D, std::min(rows, r1 - r), scale, pBlock);
     const float* p = pBlock + k * hd;
-    float* __restrict o = out + r * hd;
+    float* __restrict o = out + (r - outRow0) * hd;
     if constexpr (DC > 0) {
       // GCC vector extensions: one DC-wide register row per head (left alone, the compiler SLP-vectorises across j
       // with permutes and runs several times slower).
@@ -516,15 +516,15 @@ __attribute__((always_inline)) inline void attendRowsT(const float* q, int64_t q
   }
 }
 
-DIFFIQA_KERNEL_BODY void attendRowsBody(const float* q, int64_t qStride, const float* ctx, float* out, int64_t r0, int64_t r1, int64_t N, int64_t H, int64_t D, float scale) {
+DIFFIQA_KERNEL_BODY void attendRowsBody(const float* q, int64_t qStride, const float* ctx, float* out, int64_t outRow0, int64_t r0, int64_t r1, int64_t N, int64_t H, int64_t D, float scale) {
   switch (D) {
-    case 8: return attendRowsT<8>(q, qStride, ctx, out, r0, r1, N, H, D, scale);
-    case 16: return attendRowsT<16>(q, qStride, ctx, out, r0, r1, N, H, D, scale);
-    case 32: return attendRowsT<32>(q, qStride, ctx, out, r0, r1, N, H, D, scale);
-    default: return attendRowsT<0>(q, qStride, ctx, out, r0, r1, N, H, D, scale);
+    case 8: return attendRowsT<8>(q, qStride, ctx, out, outRow0, r0, r1, N, H, D, scale);
+    case 16: return attendRowsT<16>(q, qStride, ctx, out, outRow0, r0, r1, N, H, D, scale);
+    case 32: return attendRowsT<32>(q, qStride, ctx, out, outRow0, r0, r1, N, H, D, scale);
+    default: return attendRowsT<0>(q, qStride, ctx, out, outRow0, r0, r1, N, H, D, scale);
   }
 }
-DIFFIQA_MULTIVERSION(attendRows, (const float* q, int64_t qStride, const float* ctx, float* out, int64_t r0, int64_t r1, int64_t N, int64_t H, int64_t D, float scale), (q, qStride, ctx, out, r0, r1, N, H, D, scale))
+DIFFIQA_MULTIVERSION(attendRows, (const float* q, int64_t qStride, const float* ctx, float* out, int64_t outRow0, int64_t r0, int64_t r1, int64_t N, int64_t H, int64_t D, float scale), (q, qStride, ctx, out, outRow0, r0, r1, N, H, D, scale))
 
 /// sum_j a[j] b[j] over D: 8 interleaved partial sums when D is a multiple of 8 (they vectorise; one running sum
 /// would be a chain of D dependent multiply-adds), added in a fixed order.
@@ -826,12 +826,15 @@ void linearAttentionForward(const float* qkv, float* out, int64_t B, int64_t N, 
   keyContext(a, QkvRows{qkv, N, a.hd()}, kmax, kinv, ctx);
   const float scale = 1.f / std::sqrt(static_cast<float>(D));
   pool().parallelFor(B * N, [&](int64_t r0, int64_t r1, int) {
-    attendRows(qkv + r0 * a.row(), a.row(), ctx.data(), out, r0, r1, N, H, D, scale);
+    attendRows(qkv + r0 * a.row(), a.row(), ctx.data(), out, 0, r0, r1, N, H, D, scale);
   }, 4, 256);
 }
 
-void linearAttentionProjectedForward(const float* x, const float* w, float* out, int64_t B, int64_t N, int64_t C,
-                                     int64_t H, int64_t D) {
+namespace {
+
+/// linearAttentionProjectedForward, with `o` (or nullptr: the core's output itself) applied to each block of rows.
+void projectedAttention(const float* x, const float* w, const AttentionOutput* o, float* out, int64_t B, int64_t N,
+                        int64_t C, int64_t H, int64_t D) {
   const LinAttn a{B, N, H, D};
   checkAttn(a);
   if (C < 1) throw std::invalid_argument("linearAttentionProjected: bad channel count");
@@ -858,11 +861,53 @@ void linearAttentionProjectedForward(const float* x, const float* w, float* out,
   }, kmax, kinv, ctx);
   const float scale = 1.f / std::sqrt(static_cast<float>(D));
   pool().parallelFor(B * N, [&](int64_t r0, int64_t r1, int) {
+    thread_local std::vector<float> core, projected;
+    if (o != nullptr) {
+      if (core.size() < static_cast<size_t>(kRowBlock * hd)) core.resize(static_cast<size_t>(kRowBlock * hd));
+      if (projected.size() < static_cast<size_t>(kRowBlock * o->C)) projected.resize(static_cast<size_t>(kRowBlock * o->C));
+    }
     for (int64_t s = r0; s < r1; s += kRowBlock) {
       const int64_t count = std::min(kRowBlock, r1 - s);
-      attendRows(project(s, count, 0, hd), hd, ctx.data(), out, s, s + count, N, H, D, scale);
+      if (o == nullptr) {
+        attendRows(project(s, count, 0, hd), hd, ctx.data(), out, 0, s, s + count, N, H, D, scale);
+        continue;
+      }
+      // to_out.0 on the direct tiles with the bias as the accumulators' start (conv2dDirect's 1x1 path), then the
+      // channel norm's own rows, with the skip: each row as the separate kernels compute it.
+      attendRows(project(s, count, 0, hd), hd, ctx.data(), core.data(), s, s, s + count, N, H, D, scale);
+      smallGemm(core.data(), hd, hd, o->w, o->C, o->C, projected.data(), count, 1, 0, 0, 0, o->bias);
+      float mean[kRowBlock], rstd[kRowBlock];
+      channelNormRows(projected.data(), o->g, o->residual != nullptr ? o->residual + s * o->C : nullptr, out + s * o->C,
+                      mean, rstd, 0, count, o->C, o->eps);
     }
   }, 4, 256);
+}
+
+}  // namespace
+
+void linearAttentionProjectedForward(const float* x, const float* w, float* out, int64_t B, int64_t N, int64_t C,
+                                     int64_t H, int64_t D) {
+  projectedAttention(x, w, nullptr, out, B, N, C, H, D);
+}
+
+void linearAttentionBlockForward(const float* x, const float* w, const AttentionOutput& o, float* out, int64_t B,
+                                 int64_t N, int64_t C, int64_t H, int64_t D) {
+  if (o.C < 1) throw std::invalid_argument("linearAttentionBlock: bad output channel count");
+  const int64_t hd = H * D, rows = B * N;
+  ConvGeom proj{};
+  proj.batch = rows, proj.inH = 1, proj.inW = 1, proj.inC = hd, proj.outH = 1, proj.outW = 1, proj.outC = o.C;
+  proj.fH = proj.fW = proj.strideH = proj.strideW = proj.dilH = proj.dilW = 1;
+  if (conv2dDirectApplies(proj)) return projectedAttention(x, w, &o, out, B, N, C, H, D);
+  // FusedConv2D would run this 1x1 convolution as a GEMM plus a bias pass: so do the separate steps.
+  std::vector<float> core(static_cast<size_t>(rows * hd)), projected(static_cast<size_t>(rows * o.C));
+  projectedAttention(x, w, nullptr, core.data(), B, N, C, H, D);
+  conv2dForward(proj, core.data(), o.w, projected.data());
+  Epilogue e;
+  e.bias = o.bias;
+  e.biasLen = o.bias != nullptr ? o.C : 0;
+  applyEpilogue(e, projected.data(), rows, o.C);
+  std::vector<float> mean(static_cast<size_t>(rows)), rstd(static_cast<size_t>(rows));
+  channelNormForward(projected.data(), o.g, out, mean.data(), rstd.data(), rows, o.C, o.eps, o.residual);
 }
 
 void linearAttentionBackward(const float* dout, const float* qkv, float* dqkv, int64_t B, int64_t N, int64_t H,

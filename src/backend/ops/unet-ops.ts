@@ -8,7 +8,7 @@
 import { engine, getKernel } from '@tensorflow/tfjs-core';
 import type { NamedTensorMap, Tensor, Tensor1D, Tensor4D } from '@tensorflow/tfjs-core';
 import { ShapeError } from '../../util/errors.js';
-import { Attention, ChannelNorm, GroupNormFilmSilu, LinearAttention, LinearAttentionProjected, Silu } from '../kernel-names.js';
+import { Attention, ChannelNorm, GroupNormFilmSilu, LinearAttention, LinearAttentionBlock, LinearAttentionProjected, Silu } from '../kernel-names.js';
 import { groupNorm } from './group-norm.js';
 import { tf } from '../tf.js';
 
@@ -88,6 +88,37 @@ export function linearAttentionProjected(x: Tensor4D, w: Tensor4D, heads: number
   }
   if (fused(LinearAttentionProjected, x) && w.dtype === 'float32') return engine().runKernel(LinearAttentionProjected, { x, w }, { heads }) as Tensor4D;
   return tf.tidy(() => linearAttentionCore(tf.conv2d(x, w, 1, 'valid'), heads));
+}
+
+/**
+ * A LinearAttention block after its PreNorm: channelLayerNorm(conv2d(linearAttentionProjected(x, w, heads), wo) + bo,
+ * g, eps) (+ residual), i.e. to_qkv, the core, to_out.0, to_out.1 and the enclosing Residual's skip. On `native`, when
+ * no gradient is being recorded, one kernel that applies to_out to each block of rows while it is in cache, so
+ * neither the core's [B,H,W,heads·d] output nor the projection is written and read back (about a third of the
+ * block's time at cpu-small's 112 px level); it computes the same bits as the separate ops (tested), which run
+ * otherwise, since they have gradients.
+ */
+export function linearAttentionBlock(
+  x: Tensor4D, w: Tensor4D, heads: number, wo: Tensor4D, bo: Tensor1D, g: Tensor1D, eps: number, residual?: Tensor4D,
+): Tensor4D {
+  const oc = wo.shape[3];
+  if (wo.rank !== 4 || wo.shape[0] !== 1 || wo.shape[1] !== 1 || bo.size !== oc) {
+    throw new ShapeError('linearAttentionBlock wo/bo', `[1,1,heads·d,C'] and [C']`, wo.rank !== 4 ? wo.shape : bo.shape);
+  }
+  const separate = () => {
+    const y = tf.fused.conv2d({ x: linearAttentionProjected(x, w, heads), filter: wo, strides: 1, pad: 'valid', bias: bo });
+    return channelLayerNorm(y as Tensor4D, g, eps, residual);
+  };
+  const outShape = [...x.shape.slice(0, 3), oc];
+  if (residual !== undefined && residual.shape.join() !== outShape.join()) {
+    throw new ShapeError('linearAttentionBlock residual', `[${outShape.join(',')}]`, residual.shape);
+  }
+  const all = [x, w, wo, bo, g, ...(residual !== undefined ? [residual] : [])];
+  // tf.grad and friends record while gradientDepth > 0: the fused kernel has no gradient.
+  const recording = (engine().state as unknown as { gradientDepth: number }).gradientDepth > 0;
+  if (recording || !fused(LinearAttentionBlock, x) || all.some((t) => t.dtype !== 'float32')) return tf.tidy(separate);
+  const inputs: NamedTensorMap = residual !== undefined ? { x, w, wo, bo, g, residual } : { x, w, wo, bo, g };
+  return engine().runKernel(LinearAttentionBlock, inputs, { heads, epsilon: eps }) as Tensor4D;
 }
 
 export function linearAttentionCoreComposite(qkv: Tensor4D, heads: number): Tensor4D {

@@ -98,6 +98,31 @@ Napi::Value LinearAttentionProjected(const Napi::CallbackInfo& info) {
   });
 }
 
+/// linearAttentionBlock(x, w, wo, bias|null, g, residual|null, out, [B, N, H, D], channels, outChannels, eps)
+Napi::Value LinearAttentionBlock(const Napi::CallbackInfo& info) {
+  return guard(info, "DiffiqaLinearAttentionBlock", [&] {
+    F32 x = argF32(info, 0, "x"), w = argF32(info, 1, "w"), wo = argF32(info, 2, "wo");
+    F32 bias = argOptionalF32(info, 3, "bias"), g = argF32(info, 4, "g"), res = argOptionalF32(info, 5, "residual");
+    F32 out = argF32(info, 6, "out");
+    const std::vector<int64_t> d = argAttnDims(info, 7);
+    const auto count = [&](size_t i, const char* name) {
+      const double v = argNumber(info, i, name);
+      if (v < 1 || v != static_cast<double>(static_cast<int64_t>(v))) throw std::invalid_argument(std::string(name) + ": expected a positive integer");
+      return static_cast<int64_t>(v);
+    };
+    const int64_t C = count(8, "channels"), OC = count(9, "outChannels"), rows = d[0] * d[1], hd = d[2] * d[3];
+    requireLength(x, rows * C, "x");
+    requireLength(w, C * 3 * hd, "w");
+    requireLength(wo, hd * OC, "wo");
+    if (bias.data != nullptr) requireLength(bias, OC, "bias");
+    requireLength(g, OC, "g");
+    if (res.data != nullptr) requireLength(res, rows * OC, "residual");
+    requireLength(out, rows * OC, "out");
+    const AttentionOutput o{wo.data, bias.data, g.data, res.data, OC, static_cast<float>(argNumber(info, 10, "eps"))};
+    linearAttentionBlockForward(x.data, w.data, o, out.data, d[0], d[1], C, d[2], d[3]);
+  });
+}
+
 /// linearAttentionGrad(dout, qkv, dqkv, [B, N, H, D])
 Napi::Value LinearAttentionGrad(const Napi::CallbackInfo& info) {
   return guard(info, "DiffiqaLinearAttentionGrad", [&] {

@@ -33,6 +33,7 @@ Napi::Value ChannelNorm(const Napi::CallbackInfo& info);
 Napi::Value ChannelNormGrad(const Napi::CallbackInfo& info);
 Napi::Value LinearAttention(const Napi::CallbackInfo& info);
 Napi::Value LinearAttentionProjected(const Napi::CallbackInfo& info);
+Napi::Value LinearAttentionBlock(const Napi::CallbackInfo& info);
 Napi::Value LinearAttentionGrad(const Napi::CallbackInfo& info);
 Napi::Value Attention(const Napi::CallbackInfo& info);
 Napi::Value AttentionGrad(const Napi::CallbackInfo& info);
