@@ -652,10 +652,17 @@ __attribute__((always_inline)) inline void attentionRowsT(const float* __restric
         for (int64_t j = 0; j < D; ++j) a += (qr[r][j] * scale) * kT[j * N + m];
         pr[m] = a;
       }
-      float mx[L];
-      for (int l = 0; l < L; ++l) mx[l] = -INFINITY;
+      // Running maxima of the 16 lanes as vectors (written per float, GCC left this loop scalar: a sixth of the
+      // kernel's time). The same comparisons in the same order per lane.
+      Vec mxv[S];
+      for (int s = 0; s < S; ++s) mxv[s] = Vec{} - INFINITY;
       for (int64_t m = 0; m < full; m += L)
-        for (int l = 0; l < L; ++l) mx[l] = pr[m + l] > mx[l] ? pr[m + l] : mx[l];
+        for (int s = 0; s < S; ++s) {
+          const Vec v = load(pr + m + s * W);
+          mxv[s] = v > mxv[s] ? v : mxv[s];
+        }
+      float mx[L];
+      std::memcpy(mx, mxv, sizeof mx);
       float mxAll = -INFINITY;
       for (int64_t m = full; m < N; ++m) mxAll = pr[m] > mxAll ? pr[m] : mxAll;
       for (int l = 0; l < L; ++l) mxAll = mx[l] > mxAll ? mx[l] : mxAll;
