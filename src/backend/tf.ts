@@ -19,3 +19,11 @@ installChainedOps();
 registerNativeBackend();
 
 export { tf };
+
+/**
+ * Whether a gradient tape is recording (inside tf.grad, tf.grads, tf.variableGrads, an optimizer's minimize): ops
+ * then must be differentiable, and values derived from parameters must be recomputed in the graph.
+ */
+export function recordingGradients(): boolean {
+  return (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0;
+}

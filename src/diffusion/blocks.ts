@@ -2,7 +2,7 @@
  * UNet building blocks (METHOD §1.1), as functions over a ParamStore addressed by the reference module
  * prefix. NHWC tensors; callers own tf.tidy.
  */
-import { tf } from '../backend/tf.js';
+import { recordingGradients, tf } from '../backend/tf.js';
 import { conv2d, convNamed, linearNamed, silu } from '../nn/layers.js';
 import { groupNormFilmSilu } from '../backend/ops/unet-ops.js';
 import { channelLayerNorm } from '../nn/norms.js';
@@ -20,9 +20,14 @@ export function standardizeWeight(w: tf.Tensor4D): tf.Tensor4D {
   return tf.mul(tf.sub(w, mean), tf.rsqrt(tf.add(variance, NORM_EPS))) as tf.Tensor4D;
 }
 
-/** WeightStandardizedConv2d 3x3, padding 1, with bias, named `${prefix}.weight/.bias`. */
+/**
+ * WeightStandardizedConv2d 3x3, padding 1, with bias, named `${prefix}.weight/.bias`. Outside gradient recording the
+ * standardised weight is computed once per weight value (ParamStore.derived): its seven small ops per conv were half
+ * of a cpu-small forward's ~560 kernel calls, each costing JS dispatch time while the worker threads wait.
+ */
 export function wsConvNamed(p: ParamStore, prefix: string, x: tf.Tensor4D): tf.Tensor4D {
-  const w = standardizeWeight(p.get(`${prefix}.weight`) as tf.Tensor4D);
+  const raw = p.get(`${prefix}.weight`) as tf.Tensor4D;
+  const w = recordingGradients() ? standardizeWeight(raw) : (p.derived(`ws:${prefix}`, [raw], () => [standardizeWeight(raw)])[0] as tf.Tensor4D);
   return conv2d(x, w, p.get(`${prefix}.bias`) as tf.Tensor1D, { padding: 1 });
 }
 

@@ -66,10 +66,17 @@ describe.each(BACKENDS)('createUnet on %s', (backend) => {
   });
 
   it('maps [B,H,W,3] to [B,H,W,3] without leaking tensors', () => {
+    const start = tf.memory().numTensors;
     const unet = createUnet(TINY, new Rng(1));
     expect(unet.params.countTrainable()).toBe(countUnetParams(TINY));
     const x = tf.randomUniform([2, 16, 16, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
     const t = tf.tensor1d([0, 99], 'int32');
+    const fresh = tf.memory().numTensors;
+    // The first forward caches each standardised conv weight in the ParamStore (one tensor per WS conv, freed with
+    // it); after that, forwards add nothing.
+    tf.dispose(tf.tidy(() => unet.apply(x, t)));
+    const wsConvs = unet.params.names().filter((n) => /block[12]\.proj\.weight$/.test(n)).length;
+    expect(tf.memory().numTensors - fresh).toBe(wsConvs);
     const before = tf.memory().numTensors;
     for (let i = 0; i < 2; i++) {
       const y = unet.apply(x, t);
@@ -80,6 +87,27 @@ describe.each(BACKENDS)('createUnet on %s', (backend) => {
       expect(tf.memory().numTensors).toBe(before);
     }
     tf.dispose([x, t]);
+    unet.dispose();
+    expect(tf.memory().numTensors).toBe(start); // the cached weights went with the store
+  });
+
+  it('caches standardised weights only outside gradient recording, and recomputes them when a weight changes', () => {
+    const unet = createUnet(TINY, new Rng(4));
+    const x = tf.randomUniform([1, 16, 16, 3], -1, 1, 'float32', 4) as tf.Tensor4D;
+    const t = tf.tensor1d([7], 'int32');
+    const run = () => tf.tidy(() => Array.from(unet.apply(x, t).dataSync()));
+    const first = run();
+    expect(run()).toEqual(first); // the second forward reads the cache: the same bits
+    const w = unet.params.get(unet.params.names().find((n) => n.endsWith('block1.proj.weight'))!);
+    // A changed weight (a new data id, as every optimiser step and checkpoint load gives) is standardised afresh...
+    tf.tidy(() => w.assign(tf.add(w, tf.randomNormal(w.shape, 0, 0.1, 'float32', 5)) as tf.Tensor4D));
+    const cached = run();
+    expect(cached).not.toEqual(first);
+    // ...to the bits the in-graph standardisation gives under a tape, where the raw weight gets its gradient.
+    const { value, grads } = tf.variableGrads(() => tf.sum(unet.apply(x, t)) as tf.Scalar, [w]);
+    expect(tf.tidy(() => tf.max(tf.abs(grads[w.name]!)).dataSync()[0])).toBeGreaterThan(0);
+    expect(value.dataSync()[0]).toBe(tf.tidy(() => tf.sum(tf.tensor(cached)).dataSync()[0]));
+    tf.dispose([value, ...Object.values(grads), x, t]);
     unet.dispose();
   });
 

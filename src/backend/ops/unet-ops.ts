@@ -10,7 +10,7 @@ import type { NamedTensorMap, Tensor, Tensor1D, Tensor4D } from '@tensorflow/tfj
 import { ShapeError } from '../../util/errors.js';
 import { Attention, ChannelNorm, GroupNormFilmSilu, LinearAttention, LinearAttentionBlock, LinearAttentionProjected, Silu } from '../kernel-names.js';
 import { groupNorm } from './group-norm.js';
-import { tf } from '../tf.js';
+import { recordingGradients, tf } from '../tf.js';
 
 function fused(kernel: string, x: Tensor): boolean {
   return x.dtype === 'float32' && getKernel(kernel, tf.getBackend()) !== undefined;
@@ -114,9 +114,8 @@ export function linearAttentionBlock(
     throw new ShapeError('linearAttentionBlock residual', `[${outShape.join(',')}]`, residual.shape);
   }
   const all = [x, w, wo, bo, g, ...(residual !== undefined ? [residual] : [])];
-  // tf.grad and friends record while gradientDepth > 0: the fused kernel has no gradient.
-  const recording = (engine().state as unknown as { gradientDepth: number }).gradientDepth > 0;
-  if (recording || !fused(LinearAttentionBlock, x) || all.some((t) => t.dtype !== 'float32')) return tf.tidy(separate);
+  // The fused kernel has no gradient.
+  if (recordingGradients() || !fused(LinearAttentionBlock, x) || all.some((t) => t.dtype !== 'float32')) return tf.tidy(separate);
   const inputs: NamedTensorMap = residual !== undefined ? { x, w, wo, bo, g, residual } : { x, w, wo, bo, g };
   return engine().runKernel(LinearAttentionBlock, inputs, { heads, epsilon: eps }) as Tensor4D;
 }
