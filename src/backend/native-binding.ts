@@ -63,6 +63,8 @@ export interface NativeAddon {
    * negative = reversed, 0 = broadcast); 32-bit words, so float32 and int32 arrays copy bit-exactly.
    */
   stridedCopy(src: Words, srcOffset: number, dst: Words, dstOffset: number, shape: readonly number[], srcStrides: readonly number[], dstStrides: readonly number[]): void;
+  /** out row r = row r of each input in turn (an input's row width is its length / rows), in one pass (Concat). */
+  concatRows(inputs: readonly Words[], out: Words, rows: number): void;
   /** Softmax over the last axis of a [rows, cols] view. */
   softmax(x: F32, out: F32, rows: number, cols: number): void;
   /** out[b, y, x, :] = x[b, rowIdx[y], colIdx[x], :]; dims = batch, inH, inW, channels, outH, outW. */

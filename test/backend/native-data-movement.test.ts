@@ -157,6 +157,14 @@ describe('native data-movement kernels match tfjs cpu exactly', () => {
     });
   });
 
+  it('concat in one pass over the output rows: streamed when 16 MB or more, odd widths, an inner axis', () => {
+    expectExact(() => [
+      tf.concat([input('s1', [4, 112, 112, 16]), input('s2', [4, 112, 112, 16])], 3), // 25.7 MB: streaming stores
+      tf.concat([input('w1', [3, 40, 40, 16]), input('w2', [3, 40, 40, 3]), input('w3', [3, 40, 40, 5])], 3),
+      tf.concat([input('a1', [70, 2, 3]), input('a2', [70, 5, 3])], 1),
+    ]);
+  });
+
   it('resizeNearestNeighbor for every allowed attribute combination and non-integer scales', () => {
     const cases: [number[], [number, number]][] = [
       [[2, 5, 7, 3], [10, 14]],

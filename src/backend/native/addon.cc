@@ -75,6 +75,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdate));
   exports.Set("reduceSum", Napi::Function::New(env, ReduceSum));
   exports.Set("stridedCopy", Napi::Function::New(env, StridedCopy));
+  exports.Set("concatRows", Napi::Function::New(env, ConcatRows));
   exports.Set("softmax", Napi::Function::New(env, Softmax));
   exports.Set("resizeNearest", Napi::Function::New(env, ResizeNearestNeighbor));
   exports.Set("resizeNearestGrad", Napi::Function::New(env, ResizeNearestNeighborGrad));

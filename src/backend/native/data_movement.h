@@ -15,6 +15,11 @@ constexpr int kMaxCopyRank = 16;
 void stridedCopy(const uint32_t* src, const int64_t* srcStrides, uint32_t* dst, const int64_t* dstStrides,
                  const int64_t* shape, int rank);
 
+/// Concatenation in one pass over the output: out row r (of sum(widths) words) = row r of ins[0] (widths[0] words),
+/// then row r of ins[1], and so on, for r < rows. A large output (16 MB or more) is written with streaming stores:
+/// it would not stay in cache for its reader anyway, and ordinary stores first read every output line.
+void concatRows(const uint32_t* const* ins, const int64_t* widths, int count, uint32_t* out, int64_t rows);
+
 /// The lowest and highest element offsets `shape` reaches with `strides` from 0 (both 0 when it is empty).
 void stridedExtent(const int64_t* shape, const int64_t* strides, int rank, int64_t* lo, int64_t* hi);
 

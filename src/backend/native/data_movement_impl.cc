@@ -4,6 +4,9 @@
 // (c) a generic strided inner loop (reverse, broadcast). Outer rows are split across the shared thread pool.
 #include <algorithm>
 #include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "data_movement.h"
 #include "thread_pool.h"
@@ -85,6 +88,16 @@ inline void copyWords(uint32_t* dst, const uint32_t* src, int64_t n) {
   for (; k + 16 <= n; k += 16) __builtin_memcpy(dst + k, src + k, 16 * sizeof(uint32_t));
   for (; k + 4 <= n; k += 4) __builtin_memcpy(dst + k, src + k, 4 * sizeof(uint32_t));
   for (; k < n; ++k) dst[k] = src[k];
+}
+
+/// copyWords with streaming (non-temporal) 16-byte stores; dst 16-byte aligned, n a multiple of 4.
+inline void streamWords(uint32_t* dst, const uint32_t* src, int64_t n) {
+#if defined(__SSE2__)
+  for (int64_t k = 0; k < n; k += 4)
+    _mm_stream_si128(reinterpret_cast<__m128i*>(dst + k), _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + k)));
+#else
+  copyWords(dst, src, n);
+#endif
 }
 
 void copyRows(const uint32_t* src, uint32_t* dst, const Plan& p) {
@@ -183,6 +196,30 @@ void stridedCopy(const uint32_t* src, const int64_t* srcStrides, uint32_t* dst, 
       if (p.src[d] == 1) return copyTransposed(src, dst, p, d);
   }
   copyGeneric(src, dst, p);
+}
+
+void concatRows(const uint32_t* const* ins, const int64_t* widths, int count, uint32_t* out, int64_t rows) {
+  int64_t W = 0;
+  bool aligned = reinterpret_cast<uintptr_t>(out) % 16 == 0;
+  for (int i = 0; i < count; ++i) {
+    W += widths[i];
+    aligned = aligned && widths[i] % 4 == 0;
+  }
+  constexpr int64_t kStreamBytes = int64_t{16} << 20;
+  const bool stream = aligned && rows * W * static_cast<int64_t>(sizeof(uint32_t)) >= kStreamBytes;
+  pool().parallelFor(rows, [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; ++r) {
+      uint32_t* o = out + r * W;
+      for (int i = 0; i < count; ++i) {
+        if (stream) streamWords(o, ins[i] + r * widths[i], widths[i]);
+        else copyWords(o, ins[i] + r * widths[i], widths[i]);
+        o += widths[i];
+      }
+    }
+#if defined(__SSE2__)
+    if (stream) _mm_sfence();  // streaming stores are weakly ordered: drain them before the region ends
+#endif
+  }, 4, std::max<int64_t>(1, kMinWordsPerTask / std::max<int64_t>(1, W)));
 }
 
 }  // namespace diffiqa

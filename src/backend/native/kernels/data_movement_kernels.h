@@ -6,6 +6,7 @@
 namespace diffiqa {
 
 Napi::Value StridedCopy(const Napi::CallbackInfo& info);
+Napi::Value ConcatRows(const Napi::CallbackInfo& info);
 Napi::Value Softmax(const Napi::CallbackInfo& info);
 Napi::Value ResizeNearestNeighbor(const Napi::CallbackInfo& info);
 Napi::Value ResizeNearestNeighborGrad(const Napi::CallbackInfo& info);
