@@ -171,6 +171,8 @@ describe('native data-movement kernels match tfjs cpu exactly', () => {
       [[1, 6, 4, 5], [9, 7]],
       [[2, 9, 8, 1], [4, 3]],
       [[3, 1, 1, 4], [3, 5]],
+      [[12, 56, 56, 32], [112, 112]], // the UNet's 2x upsampling, 19 MB out: streaming stores
+      [[2, 5, 6, 8], [13, 11]], // 8 channels: rows of whole 16-byte stores, but too small to stream
     ];
     for (const [shape, out] of cases) {
       for (const [align, half] of [[false, false], [true, false], [false, true]] as const) {

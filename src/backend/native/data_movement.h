@@ -4,8 +4,53 @@
 // share one implementation and every copy is bit-exact.
 #pragma once
 #include <cstdint>
+#include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace diffiqa {
+
+/// Copies n 4-byte elements. Short rows (a concat of 16-channel maps copies 64 bytes per pixel) go through fixed-size
+/// chunks that the compiler inlines as vector moves: a libc memcpy call per row cost more than the copy.
+template <typename T>
+inline void copyElems(T* dst, const T* src, int64_t n) {
+  static_assert(sizeof(T) == 4, "4-byte elements");
+  if (n > 64) {
+    std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(T));
+    return;
+  }
+  int64_t k = 0;
+  for (; k + 16 <= n; k += 16) __builtin_memcpy(dst + k, src + k, 16 * sizeof(T));
+  for (; k + 4 <= n; k += 4) __builtin_memcpy(dst + k, src + k, 4 * sizeof(T));
+  for (; k < n; ++k) __builtin_memcpy(dst + k, src + k, sizeof(T));
+}
+
+/// Whether `bytes` of output written through dst should use streamElems: large (16 MB or more, so they would not
+/// stay in cache for their reader anyway; ordinary stores first read every output line) and 16-byte aligned with
+/// rows of a multiple of 4 elements.
+inline bool streamable(const void* dst, int64_t bytes, bool rowsOfFour) {
+  return rowsOfFour && reinterpret_cast<uintptr_t>(dst) % 16 == 0 && bytes >= (int64_t{16} << 20);
+}
+
+/// copyElems with streaming (non-temporal) 16-byte stores: dst 16-byte aligned, n a multiple of 4. A thread that used
+/// it calls streamFence() before its parallel task ends (the stores are weakly ordered).
+template <typename T>
+inline void streamElems(T* dst, const T* src, int64_t n) {
+#if defined(__SSE2__)
+  static_assert(sizeof(T) == 4, "4-byte elements");
+  for (int64_t k = 0; k < n; k += 4)
+    _mm_stream_si128(reinterpret_cast<__m128i*>(dst + k), _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + k)));
+#else
+  copyElems(dst, src, n);
+#endif
+}
+
+inline void streamFence() {
+#if defined(__SSE2__)
+  _mm_sfence();
+#endif
+}
 
 /// Highest rank a strided copy accepts (Tile views a rank-r tensor as rank 2r).
 constexpr int kMaxCopyRank = 16;

@@ -4,9 +4,6 @@
 // (c) a generic strided inner loop (reverse, broadcast). Outer rows are split across the shared thread pool.
 #include <algorithm>
 #include <cstring>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #include "data_movement.h"
 #include "thread_pool.h"
@@ -77,29 +74,6 @@ void forRows(const Plan& p, int outerRank, int skip, int64_t r0, int64_t r1, Fn 
   }
 }
 
-/// Copies n words. Short rows (a concat of 16-channel maps copies 64 bytes per pixel) go through fixed-size chunks that
-/// the compiler inlines as vector moves: a libc memcpy call per row cost more than the copy.
-inline void copyWords(uint32_t* dst, const uint32_t* src, int64_t n) {
-  if (n > 64) {
-    std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(uint32_t));
-    return;
-  }
-  int64_t k = 0;
-  for (; k + 16 <= n; k += 16) __builtin_memcpy(dst + k, src + k, 16 * sizeof(uint32_t));
-  for (; k + 4 <= n; k += 4) __builtin_memcpy(dst + k, src + k, 4 * sizeof(uint32_t));
-  for (; k < n; ++k) dst[k] = src[k];
-}
-
-/// copyWords with streaming (non-temporal) 16-byte stores; dst 16-byte aligned, n a multiple of 4.
-inline void streamWords(uint32_t* dst, const uint32_t* src, int64_t n) {
-#if defined(__SSE2__)
-  for (int64_t k = 0; k < n; k += 4)
-    _mm_stream_si128(reinterpret_cast<__m128i*>(dst + k), _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + k)));
-#else
-  copyWords(dst, src, n);
-#endif
-}
-
 void copyRows(const uint32_t* src, uint32_t* dst, const Plan& p) {
   const int inner = p.rank - 1;
   const int64_t n = p.shape[inner];
@@ -111,7 +85,7 @@ void copyRows(const uint32_t* src, uint32_t* dst, const Plan& p) {
   const int64_t perTask = std::max<int64_t>(1, kMinWordsPerTask / std::max<int64_t>(1, std::min(n, blockLen)));
   pool().parallelFor(rows * blocks, [&](int64_t t0, int64_t t1, int) {
     if (blocks == 1) {
-      forRows(p, inner, -1, t0, t1, [&](int64_t so, int64_t dof) { copyWords(dst + dof, src + so, n); });
+      forRows(p, inner, -1, t0, t1, [&](int64_t so, int64_t dof) { copyElems(dst + dof, src + so, n); });
       return;
     }
     for (int64_t t = t0; t < t1; ++t) {
@@ -200,25 +174,22 @@ void stridedCopy(const uint32_t* src, const int64_t* srcStrides, uint32_t* dst, 
 
 void concatRows(const uint32_t* const* ins, const int64_t* widths, int count, uint32_t* out, int64_t rows) {
   int64_t W = 0;
-  bool aligned = reinterpret_cast<uintptr_t>(out) % 16 == 0;
+  bool ofFour = true;
   for (int i = 0; i < count; ++i) {
     W += widths[i];
-    aligned = aligned && widths[i] % 4 == 0;
+    ofFour = ofFour && widths[i] % 4 == 0;
   }
-  constexpr int64_t kStreamBytes = int64_t{16} << 20;
-  const bool stream = aligned && rows * W * static_cast<int64_t>(sizeof(uint32_t)) >= kStreamBytes;
+  const bool stream = streamable(out, rows * W * static_cast<int64_t>(sizeof(uint32_t)), ofFour);
   pool().parallelFor(rows, [&](int64_t r0, int64_t r1, int) {
     for (int64_t r = r0; r < r1; ++r) {
       uint32_t* o = out + r * W;
       for (int i = 0; i < count; ++i) {
-        if (stream) streamWords(o, ins[i] + r * widths[i], widths[i]);
-        else copyWords(o, ins[i] + r * widths[i], widths[i]);
+        if (stream) streamElems(o, ins[i] + r * widths[i], widths[i]);
+        else copyElems(o, ins[i] + r * widths[i], widths[i]);
         o += widths[i];
       }
     }
-#if defined(__SSE2__)
-    if (stream) _mm_sfence();  // streaming stores are weakly ordered: drain them before the region ends
-#endif
+    if (stream) streamFence();
   }, 4, std::max<int64_t>(1, kMinWordsPerTask / std::max<int64_t>(1, W)));
 }
 
