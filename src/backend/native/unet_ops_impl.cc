@@ -474,12 +474,77 @@ void keyContext(const LinAttn& a, const RowSource& source, std::vector<float>& k
     }
 }
 
+/// attendRowsT's arithmetic on 16 rows of one image at once, for heads of D = 8 in pairs, with the rows across the
+/// 16 lanes of one vector (after a 16x16 transpose of each head pair's columns) where attendRowsT runs one row at a
+/// time: the query softmax's maxima and sums over the 8 features were scalar chains, and each head's output an 8-lane
+/// half register. The same operations on the same values in the same order (outputs dumped from both versions
+/// compare equal): the maxima as compare-selects, the sums from zero, p = e * (scale / s), and each output
+/// sum_j p_j c_j from zero with every product rounded before its add, as the 8-lane code computes it on AVX-512
+/// (256-bit multiply-adds need the separate FMA feature that the avx512f target lacks, so GCC does not contract
+/// them there; the empty asm keeps it from contracting these 512-bit ones). q rows at q + i * qStride, ctx of this
+/// image [H, 8, 8], out rows of H * 8 at out + i * H * 8.
+__attribute__((always_inline)) inline void attendSixteenRows(const float* q, int64_t qStride, const float* ctx, float* out, int64_t H, float scale) {
+  using V = Floats16;
+  const int64_t hd = H * 8;
+  for (int64_t hp = 0; hp < H; hp += 2) {
+    V t[16];
+    for (int i = 0; i < 16; ++i) std::memcpy(&t[i], q + i * qStride + hp * 8, sizeof(V));
+    transposeSquare<16>(t);  // t[k * 8 + j]: feature j of head hp + k, over the 16 rows
+    alignas(64) float e[256];
+    for (int k = 0; k < 2; ++k) {
+      V m = t[k * 8];
+      for (int j = 1; j < 8; ++j) m = m < t[k * 8 + j] ? t[k * 8 + j] : m;  // std::max(m, q_j)
+      for (int j = 0; j < 8; ++j) {
+        const V d = t[k * 8 + j] - m;
+        std::memcpy(e + (k * 8 + j) * 16, &d, sizeof(V));
+      }
+    }
+    for (int i = 0; i < 256; ++i) e[i] = fastExp(e[i]);
+    V o[16];
+    for (int k = 0; k < 2; ++k) {
+      V p[8];
+      V s = V{};
+      for (int j = 0; j < 8; ++j) {
+        std::memcpy(&p[j], e + (k * 8 + j) * 16, sizeof(V));
+        s = s + p[j];
+      }
+      const V inv = scale / s;
+      for (int j = 0; j < 8; ++j) p[j] = p[j] * inv;
+      const float* c = ctx + (hp + k) * 64;
+      for (int f = 0; f < 8; ++f) {
+        V a = V{};
+        for (int j = 0; j < 8; ++j) {
+          V prod = p[j] * c[j * 8 + f];
+          __asm__("" : "+v"(prod));
+          a = a + prod;
+        }
+        o[k * 8 + f] = a;
+      }
+    }
+    transposeSquare<16>(o);  // o[i]: row i's outputs for the head pair
+    for (int i = 0; i < 16; ++i) std::memcpy(out + i * hd + hp * 8, &o[i], sizeof(V));
+  }
+}
+
 /// out rows [r0, r1) (flat b*N + n): out[n, h, e] = sum_j q[n, h, j] ctx[b, h, j, e], with the query of row r at
-/// q + (r - r0) * qStride; row r is stored at out + (r - outRow0) * H * D.
-template <int DC>
+/// q + (r - r0) * qStride; row r is stored at out + (r - outRow0) * H * D. On AVX-512 (REGS 32) with heads of 8 in
+/// pairs, each image's rows go 16 at a time through attendSixteenRows, the rest one at a time.
+template <int DC, int REGS>
 __attribute__((always_inline)) inline void attendRowsT(const float* q, int64_t qStride, const float* ctx, float* out, int64_t outRow0, int64_t r0, int64_t r1, int64_t N, int64_t H, int64_t Dr, float scale) {
   const int64_t D = DC > 0 ? DC : Dr;
   const int64_t hd = H * D;
+  if constexpr (DC == 8 && REGS == 32) {
+    if (H % 2 == 0) {
+      for (int64_t r = r0; r < r1;) {
+        const int64_t imageEnd = std::min(r1, (r / N + 1) * N);
+        for (; r + 16 <= imageEnd; r += 16)
+          attendSixteenRows(q + (r - r0) * qStride, qStride, ctx + (r / N) * H * 64, out + (r - outRow0) * hd, H, scale);
+        if (r < imageEnd) attendRowsT<DC, 16>(q + (r - r0) * qStride, qStride, ctx, out, outRow0, r, imageEnd, N, H, D, scale);
+        r = imageEnd;
+      }
+      return;
+    }
+  }
   constexpr int64_t kBlock = 4096;  // floats of query softmaxes staged per block of rows
   float pBlock[kBlock];
   const int64_t rows = std::max<int64_t>(1, std::min<int64_t>(16, kBlock / hd));
@@ -516,15 +581,16 @@ __attribute__((always_inline)) inline void attendRowsT(const float* q, int64_t q
   }
 }
 
+template <int REGS>
 DIFFIQA_KERNEL_BODY void attendRowsBody(const float* q, int64_t qStride, const float* ctx, float* out, int64_t outRow0, int64_t r0, int64_t r1, int64_t N, int64_t H, int64_t D, float scale) {
   switch (D) {
-    case 8: return attendRowsT<8>(q, qStride, ctx, out, outRow0, r0, r1, N, H, D, scale);
-    case 16: return attendRowsT<16>(q, qStride, ctx, out, outRow0, r0, r1, N, H, D, scale);
-    case 32: return attendRowsT<32>(q, qStride, ctx, out, outRow0, r0, r1, N, H, D, scale);
-    default: return attendRowsT<0>(q, qStride, ctx, out, outRow0, r0, r1, N, H, D, scale);
+    case 8: return attendRowsT<8, REGS>(q, qStride, ctx, out, outRow0, r0, r1, N, H, D, scale);
+    case 16: return attendRowsT<16, REGS>(q, qStride, ctx, out, outRow0, r0, r1, N, H, D, scale);
+    case 32: return attendRowsT<32, REGS>(q, qStride, ctx, out, outRow0, r0, r1, N, H, D, scale);
+    default: return attendRowsT<0, REGS>(q, qStride, ctx, out, outRow0, r0, r1, N, H, D, scale);
   }
 }
-DIFFIQA_MULTIVERSION(attendRows, (const float* q, int64_t qStride, const float* ctx, float* out, int64_t outRow0, int64_t r0, int64_t r1, int64_t N, int64_t H, int64_t D, float scale), (q, qStride, ctx, out, outRow0, r0, r1, N, H, D, scale))
+DIFFIQA_MULTIVERSION_REGS(attendRows, (const float* q, int64_t qStride, const float* ctx, float* out, int64_t outRow0, int64_t r0, int64_t r1, int64_t N, int64_t H, int64_t D, float scale), (q, qStride, ctx, out, outRow0, r0, r1, N, H, D, scale))
 
 /// sum_j a[j] b[j] over D: 8 interleaved partial sums when D is a multiple of 8 (they vectorise; one running sum
 /// would be a chain of D dependent multiply-adds), added in a fixed order.
