@@ -24,4 +24,25 @@ inline float fastExp(float x) {
   return x != x ? x : e;
 }
 
+/// fastExp for arguments that cannot be positive (a softmax's x - max): for every x <= 0, -inf included, the same
+/// value, and NaN for NaN, without the overflow and NaN selects (a quarter of fastExp's instructions), which only
+/// ever pass such an x through. Swapping it in can still move a last bit where it changes how GCC vectorises the
+/// loop: the avx512f target contracts the polynomial into multiply-adds in scalar and 512-bit code but not in
+/// 256-bit code (VEX FMA is a separate feature). Each use was checked bit for bit against fastExp (LinearAttention's
+/// backward softmaxes were not, and keep fastExp).
+inline float fastExpNonPositive(float x) {
+  const float xc = x < -87.3365f ? -87.3365f : x;
+  const float n = __builtin_floorf(xc * 1.44269504088896341f + 0.5f);
+  const float r = (xc - n * 0.693359375f) - n * -2.12194440e-4f;
+  float p = 1.f / 720.f;
+  p = p * r + 1.f / 120.f;
+  p = p * r + 1.f / 24.f;
+  p = p * r + 1.f / 6.f;
+  p = p * r + 0.5f;
+  p = p * r + 1.f;
+  p = p * r + 1.f;
+  const float half = __builtin_bit_cast(float, (static_cast<int32_t>(n) + 126) << 23);
+  return p * half * 2.f;
+}
+
 }  // namespace diffiqa

@@ -305,7 +305,7 @@ DIFFIQA_MULTIVERSION(outerAccumulate, (int64_t H, int64_t D, int64_t count, cons
 DIFFIQA_KERNEL_BODY void keyExpRowsBody(const float* __restrict k, int64_t row, int64_t hd, int64_t count, const float* __restrict m, float* __restrict l, float* __restrict s) {
   for (int64_t n = 0; n < count; ++n, k += row, l += hd)
     for (int64_t c = 0; c < hd; ++c) {
-      l[c] = fastExp(k[c] - m[c]);
+      l[c] = fastExpNonPositive(k[c] - m[c]);
       s[c] += l[c];
     }
 }
@@ -368,7 +368,7 @@ __attribute__((always_inline)) inline void queryRowsT(const float* q, int64_t ro
         v -= m;
         std::memcpy(l + n * hd + h * DC, &v, sizeof(Row));
       }
-    for (int64_t i = 0; i < count * hd; ++i) l[i] = fastExp(l[i]);
+    for (int64_t i = 0; i < count * hd; ++i) l[i] = fastExpNonPositive(l[i]);
     for (int64_t i = 0; i < count * H; ++i) {
       float s = 0.f;
       for (int j = 0; j < DC; ++j) s += l[i * DC + j];
@@ -499,7 +499,7 @@ __attribute__((always_inline)) inline void attendSixteenRows(const float* q, int
         std::memcpy(e + (k * 8 + j) * 16, &d, sizeof(V));
       }
     }
-    for (int i = 0; i < 256; ++i) e[i] = fastExp(e[i]);
+    for (int i = 0; i < 256; ++i) e[i] = fastExpNonPositive(e[i]);
     V o[16];
     for (int k = 0; k < 2; ++k) {
       V p[8];
@@ -732,7 +732,7 @@ __attribute__((always_inline)) inline void attentionRowsT(const float* __restric
       float mxAll = -INFINITY;
       for (int64_t m = full; m < N; ++m) mxAll = pr[m] > mxAll ? pr[m] : mxAll;
       for (int l = 0; l < L; ++l) mxAll = mx[l] > mxAll ? mx[l] : mxAll;
-      for (int64_t i = 0; i < N; ++i) pr[i] = fastExp(pr[i] - mxAll);
+      for (int64_t i = 0; i < N; ++i) pr[i] = fastExpNonPositive(pr[i] - mxAll);
       inv[r] = 1.f / laneSum(pr, N);
     }
     // Outputs, RO rows at a time (a missing row reads the last real one's p and is not stored).
@@ -798,7 +798,7 @@ DIFFIQA_KERNEL_BODY void attentionBackwardGroupBody(const float* __restrict q, c
     }
     float mx = -INFINITY;
     for (int64_t m = 0; m < N; ++m) mx = p[m] > mx ? p[m] : mx;
-    for (int64_t m = 0; m < N; ++m) p[m] = fastExp(p[m] - mx);
+    for (int64_t m = 0; m < N; ++m) p[m] = fastExpNonPositive(p[m] - mx);
     const float inv = 1.f / laneSum(p, N);
     float dot[16] = {};
     int64_t m = 0;
