@@ -67,6 +67,11 @@ export const LinearAttentionProjected = 'DiffiqaLinearAttentionProjected';
  * separate ops (src/backend/ops/unet-ops.ts).
  */
 export const LinearAttentionBlock = 'DiffiqaLinearAttentionBlock';
+/**
+ * FusedConv2D on the channel concatenation of inputs a [B,H,W,ca] and b [B,H,W,cb], which is never stored: inputs a,
+ * b, filter [fH,fW,ca+cb,outC], optional bias; attrs as FusedConv2D's. Forward only (src/backend/ops/concat-conv.ts).
+ */
+export const ConcatConv2D = 'DiffiqaConcatConv2D';
 /** LinearAttention core backward: inputs dy, qkv; output dqkv. Attr heads. */
 export const LinearAttentionGrad = 'DiffiqaLinearAttentionGrad';
 /** Softmax attention: inputs q, k, v [..., N, d]; output softmax(scale·q kᵀ) v [..., N, d]. Attr scale. */

@@ -27,6 +27,8 @@ export interface NativeAddon {
   setIsa(isa: string): string;
   conv2d(x: F32, filter: F32, out: F32, geom: ConvGeometry): void;
   fusedConv2d(x: F32, filter: F32, out: F32, geom: ConvGeometry, bias: OptF32, act: number, alpha: OptF32, leaky: number): void;
+  /** fusedConv2d on the channel concatenation of a and b (geom's inC = their channel counts' sum), never stored. */
+  fusedConv2dConcat(a: F32, b: F32, filter: F32, out: F32, geom: ConvGeometry, bias: OptF32, act: number, alpha: OptF32, leaky: number): void;
   conv2dBackpropInput(dy: F32, filter: F32, dx: F32, geom: ConvGeometry): void;
   conv2dBackpropFilter(x: F32, dy: F32, dw: F32, geom: ConvGeometry): void;
   depthwiseConv2d(x: F32, filter: F32, out: F32, geom: ConvGeometry): void;

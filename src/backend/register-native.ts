@@ -21,6 +21,7 @@ import { conv2DBackpropInputConfig } from './kernels/Conv2DBackpropInput.js';
 import { depthwiseConv2dNativeConfig } from './kernels/DepthwiseConv2dNative.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './kernels/DepthwiseConv2dNativeBackpropFilter.js';
 import { depthwiseConv2dNativeBackpropInputConfig } from './kernels/DepthwiseConv2dNativeBackpropInput.js';
+import { concatConv2DConfig } from './kernels/ConcatConv2D.js';
 import { fusedConv2DConfig } from './kernels/FusedConv2D.js';
 import { fusedDepthwiseConv2DConfig } from './kernels/FusedDepthwiseConv2D.js';
 import { groupNormConfig } from './kernels/GroupNorm.js';
@@ -41,6 +42,7 @@ export const NATIVE_BACKEND = 'native';
 export const NATIVE_KERNELS: readonly KernelConfig[] = [
   conv2DConfig,
   fusedConv2DConfig,
+  concatConv2DConfig,
   conv2DBackpropInputConfig,
   conv2DBackpropFilterConfig,
   depthwiseConv2dNativeConfig,

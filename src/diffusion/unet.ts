@@ -92,13 +92,14 @@ export function applyUnet(p: ParamStore, config: Readonly<UnetConfig>, x: tf.Ten
     );
     h = resnetBlock(p, 'mid_block2', h, temb, g);
     for (let j = 0; j < n; j++) {
-      // Concatenation order is (x, skip), as the reference's torch.cat((x, h.pop()), dim=1).
-      h = resnetBlock(p, `ups.${j}.0`, tf.concat([h, skips.pop() as tf.Tensor4D], 3), temb, g);
-      h = resnetBlock(p, `ups.${j}.1`, tf.concat([h, skips.pop() as tf.Tensor4D], 3), temb, g);
+      // The block's input is the concatenation (x, skip), as the reference's torch.cat((x, h.pop()), dim=1), passed
+      // as the pair: its convolutions read both maps in place (layers.conv2d).
+      h = resnetBlock(p, `ups.${j}.0`, [h, skips.pop() as tf.Tensor4D], temb, g);
+      h = resnetBlock(p, `ups.${j}.1`, [h, skips.pop() as tf.Tensor4D], temb, g);
       h = linAttn(`ups.${j}.2`, h);
       h = j < n - 1 ? upsample(p, `ups.${j}.3.1`, h) : convNamed(p, `ups.${j}.3`, h, { padding: 1 });
     }
-    h = resnetBlock(p, 'final_res_block', tf.concat([h, r], 3), temb, g);
+    h = resnetBlock(p, 'final_res_block', [h, r], temb, g);
     return convNamed(p, 'final_conv', h);
   });
 }

@@ -3,6 +3,7 @@
  * ParamStore by name; callers own tf.tidy. Padding follows PyTorch semantics: an explicit symmetric pad
  * (e.g. 1 for a stride-2 3x3 conv) is NOT the same as TF 'same' on even inputs (METHOD §9).
  */
+import { concatConv2d } from '../backend/ops/concat-conv.js';
 import { silu as siluOp } from '../backend/ops/unet-ops.js';
 import { tf } from '../backend/tf.js';
 import type { ParamStore } from './params.js';
@@ -28,19 +29,33 @@ export function tfPadding(p: Padding | undefined): 'valid' | [[number, number], 
   ];
 }
 
-/** 2-D convolution with weight [kh,kw,cin,cout] and optional bias [cout]. */
-export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D | null, opts: ConvOptions = {}): tf.Tensor4D {
+/** A convolution's input: one map, or two whose channel concatenation it is (the UNet's (x, skip)). */
+export type ConvInput = tf.Tensor4D | readonly [tf.Tensor4D, tf.Tensor4D];
+
+/**
+ * 2-D convolution with weight [kh,kw,cin,cout] and optional bias [cout]. A pair of maps (stride and dilation 1) is
+ * convolved as their channel concatenation, which on `native` is never stored (src/backend/ops/concat-conv.ts).
+ */
+export function conv2d(x: ConvInput, w: tf.Tensor4D, b: tf.Tensor1D | null, opts: ConvOptions = {}): tf.Tensor4D {
   const stride = opts.stride ?? 1;
   const dilation = opts.dilation ?? 1;
   const pad = tfPadding(opts.padding);
+  if (isPair(x)) {
+    if (stride !== 1 || dilation !== 1) throw new Error('conv2d of a map pair: stride and dilation must be 1');
+    return concatConv2d(x[0], x[1], w, b, pad);
+  }
   if (b) {
     return tf.fused.conv2d({ x, filter: w, strides: stride, pad, dilations: dilation, bias: b });
   }
   return tf.conv2d(x, w, stride, pad, 'NHWC', dilation);
 }
 
+function isPair(x: ConvInput): x is readonly [tf.Tensor4D, tf.Tensor4D] {
+  return Array.isArray(x);
+}
+
 /** Conv with the weights `${prefix}.weight` (+ `${prefix}.bias` when registered). */
-export function convNamed(p: ParamStore, prefix: string, x: tf.Tensor4D, opts: ConvOptions = {}): tf.Tensor4D {
+export function convNamed(p: ParamStore, prefix: string, x: ConvInput, opts: ConvOptions = {}): tf.Tensor4D {
   const b = p.has(`${prefix}.bias`) ? (p.get(`${prefix}.bias`) as tf.Tensor1D) : null;
   return conv2d(x, p.get(`${prefix}.weight`) as tf.Tensor4D, b, opts);
 }

@@ -59,6 +59,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setIsa", Napi::Function::New(env, SetIsa));
   exports.Set("conv2d", Napi::Function::New(env, Conv2D));
   exports.Set("fusedConv2d", Napi::Function::New(env, FusedConv2D));
+  exports.Set("fusedConv2dConcat", Napi::Function::New(env, FusedConv2DConcat));
   exports.Set("conv2dBackpropInput", Napi::Function::New(env, Conv2DBackpropInput));
   exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Conv2DBackpropFilter));
   exports.Set("depthwiseConv2d", Napi::Function::New(env, DepthwiseConv2dNative));

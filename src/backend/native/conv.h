@@ -21,6 +21,16 @@ struct ConvGeom {
   }
 };
 
+/// An NHWC input given as the channel concatenation of two tensors of the same batch and size: a with ca channels, then
+/// b with cb (ca + cb = inC). The direct and Winograd kernels read it where they read their input (the band copy, the
+/// input transform), so the concatenation is never stored.
+struct ChannelPair {
+  const float* a;
+  int64_t ca;
+  const float* b;
+  int64_t cb;
+};
+
 /// Parses and validates 15 integers in ConvGeom order; throws std::invalid_argument on nonsense.
 ConvGeom makeGeom(const int64_t* v, bool depthwise);
 
@@ -31,16 +41,18 @@ void conv2dForward(const ConvGeom& g, const float* x, const float* w, float* out
 bool conv2dDirectApplies(const ConvGeom& g);
 /// out = conv(x, w) (+ bias[outC] when not null), then PReLU with alpha[outC] when not null, by the direct kernel;
 /// only where conv2dDirectApplies(g).
+/// With `pair`, the input is its concatenation and x is not read.
 void conv2dDirect(const ConvGeom& g, const float* x, const float* w, const float* bias, float* out,
-                  const float* alpha = nullptr);
+                  const float* alpha = nullptr, const ChannelPair* pair = nullptr);
 /// Winograd F(2x2, 3x3) for 3x3, stride-1, undilated convolutions with 32..256 input and 16..256 output channels in
 /// multiples of 16 and at least 256 2x2 output tiles (conv_winograd_impl.cc), on AVX-512 and AVX2;
 /// DIFFIQA_CONV_WINOGRAD=0 turns it off, =1 drops the size threshold.
 bool conv2dWinogradApplies(const ConvGeom& g);
 /// out = conv(x, w) (+ bias[outC] when not null), then PReLU with alpha[outC] when not null; only where
 /// conv2dWinogradApplies(g).
+/// With `pair` (both channel counts multiples of 16), the input is its concatenation and x is not read.
 void conv2dWinograd(const ConvGeom& g, const float* x, const float* w, const float* bias, float* out,
-                    const float* alpha = nullptr);
+                    const float* alpha = nullptr, const ChannelPair* pair = nullptr);
 /// The direct kernel's register tiles as small GEMMs, with no packing (AVX-512 and AVX2 only), `planes` of them: for
 /// plane p, out[p * outPlane + r * cols + j] = sum_k a[p * aPlane + r * lda + k] * w[p * wPlane + k * ldw + j] for
 /// r < rows, j < cols, each sum from zero (or from bias[j] when given, as conv2dDirect's) over k in order.

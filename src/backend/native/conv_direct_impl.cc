@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "conv.h"
+#include "data_movement.h"
 #include "gemm.h"
 #include "isa.h"
 #include "thread_pool.h"
@@ -256,7 +257,7 @@ bool directDisabled() {
 /// Copies the input rows that output rows [oy0, oy1) of image b read into `buf` (band layout: rows of wp pixels,
 /// zero outside the input), growing it as needed.
 void copyBand(const ConvGeom& g, const float* x, int64_t b, int64_t oy0, int64_t oy1, int64_t wp, int64_t colLo,
-              int64_t colHi, std::vector<float>& buf) {
+              int64_t colHi, std::vector<float>& buf, const ChannelPair* pair = nullptr) {
   const int64_t C = g.inC;
   const int64_t rowsNeeded = (oy1 - 1 - oy0) * g.strideH + (g.fH - 1) * g.dilH + 1;
   if (buf.size() < static_cast<size_t>(rowsNeeded * wp * C)) buf.resize(static_cast<size_t>(rowsNeeded * wp * C));
@@ -270,7 +271,17 @@ void copyBand(const ConvGeom& g, const float* x, int64_t b, int64_t oy0, int64_t
       continue;
     }
     std::memset(dst, 0, sizeof(float) * colLo * C);
-    std::memcpy(dst + colLo * C, x + ((b * g.inH + iy) * g.inW + srcCol0) * C, sizeof(float) * (colHi - colLo) * C);
+    const int64_t pixel0 = (b * g.inH + iy) * g.inW + srcCol0;
+    if (pair == nullptr) {
+      std::memcpy(dst + colLo * C, x + pixel0 * C, sizeof(float) * (colHi - colLo) * C);
+    } else {
+      // The concatenation assembled here, pixel by pixel: the copy the band makes anyway.
+      for (int64_t col = colLo; col < colHi; ++col) {
+        const int64_t pixel = pixel0 + col - colLo;
+        copyElems(dst + col * C, pair->a + pixel * pair->ca, pair->ca);
+        copyElems(dst + col * C + pair->ca, pair->b + pixel * pair->cb, pair->cb);
+      }
+    }
     std::memset(dst + colHi * C, 0, sizeof(float) * (wp - colHi) * C);
   }
 }
@@ -370,7 +381,7 @@ bool conv2dDirectApplies(const ConvGeom& g) {
 }
 
 void conv2dDirect(const ConvGeom& g, const float* x, const float* w, const float* bias, float* out,
-                  const float* alpha) {
+                  const float* alpha, const ChannelPair* pair) {
   const int64_t C = g.inC, OC = g.outC;
   const int64_t wp = (g.outW - 1) * g.strideW + (g.fW - 1) * g.dilW + 1;  // padded band width
   const int64_t colLo = std::clamp<int64_t>(g.padLeft, 0, wp);             // first band column holding input
@@ -395,9 +406,10 @@ void conv2dDirect(const ConvGeom& g, const float* x, const float* w, const float
     const int64_t b = task / bandsPerImage, oy0 = (task % bandsPerImage) * band;
     const int64_t oy1 = std::min(g.outH, oy0 + band);
     thread_local std::vector<float> buf;
-    // A pointwise conv reads its input rows in place (no borders, no stride): the band copy would only be a pass.
-    const bool inPlace = g.isPointwise();
-    if (!inPlace) copyBand(g, x, b, oy0, oy1, wp, colLo, colHi, buf);
+    // A pointwise conv reads its input rows in place (no borders, no stride): the band copy would only be a pass
+    // (unless it assembles a channel pair).
+    const bool inPlace = g.isPointwise() && pair == nullptr;
+    if (!inPlace) copyBand(g, x, b, oy0, oy1, wp, colLo, colHi, buf, pair);
     const float* band = inPlace ? x + (b * g.inH + oy0) * g.inW * C : buf.data();
     for (int64_t j0 = 0; j0 < OC; j0 += group) {
       const GroupTiles tiles = groupTiles(std::min<int64_t>(group, OC - j0), g.strideW * C);

@@ -89,16 +89,17 @@ const float* transformFilter(const float* w, int64_t C, int64_t OC) {
 /// T * max(C, OC) <= kPlane.
 constexpr int64_t kPlane = 2048 + 16;
 
-/// V[p][t][c] = (B^T d B)[p / 4][p % 4] for the 4x4 input tiles t < tiles of a tile row: tile t's row i starts at
-/// row[i] + 2 t C. B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]].
-DIFFIQA_KERNEL_BODY void winogradInputBody(const float* r0, const float* r1, const float* r2, const float* r3, int64_t C, int64_t tiles, float* V) {
+/// V[p][t][c] = (B^T d B)[p / 4][p % 4] for the 4x4 input tiles t < tiles of a tile row and channels c < C: tile t's
+/// row i starts at row[i] + 2 t P (P floats between pixels: C, or a channel pair's part), and tile t's transformed
+/// channels at V + t * ldv. B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]].
+DIFFIQA_KERNEL_BODY void winogradInputBody(const float* r0, const float* r1, const float* r2, const float* r3, int64_t P, int64_t C, int64_t tiles, float* V, int64_t ldv) {
   const float* row[4] = {r0, r1, r2, r3};
   for (int64_t t = 0; t < tiles; ++t)
     for (int64_t c = 0; c < C; c += 16) {
-      float* dst = V + t * C + c;
+      float* dst = V + t * ldv + c;
       V16 d[4][4], r[4][4];
       for (int i = 0; i < 4; ++i)
-        for (int j = 0; j < 4; ++j) std::memcpy(&d[i][j], row[i] + (2 * t + j) * C + c, sizeof(V16));
+        for (int j = 0; j < 4; ++j) std::memcpy(&d[i][j], row[i] + (2 * t + j) * P + c, sizeof(V16));
       for (int j = 0; j < 4; ++j) {
         r[0][j] = d[0][j] - d[2][j];
         r[1][j] = d[1][j] + d[2][j];
@@ -111,7 +112,7 @@ DIFFIQA_KERNEL_BODY void winogradInputBody(const float* r0, const float* r1, con
       }
     }
 }
-DIFFIQA_MULTIVERSION(winogradInput, (const float* r0, const float* r1, const float* r2, const float* r3, int64_t C, int64_t tiles, float* V), (r0, r1, r2, r3, C, tiles, V))
+DIFFIQA_MULTIVERSION(winogradInput, (const float* r0, const float* r1, const float* r2, const float* r3, int64_t P, int64_t C, int64_t tiles, float* V, int64_t ldv), (r0, r1, r2, r3, P, C, tiles, V, ldv))
 
 /// Output tiles t < tiles from M[p][t][co]: Y = A^T M A with A^T = [[1, 1, 1, 0], [0, 1, -1, -1]], plus the bias,
 /// then PReLU (v < 0 ? alpha v : v, as the direct kernel); rows < `rows` (1 or 2) and columns < `cols` of the band's
@@ -161,8 +162,16 @@ bool conv2dWinogradApplies(const ConvGeom& g) {
 }
 
 void conv2dWinograd(const ConvGeom& g, const float* x, const float* w, const float* bias, float* out,
-                    const float* alpha) {
+                    const float* alpha, const ChannelPair* pair) {
   const int64_t C = g.inC, OC = g.outC;
+  // The input's parts: x alone, or a channel pair's two tensors, each with its channel count (its pixel stride) and
+  // its first channel in the concatenation.
+  struct Part {
+    const float* x;
+    int64_t channels, first;
+  };
+  const std::vector<Part> parts = pair == nullptr ? std::vector<Part>{{x, C, 0}}
+                                                  : std::vector<Part>{{pair->a, pair->ca, 0}, {pair->b, pair->cb, pair->ca}};
   const float* U = transformFilter(w, C, OC);
   const int64_t tilesX = (g.outW + 1) / 2, tilesY = (g.outH + 1) / 2, perImage = tilesX * tilesY;
   const int64_t total = g.batch * perImage;
@@ -200,26 +209,31 @@ void conv2dWinograd(const ConvGeom& g, const float* x, const float* w, const flo
     for (int64_t k0 = task * blocksPerTask * T; k0 < end; k0 += T) {
       const int64_t k1 = std::min(end, k0 + T);
       forRuns(k0, k1, [&](int64_t b, int64_t ty, int64_t tx0, int64_t tx1, int64_t slot) {
-        const float* rows[4];
-        for (int i = 0; i < 4; ++i) {
-          const int64_t iy = 2 * ty - g.padTop + i;
-          rows[i] = iy >= 0 && iy < g.inH ? x + (b * g.inH + iy) * g.inW * C : nullptr;
-        }
-        // Row i of tile t read in place, from its input column 2t - padLeft (a zero row outside the image).
-        const auto at = [&](int i, int64_t t) { return rows[i] != nullptr ? rows[i] + (2 * t - g.padLeft) * C : zeros.data(); };
         const int64_t i0 = std::clamp(tFirst, tx0, tx1), i1 = std::clamp(tEnd, i0, tx1);
-        if (i1 > i0) winogradInput(at(0, i0), at(1, i0), at(2, i0), at(3, i0), C, i1 - i0, V.data() + (slot + i0 - tx0) * C);
-        for (int64_t t = tx0; t < tx1; ++t) {
-          if (t >= i0 && t < i1) continue;
-          for (int i = 0; i < 4; ++i)
-            for (int j = 0; j < 4; ++j) {
-              const int64_t ix = 2 * t - g.padLeft + j;
-              float* dst = stage.data() + (i * 4 + j) * C;
-              if (rows[i] != nullptr && ix >= 0 && ix < g.inW) std::memcpy(dst, rows[i] + ix * C, sizeof(float) * C);
-              else std::memset(dst, 0, sizeof(float) * C);
-            }
-          const float* st = stage.data();
-          winogradInput(st, st + 4 * C, st + 8 * C, st + 12 * C, C, 1, V.data() + (slot + t - tx0) * C);
+        for (const Part& part : parts) {
+          const int64_t P = part.channels;
+          const float* rows[4];
+          for (int i = 0; i < 4; ++i) {
+            const int64_t iy = 2 * ty - g.padTop + i;
+            rows[i] = iy >= 0 && iy < g.inH ? part.x + (b * g.inH + iy) * g.inW * P : nullptr;
+          }
+          // Row i of tile t read in place, from its input column 2t - padLeft (a zero row outside the image).
+          const auto at = [&](int i, int64_t t) { return rows[i] != nullptr ? rows[i] + (2 * t - g.padLeft) * P : zeros.data(); };
+          if (i1 > i0) {
+            winogradInput(at(0, i0), at(1, i0), at(2, i0), at(3, i0), P, P, i1 - i0, V.data() + (slot + i0 - tx0) * C + part.first, C);
+          }
+          for (int64_t t = tx0; t < tx1; ++t) {
+            if (t >= i0 && t < i1) continue;
+            for (int i = 0; i < 4; ++i)
+              for (int j = 0; j < 4; ++j) {
+                const int64_t ix = 2 * t - g.padLeft + j;
+                float* dst = stage.data() + (i * 4 + j) * P;
+                if (rows[i] != nullptr && ix >= 0 && ix < g.inW) std::memcpy(dst, rows[i] + ix * P, sizeof(float) * P);
+                else std::memset(dst, 0, sizeof(float) * P);
+              }
+            const float* st = stage.data();
+            winogradInput(st, st + 4 * P, st + 8 * P, st + 12 * P, P, P, 1, V.data() + (slot + t - tx0) * C + part.first, C);
+          }
         }
       });
       smallGemm(V.data(), C, C, U, OC, OC, M.data(), k1 - k0, 16, kPlane, C * OC, kPlane);

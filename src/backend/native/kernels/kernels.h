@@ -11,6 +11,7 @@ ConvGeom argGeom(const Napi::CallbackInfo& info, size_t index, bool depthwise);
 
 Napi::Value Conv2D(const Napi::CallbackInfo& info);
 Napi::Value FusedConv2D(const Napi::CallbackInfo& info);
+Napi::Value FusedConv2DConcat(const Napi::CallbackInfo& info);
 Napi::Value Conv2DBackpropInput(const Napi::CallbackInfo& info);
 Napi::Value Conv2DBackpropFilter(const Napi::CallbackInfo& info);
 Napi::Value DepthwiseConv2dNative(const Napi::CallbackInfo& info);
