@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
-#include <type_traits>
 #include <vector>
 
 #include "conv.h"
@@ -90,56 +89,45 @@ __attribute__((always_inline, optimize("fp-contract=off"))) inline void channelN
   }
 }
 
-/// Transposes the W x W block v (row i in v[i]) in place. Stage b exchanges bit b of the row index with bit b of the
-/// column index, so after every bit each element has moved from (i, j) to (j, i); each new row is one two-input
-/// shuffle of a pair of old rows (a vpermt2ps on AVX-512).
-typedef float Floats8 __attribute__((vector_size(32)));
 typedef float Floats16 __attribute__((vector_size(64)));
-typedef int32_t Ints8 __attribute__((vector_size(32)));
 typedef int32_t Ints16 __attribute__((vector_size(64)));
 
-/// W floats (8 or 16) as one vector, and the matching shuffle mask (GCC 12 drops vector_size on a typedef whose size
-/// depends on a template parameter in these always_inline bodies).
-template <int W>
-using FloatsOf = std::conditional_t<W == 16, Floats16, Floats8>;
-template <int W>
-using IntsOf = std::conditional_t<W == 16, Ints16, Ints8>;
-
-template <int W, typename V>
-__attribute__((always_inline)) inline void transposeSquare(V* v) {
-  using I = IntsOf<W>;
+/// Transposes the 16 x 16 block v (row i in v[i]) in place. Stage b exchanges bit b of the row index with bit b of the
+/// column index, so after every bit each element has moved from (i, j) to (j, i); each new row is one two-input
+/// shuffle of a pair of old rows (a vpermt2ps on AVX-512).
+__attribute__((always_inline)) inline void transpose16(Floats16* v) {
 #pragma GCC unroll 8
-  for (int b = 1; b < W; b <<= 1) {
-    I lo, hi;
+  for (int b = 1; b < 16; b <<= 1) {
+    Ints16 lo, hi;
 #pragma GCC unroll 16
-    for (int j = 0; j < W; ++j) {
-      lo[j] = (j & b) ? W + (j & ~b) : j;
-      hi[j] = (j & b) ? W + j : (j | b);
+    for (int j = 0; j < 16; ++j) {
+      lo[j] = (j & b) ? 16 + (j & ~b) : j;
+      hi[j] = (j & b) ? 16 + j : (j | b);
     }
 #pragma GCC unroll 16
-    for (int i = 0; i < W; ++i)
+    for (int i = 0; i < 16; ++i)
       if (!(i & b)) {
-        const V a = v[i], d = v[i | b];
+        const Floats16 a = v[i], d = v[i | b];
         v[i] = __builtin_shuffle(a, d, lo);
         v[i | b] = __builtin_shuffle(a, d, hi);
       }
   }
 }
 
-/// laneSum of (f(x[i * C + c]) over c) for the W rows i of x, as one vector over the rows: the same additions in the
-/// same order (16 lane sums over the channel blocks, then the lanes in order), but each of them one vertical add for W
-/// rows, after transposing W x W blocks, where the horizontal sums were chains of dependent scalar additions.
-template <int W, typename V, typename F>
-__attribute__((always_inline)) inline V laneSumRows(const float* x, int64_t C, F f) {
-  V acc[16] = {};
-  for (int64_t c = 0; c < C; c += 16)
-    for (int h = 0; h < 16; h += W) {
-      V t[W];
-      for (int i = 0; i < W; ++i) std::memcpy(&t[i], x + i * C + c + h, sizeof(V));
-      transposeSquare<W>(t);
-      for (int j = 0; j < W; ++j) acc[h + j] += f(t[j]);
-    }
-  V s = {};
+/// laneSum of (f(x[i * C + c]) over c) for the 16 rows i of x (C a multiple of 16), as one vector over the rows: the
+/// same additions in the same order (16 lane sums over the channel blocks, then the lanes in order), but each of them
+/// one vertical add for 16 rows, after transposing 16 x 16 blocks, where the horizontal sums were chains of dependent
+/// scalar additions.
+template <typename F>
+__attribute__((always_inline)) inline Floats16 laneSumRows16(const float* x, int64_t C, F f) {
+  Floats16 acc[16] = {};
+  for (int64_t c = 0; c < C; c += 16) {
+    Floats16 t[16];
+    for (int i = 0; i < 16; ++i) std::memcpy(&t[i], x + i * C + c, sizeof(Floats16));
+    transpose16(t);
+    for (int j = 0; j < 16; ++j) acc[j] += f(t[j]);
+  }
+  Floats16 s = {};
   for (int j = 0; j < 16; ++j) s += acc[j];
   return s;
 }
@@ -151,24 +139,22 @@ __attribute__((always_inline)) inline V laneSumRows(const float* x, int64_t C, F
 /// rest.
 template <int REGS>
 __attribute__((always_inline, optimize("fp-contract=off"))) inline void channelNormRowsBody(const float* x, const float* g, const float* res, float* y, float* mean, float* rstd, int64_t r0, int64_t r1, int64_t C, float eps) {
-  constexpr int W = 16;
-  using V = FloatsOf<W>;
   int64_t r = r0;
   if (REGS == 32 && C % 16 == 0) {
     const float invC = 1.f / static_cast<float>(C);
-    for (; r + W <= r1; r += W) {
+    for (; r + 16 <= r1; r += 16) {
       const float* xr = x + r * C;
-      const V mu = laneSumRows<W, V>(xr, C, [](V t) { return t; }) * invC;
-      const V ss = laneSumRows<W, V>(xr, C, [&](V t) {
-        const V d = t - mu;
+      const Floats16 mu = laneSumRows16(xr, C, [](Floats16 t) { return t; }) * invC;
+      const Floats16 ss = laneSumRows16(xr, C, [&](Floats16 t) {
+        const Floats16 d = t - mu;
         return d * d;
       }) * invC;
-      float m[W], rs[W];
-      for (int i = 0; i < W; ++i) {
+      float m[16], rs[16];
+      for (int i = 0; i < 16; ++i) {
         m[i] = mu[i];
         rs[i] = 1.f / std::sqrt(ss[i] + eps);
       }
-      normalizeRows(x, g, res, y, m, rs, r, W, C);
+      normalizeRows(x, g, res, y, m, rs, r, 16, C);
       std::memcpy(mean + r, m, sizeof m);
       std::memcpy(rstd + r, rs, sizeof rs);
     }
@@ -489,7 +475,7 @@ __attribute__((always_inline)) inline void attendSixteenRows(const float* q, int
   for (int64_t hp = 0; hp < H; hp += 2) {
     V t[16];
     for (int i = 0; i < 16; ++i) std::memcpy(&t[i], q + i * qStride + hp * 8, sizeof(V));
-    transposeSquare<16>(t);  // t[k * 8 + j]: feature j of head hp + k, over the 16 rows
+    transpose16(t);  // t[k * 8 + j]: feature j of head hp + k, over the 16 rows
     alignas(64) float e[256];
     for (int k = 0; k < 2; ++k) {
       V m = t[k * 8];
@@ -521,7 +507,7 @@ __attribute__((always_inline)) inline void attendSixteenRows(const float* q, int
         o[k * 8 + f] = a;
       }
     }
-    transposeSquare<16>(o);  // o[i]: row i's outputs for the head pair
+    transpose16(o);  // o[i]: row i's outputs for the head pair
     for (int i = 0; i < 16; ++i) std::memcpy(out + i * hd + hp * 8, &o[i], sizeof(V));
   }
 }
