@@ -1,5 +1,6 @@
 /** Shared helpers for the backend tests: seeded data, running one computation on a named backend, comparing. */
 import { expect } from 'vitest';
+import { loadNativeAddon } from '../../src/backend/native-binding.js';
 import { tf } from '../../src/backend/tf.js';
 import { Rng } from '../../src/util/rng.js';
 
@@ -43,4 +44,41 @@ export function expectNativeMatchesCpu(fn: () => tf.Tensor | tf.Tensor[], tol = 
     expect(ref.some((v) => v !== 0)).toBe(true); // a case whose reference is all zeros would prove nothing
     expect(relativeError(got, ref)).toBeLessThan(tol);
   });
+}
+
+/**
+ * Runs `fn` once under each instruction set this CPU runs (avx512, avx2, portable; the addon's setIsa), restoring the
+ * one in use after; returns the sets that ran. A set the CPU lacks is skipped, not rerun under another name.
+ */
+export function onEveryIsa(fn: (isa: string) => void): string[] {
+  const addon = loadNativeAddon();
+  const before = addon.info().isa;
+  const ran: string[] = [];
+  try {
+    for (const isa of ['avx512', 'avx2', 'portable']) {
+      if (addon.setIsa(isa) !== isa) continue;
+      ran.push(isa);
+      fn(isa);
+    }
+  } finally {
+    addon.setIsa(before);
+  }
+  return ran;
+}
+
+/**
+ * Asserts a fused op equals the separate ops it stands for bit for bit on `native` under every instruction set, and
+ * tfjs cpu's run of the separate ops within `tol`; `fused(i)` and `separate(i)` build case i's output from fresh
+ * inputs. Returns how many instruction sets ran.
+ */
+export function expectFusedEqualsSeparate(cases: number, fused: (i: number) => tf.Tensor, separate: (i: number) => tf.Tensor, tol: number): number {
+  return onEveryIsa((isa) => {
+    for (let i = 0; i < cases; i++) {
+      const [got] = runOn('native', () => [fused(i)]);
+      const [apart] = runOn('native', () => [separate(i)]);
+      expect(Array.from(got!), `${isa}: case ${i}`).toEqual(Array.from(apart!));
+      const [reference] = runOn('cpu', () => [separate(i)]);
+      expect(relativeError(got!, reference!), `${isa}: case ${i}`).toBeLessThan(tol);
+    }
+  }).length;
 }

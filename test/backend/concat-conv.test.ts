@@ -8,7 +8,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { loadNativeAddon } from '../../src/backend/native-binding.js';
 import { type ConvPad, concatConv2d } from '../../src/backend/ops/concat-conv.js';
 import { tf } from '../../src/backend/tf.js';
-import { randomValues, relativeError, runOn } from './compare.js';
+import { expectFusedEqualsSeparate, randomValues, runOn } from './compare.js';
 
 const PAD1: ConvPad = [[0, 0], [1, 1], [1, 1], [0, 0]];
 
@@ -51,30 +51,20 @@ function separate(t: ReturnType<typeof tensors>): tf.Tensor4D {
 
 describe('concatConv2d', () => {
   it('equals tf.concat then the convolution bit for bit on every instruction set, and tfjs cpu', () => {
-    const addon = loadNativeAddon();
-    const before = addon.info().isa;
-    const calls = vi.spyOn(addon, 'fusedConv2dConcat');
+    const calls = vi.spyOn(loadNativeAddon(), 'fusedConv2dConcat');
     try {
-      let ran = 0;
-      for (const isa of ['avx512', 'avx2', 'portable']) {
-        if (addon.setIsa(isa) !== isa) continue;
-        ran++;
-        CASES.forEach((c, i) => {
-          const [fused] = runOn('native', () => {
-            const t = tensors(c, i);
-            return [concatConv2d(t.a, t.b, t.w, t.bias, t.pad)];
-          });
-          const [apart] = runOn('native', () => [separate(tensors(c, i))]);
-          expect(Array.from(fused!), `${isa}: ${c.name}`).toEqual(Array.from(apart!));
-          const [reference] = runOn('cpu', () => [separate(tensors(c, i))]);
-          expect(relativeError(fused!, reference!), `${isa}: ${c.name}`).toBeLessThan(1e-5);
-        });
-      }
-      expect(ran).toBeGreaterThanOrEqual(1);
+      const ran = expectFusedEqualsSeparate(
+        CASES.length,
+        (i) => {
+          const t = tensors(CASES[i]!, i);
+          return concatConv2d(t.a, t.b, t.w, t.bias, t.pad);
+        },
+        (i) => separate(tensors(CASES[i]!, i)),
+        1e-5,
+      );
       expect(calls).toHaveBeenCalledTimes(ran * CASES.length); // the pair kernel ran, not the concat
     } finally {
       calls.mockRestore();
-      addon.setIsa(before);
     }
   });
 

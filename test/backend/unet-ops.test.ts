@@ -12,7 +12,7 @@ import {
 } from '../../src/backend/ops/unet-ops.js';
 import { tf } from '../../src/backend/tf.js';
 import { loadNativeAddon } from '../../src/backend/native-binding.js';
-import { randomValues, relativeError, runOn } from './compare.js';
+import { expectFusedEqualsSeparate, onEveryIsa, randomValues, relativeError, runOn } from './compare.js';
 
 const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
@@ -243,30 +243,27 @@ describe('fused UNet ops match their tfjs composites on cpu', () => {
   });
 
   it('channel LayerNorm forward is the same bit for bit on every instruction set (AVX-512 sums 16 rows at once)', () => {
-    const addon = loadNativeAddon();
-    const before = addon.info().isa;
     // 70, 36 and 33 rows: whole 16-row groups and a remainder the row-by-row sums take; C = 16, 48, 64 and 20 (not a
     // multiple of 16: row by row everywhere).
     const shapes: [number, number, number, number][] = [[2, 5, 7, 16], [1, 4, 9, 64], [1, 3, 11, 48], [1, 3, 11, 20]];
-    const run = () =>
-      runOn('native', () =>
-        shapes.flatMap((shape, i) => {
-          const x = tf.add(tf.mul(tf.tensor4d(randomValues(`cni-${i}`, size(shape)), shape), 3), 0.7);
-          const res = tf.tensor4d(randomValues(`cni-res-${i}`, size(shape)), shape);
-          const g = tf.tensor1d(randomValues(`cni-g-${i}`, shape[3]));
-          // (The backward's vector sums contract to multiply-adds where the ISA has them: not compared here.)
-          return [channelLayerNorm(x as tf.Tensor4D, g, 1e-5), channelLayerNorm(x as tf.Tensor4D, g, 1e-5, res)];
-        }),
+    const results = new Map<string, Float32Array[]>();
+    const ran = onEveryIsa((isa) => {
+      results.set(
+        isa,
+        runOn('native', () =>
+          shapes.flatMap((shape, i) => {
+            const x = tf.add(tf.mul(tf.tensor4d(randomValues(`cni-${i}`, size(shape)), shape), 3), 0.7) as tf.Tensor4D;
+            const res = tf.tensor4d(randomValues(`cni-res-${i}`, size(shape)), shape);
+            const g = tf.tensor1d(randomValues(`cni-g-${i}`, shape[3]));
+            // (The backward's vector sums contract to multiply-adds where the ISA has them: not compared here.)
+            return [channelLayerNorm(x, g, 1e-5), channelLayerNorm(x, g, 1e-5, res)];
+          }),
+        ),
       );
-    try {
-      const results = new Map<string, Float32Array[]>();
-      for (const isa of ['avx512', 'avx2', 'portable']) if (addon.setIsa(isa) === isa) results.set(isa, run());
-      if (!results.has('avx512')) console.log('channel LayerNorm across instruction sets: avx512 not run (this CPU lacks it)');
-      const portable = results.get('portable')!;
-      for (const [isa, got] of results) got.forEach((v, k) => expect(Array.from(v), `${isa} output ${k}`).toEqual(Array.from(portable[k]!)));
-    } finally {
-      addon.setIsa(before);
-    }
+    });
+    if (!ran.includes('avx512')) console.log('channel LayerNorm across instruction sets: avx512 not run (this CPU lacks it)');
+    const portable = results.get('portable')!;
+    for (const [isa, got] of results) got.forEach((v, k) => expect(Array.from(v), `${isa} output ${k}`).toEqual(Array.from(portable[k]!)));
   });
 
   describe('the LinearAttention block (to_qkv, core, to_out, skip) as one kernel', () => {
@@ -295,30 +292,20 @@ describe('fused UNet ops match their tfjs composites on cpu', () => {
       channelLayerNorm(tf.fused.conv2d({ x: linearAttentionProjected(t.x, t.w, heads), filter: t.wo, strides: 1, pad: 'valid', bias: t.bo }) as tf.Tensor4D, t.g, 1e-5, t.res);
 
     it('equals the separate ops bit for bit on every instruction set, and their tfjs composites on cpu', () => {
-      const addon = loadNativeAddon();
-      const before = addon.info().isa;
-      const calls = vi.spyOn(addon, 'linearAttentionBlock');
+      const calls = vi.spyOn(loadNativeAddon(), 'linearAttentionBlock');
       try {
-        let ran = 0;
-        for (const isa of ['avx512', 'avx2', 'portable']) {
-          if (addon.setIsa(isa) !== isa) continue;
-          ran++;
-          CASES.forEach((c, i) => {
-            const [fusedOut] = runOn('native', () => {
-              const t = inputs(c, i);
-              return [linearAttentionBlock(t.x, t.w, c.heads, t.wo, t.bo, t.g, 1e-5, t.res)];
-            });
-            const [apart] = runOn('native', () => [separate(inputs(c, i), c.heads)]);
-            expect(Array.from(fusedOut!), `${isa} case ${i}`).toEqual(Array.from(apart!));
-            const [reference] = runOn('cpu', () => [separate(inputs(c, i), c.heads)]);
-            expect(relativeError(fusedOut!, reference!)).toBeLessThan(5e-5);
-          });
-        }
-        expect(ran).toBeGreaterThanOrEqual(1);
+        const ran = expectFusedEqualsSeparate(
+          CASES.length,
+          (i) => {
+            const t = inputs(CASES[i]!, i);
+            return linearAttentionBlock(t.x, t.w, CASES[i]!.heads, t.wo, t.bo, t.g, 1e-5, t.res);
+          },
+          (i) => separate(inputs(CASES[i]!, i), CASES[i]!.heads),
+          5e-5,
+        );
         expect(calls).toHaveBeenCalledTimes(ran * CASES.length); // the fused kernel ran, not the separate ops
       } finally {
         calls.mockRestore();
-        addon.setIsa(before);
       }
     });
 

@@ -78,6 +78,14 @@ struct Arc4 {
   }
 };
 
+/// c[0] t^(N-1) + c[1] t^(N-2) + ... + c[N-1], by Horner's rule from the highest coefficient.
+template <size_t N>
+inline double horner(double t, const double (&c)[N]) {
+  double acc = c[0];
+  for (size_t i = 1; i < N; ++i) acc = acc * t + c[i];
+  return acc;
+}
+
 /// log(u) for u in (2^-52, 1). u = 2^e m with m in [sqrt(1/2), sqrt(2)); log m = 2 atanh(s), s = (m - 1) / (m + 1),
 /// summed as its series in s^2 (|s| <= 0.172: the terms after s^23 / 23 are below 2^-60 of the sum); e ln 2 with ln 2
 /// in two parts, the first exact times e. A few ulps from the correctly rounded log.
@@ -92,8 +100,7 @@ inline double logUnit(double u) {
   const double f = m - 1.0;  // exact: m in [1/2, 2]
   const double s = f / (2.0 + f);
   const double t = s * s;
-  double q = 1.0 / 23;
-  for (int k = 21; k >= 3; k -= 2) q = q * t + 1.0 / k;
+  const double q = horner(t, {1.0 / 23, 1.0 / 21, 1.0 / 19, 1.0 / 17, 1.0 / 15, 1.0 / 13, 1.0 / 11, 1.0 / 9, 1.0 / 7, 1.0 / 5, 1.0 / 3});
   const double logM = 2.0 * s + (2.0 * s * t) * q;
   constexpr double kLn2Hi = 0x1.62e42fefa2000p-1, kLn2Lo = 0x1.9ef35793c7673p-41;  // kLn2Hi has 40 bits
   return e * kLn2Hi + (logM + e * kLn2Lo);
@@ -110,21 +117,9 @@ inline void cosSinTwoPi(double v, double& cosX, double& sinX) {
   const uint64_t quadrant = __builtin_bit_cast(uint64_t, shifted) & 3;
   const double r = ((x - n * 0x1.921fb54400000p+0) - n * 0x1.0b4611a600000p-34) - n * 0x1.3198a2e037073p-69;
   const double r2 = r * r;
-  double ps = -1.0 / 1307674368000.0 + r2 * (1.0 / 355687428096000.0);
-  ps = ps * r2 + 1.0 / 6227020800.0;
-  ps = ps * r2 - 1.0 / 39916800.0;
-  ps = ps * r2 + 1.0 / 362880.0;
-  ps = ps * r2 - 1.0 / 5040.0;
-  ps = ps * r2 + 1.0 / 120.0;
-  ps = ps * r2 - 1.0 / 6.0;
-  const double sinR = r + (r * r2) * ps;
-  double pc = -1.0 / 87178291200.0 + r2 * (1.0 / 20922789888000.0);
-  pc = pc * r2 + 1.0 / 479001600.0;
-  pc = pc * r2 - 1.0 / 3628800.0;
-  pc = pc * r2 + 1.0 / 40320.0;
-  pc = pc * r2 - 1.0 / 720.0;
-  pc = pc * r2 + 1.0 / 24.0;
-  const double cosR = (1.0 - 0.5 * r2) + (r2 * r2) * pc;
+  // Horner from the highest coefficient: sin r = r + r^3 (-1/3! + r^2 (1/5! - ...)), cos r = 1 - r^2/2 + r^4 (...).
+  const double sinR = r + (r * r2) * horner(r2, {1.0 / 355687428096000.0, -1.0 / 1307674368000.0, 1.0 / 6227020800.0, -1.0 / 39916800.0, 1.0 / 362880.0, -1.0 / 5040.0, 1.0 / 120.0, -1.0 / 6.0});
+  const double cosR = (1.0 - 0.5 * r2) + (r2 * r2) * horner(r2, {1.0 / 20922789888000.0, -1.0 / 87178291200.0, 1.0 / 479001600.0, -1.0 / 3628800.0, 1.0 / 40320.0, -1.0 / 720.0, 1.0 / 24.0});
   cosX = quadrant == 0 ? cosR : quadrant == 1 ? -sinR : quadrant == 2 ? -cosR : sinR;
   sinX = quadrant == 0 ? sinR : quadrant == 1 ? cosR : quadrant == 2 ? -sinR : -cosR;
 }
