@@ -64,9 +64,12 @@ export class Rng {
    * `perRng` standard normals from each generator, concatenated: the same values, and the same generator states
    * after, as `rngs.map((r) => r.normalArray(perRng))`. With a `normals` source (the native addon's, which runs the
    * generators in parallel) the draws happen there; without one, or with a cached spare or an odd count, in JS.
+   * `alloc` provides the output array (every element is written): a backend's recycled one, say.
    */
-  static normalArrays(rngs: readonly Rng[], perRng: number, normals?: NormalPairSource): Float32Array {
-    const out = new Float32Array(rngs.length * perRng);
+  static normalArrays(
+    rngs: readonly Rng[], perRng: number, normals?: NormalPairSource, alloc: (n: number) => Float32Array = (n) => new Float32Array(n),
+  ): Float32Array {
+    const out = alloc(rngs.length * perRng);
     if (normals === undefined || perRng % 2 !== 0 || rngs.some((r) => r.spareNormal !== null)) {
       rngs.forEach((r, g) => out.set(r.normalArray(perRng), g * perRng));
       return out;

@@ -7,6 +7,7 @@ import seedrandom from 'seedrandom';
 import { describe, expect, it, vi } from 'vitest';
 import { loadNativeAddon } from '../../src/backend/native-binding.js';
 import { parallelNormalArrays } from '../../src/backend/random.js';
+import { tf } from '../../src/backend/tf.js';
 import { ARC4_STATE_BYTES, Rng } from '../../src/util/rng.js';
 
 /** The RC4 state blocks of fresh generators for `seeds`, as the addon takes them. */
@@ -98,5 +99,17 @@ describe('native normal draws', () => {
     const want = new Float32Array(got.length);
     seeds.forEach((s, g) => want.set(new Rng(s).normalArray(752_640), g * 752_640));
     expect(got).toEqual(want);
+  });
+
+  it('on native, draws into the backend\'s recycled arrays: a disposed noise tensor\'s array comes back', async () => {
+    await tf.setBackend('native');
+    const first = parallelNormalArrays([new Rng('r1'), new Rng('r2')], 50_000);
+    const noise = tf.tensor1d(first); // as the labeller wraps its draws
+    noise.dispose();
+    const second = parallelNormalArrays([new Rng('r3'), new Rng('r4')], 50_000);
+    expect(second.buffer).toBe(first.buffer); // the same memory, not a fresh page-faulted array
+    const want = new Float32Array(100_000);
+    ['r3', 'r4'].forEach((s, g) => want.set(new Rng(s).normalArray(50_000), g * 50_000));
+    expect(second).toEqual(want); // every element rewritten
   });
 });
