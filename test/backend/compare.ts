@@ -1,5 +1,5 @@
 /** Shared helpers for the backend tests: seeded data, running one computation on a named backend, comparing. */
-import { expect } from 'vitest';
+import { expect, vi } from 'vitest';
 import { loadNativeAddon } from '../../src/backend/native-binding.js';
 import { tf } from '../../src/backend/tf.js';
 import { Rng } from '../../src/util/rng.js';
@@ -69,16 +69,35 @@ export function onEveryIsa(fn: (isa: string) => void): string[] {
 /**
  * Asserts a fused op equals the separate ops it stands for bit for bit on `native` under every instruction set, and
  * tfjs cpu's run of the separate ops within `tol`; `fused(i)` and `separate(i)` build case i's output from fresh
- * inputs. Returns how many instruction sets ran.
+ * inputs. `entry` names the addon function the fused op must reach: it is asserted to run once per case and set, so
+ * that a silent fallback to the separate ops cannot pass.
  */
-export function expectFusedEqualsSeparate(cases: number, fused: (i: number) => tf.Tensor, separate: (i: number) => tf.Tensor, tol: number): number {
-  return onEveryIsa((isa) => {
-    for (let i = 0; i < cases; i++) {
-      const [got] = runOn('native', () => [fused(i)]);
-      const [apart] = runOn('native', () => [separate(i)]);
-      expect(Array.from(got!), `${isa}: case ${i}`).toEqual(Array.from(apart!));
-      const [reference] = runOn('cpu', () => [separate(i)]);
-      expect(relativeError(got!, reference!), `${isa}: case ${i}`).toBeLessThan(tol);
-    }
-  }).length;
+export function expectFusedEqualsSeparate(
+  entry: keyof ReturnType<typeof loadNativeAddon>, cases: number, fused: (i: number) => tf.Tensor, separate: (i: number) => tf.Tensor, tol: number,
+): void {
+  const calls = vi.spyOn(loadNativeAddon(), entry);
+  try {
+    const ran = onEveryIsa((isa) => {
+      for (let i = 0; i < cases; i++) {
+        const [got] = runOn('native', () => [fused(i)]);
+        const [apart] = runOn('native', () => [separate(i)]);
+        expect(Array.from(got!), `${isa}: case ${i}`).toEqual(Array.from(apart!));
+        const [reference] = runOn('cpu', () => [separate(i)]);
+        expect(relativeError(got!, reference!), `${isa}: case ${i}`).toBeLessThan(tol);
+      }
+    });
+    expect(ran.length).toBeGreaterThanOrEqual(1);
+    expect(calls).toHaveBeenCalledTimes(ran.length * cases);
+  } finally {
+    calls.mockRestore();
+  }
+}
+
+/**
+ * Asserts the gradients `grads(true)` takes through a fused op equal `grads(false)`'s through the separate ops, bit for
+ * bit on `native`: under a tape the fused op must record the separate ops (its kernel has no gradient).
+ */
+export function expectGradientsOfSeparate(grads: (fused: boolean) => tf.Tensor[]): void {
+  const [viaFused, viaSeparate] = [true, false].map((fused) => runOn('native', () => grads(fused)));
+  viaFused!.forEach((g, i) => expect(Array.from(g), `gradient ${i}`).toEqual(Array.from(viaSeparate![i]!)));
 }

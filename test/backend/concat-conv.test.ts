@@ -4,11 +4,10 @@
  * instruction set, through each path the convolution can take: Winograd with 16-aligned parts, the direct kernel's
  * band copy, the pointwise direct kernel, and the GEMM (the pair assembled first); and against tfjs cpu.
  */
-import { describe, expect, it, vi } from 'vitest';
-import { loadNativeAddon } from '../../src/backend/native-binding.js';
+import { describe, expect, it } from 'vitest';
 import { type ConvPad, concatConv2d } from '../../src/backend/ops/concat-conv.js';
 import { tf } from '../../src/backend/tf.js';
-import { expectFusedEqualsSeparate, randomValues, runOn } from './compare.js';
+import { expectFusedEqualsSeparate, expectGradientsOfSeparate, randomValues, runOn } from './compare.js';
 
 const PAD1: ConvPad = [[0, 0], [1, 1], [1, 1], [0, 0]];
 
@@ -51,36 +50,27 @@ function separate(t: ReturnType<typeof tensors>): tf.Tensor4D {
 
 describe('concatConv2d', () => {
   it('equals tf.concat then the convolution bit for bit on every instruction set, and tfjs cpu', () => {
-    const calls = vi.spyOn(loadNativeAddon(), 'fusedConv2dConcat');
-    try {
-      const ran = expectFusedEqualsSeparate(
-        CASES.length,
-        (i) => {
-          const t = tensors(CASES[i]!, i);
-          return concatConv2d(t.a, t.b, t.w, t.bias, t.pad);
-        },
-        (i) => separate(tensors(CASES[i]!, i)),
-        1e-5,
-      );
-      expect(calls).toHaveBeenCalledTimes(ran * CASES.length); // the pair kernel ran, not the concat
-    } finally {
-      calls.mockRestore();
-    }
+    expectFusedEqualsSeparate(
+      'fusedConv2dConcat',
+      CASES.length,
+      (i) => {
+        const t = tensors(CASES[i]!, i);
+        return concatConv2d(t.a, t.b, t.w, t.bias, t.pad);
+      },
+      (i) => separate(tensors(CASES[i]!, i)),
+      1e-5,
+    );
   });
 
   it('records the separate ops under a gradient tape, so gradients reach both maps and the filter', () => {
-    const c = CASES[0]!;
-    const [viaPair, viaConcat] = [true, false].map((pair) =>
-      runOn('native', () => {
-        const t = tensors(c, 0);
-        const f = (a: tf.Tensor, b: tf.Tensor, w: tf.Tensor) => {
-          const u = { ...t, a: a as tf.Tensor4D, b: b as tf.Tensor4D, w: w as tf.Tensor4D };
-          return tf.sum(tf.square(pair ? concatConv2d(u.a, u.b, u.w, u.bias, u.pad) : separate(u)));
-        };
-        return tf.grads(f)([t.a, t.b, t.w]);
-      }),
-    );
-    viaPair!.forEach((g, i) => expect(Array.from(g), `gradient ${i}`).toEqual(Array.from(viaConcat![i]!)));
+    expectGradientsOfSeparate((pair) => {
+      const t = tensors(CASES[0]!, 0);
+      const f = (a: tf.Tensor, b: tf.Tensor, w: tf.Tensor) => {
+        const u = { ...t, a: a as tf.Tensor4D, b: b as tf.Tensor4D, w: w as tf.Tensor4D };
+        return tf.sum(tf.square(pair ? concatConv2d(u.a, u.b, u.w, u.bias, u.pad) : separate(u)));
+      };
+      return tf.grads(f)([t.a, t.b, t.w]);
+    });
   });
 
   it('names maps of different sizes and a filter of the wrong depth', () => {
