@@ -64,6 +64,11 @@ int64_t smallGemmRows(int64_t cols);
 /// The direct kernel's filter gradient (3x3-like filters, outC <= 64): where conv2dBackpropFilterDirectApplies(g).
 bool conv2dBackpropFilterDirectApplies(const ConvGeom& g);
 void conv2dBackpropFilterDirect(const ConvGeom& g, const float* x, const float* dy, float* dw);
+/// FusedConv2D: out = conv(x, w) + bias, then the activation of `e`, on the kernel that suits g (Winograd, the
+/// direct kernel with the epilogue in registers, or the GEMM and an epilogue pass). With `pair` the input is its
+/// concatenation and x is not read.
+void fusedConv2d(const ConvGeom& g, const float* x, const ChannelPair* pair, const float* w, float* out,
+                 const Epilogue& e);
 /// dx = col2im(dy * w^T).
 void conv2dBackpropInput(const ConvGeom& g, const float* dy, const float* w, float* dx);
 /// dw = im2col(x)^T * dy.

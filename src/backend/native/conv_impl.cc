@@ -268,4 +268,34 @@ void conv2dBackpropFilter(const ConvGeom& g, const float* x, const float* dy, fl
     for (int64_t co = 0; co < g.outC; ++co) dw[t * g.outC + co] = dwT[static_cast<size_t>(co * taps + t)];
 }
 
+void fusedConv2d(const ConvGeom& g, const float* x, const ChannelPair* pair, const float* w, float* out, const Epilogue& e) {
+  const bool directAct = e.act == Activation::Linear || e.act == Activation::Prelu;
+  const bool winograd = conv2dWinogradApplies(g);
+  // Winograd reads a pair's parts 16 channels at a time; other pairs take the path the whole input would.
+  const bool pairFits = pair == nullptr || !winograd || (pair->ca % 16 == 0 && pair->cb % 16 == 0);
+  if (pairFits && (winograd || conv2dDirectApplies(g)) && directAct && (e.bias == nullptr || e.biasLen == g.outC)) {
+    // Bias and PReLU (one alpha per channel) inside the kernel: the direct kernel's accumulators start at the
+    // bias and PReLU runs in registers; Winograd applies both in its output transform.
+    std::vector<float> alpha;
+    if (e.act == Activation::Prelu) alpha.assign(static_cast<size_t>(g.outC), e.alpha[0]);
+    if (e.act == Activation::Prelu && e.alphaLen != 1) std::copy(e.alpha, e.alpha + g.outC, alpha.begin());
+    const float* a = alpha.empty() ? nullptr : alpha.data();
+    if (winograd) conv2dWinograd(g, x, w, e.bias, out, a, pair);
+    else conv2dDirect(g, x, w, e.bias, out, a, pair);
+    return;
+  }
+  if (pair != nullptr) {
+    // The GEMM path reads a whole input: assemble the concatenation (what the separate Concat would have stored).
+    const int64_t pixels = g.batch * g.inH * g.inW;
+    std::vector<float> joined(static_cast<size_t>(g.inSize()));
+    const uint32_t* ins[2] = {reinterpret_cast<const uint32_t*>(pair->a), reinterpret_cast<const uint32_t*>(pair->b)};
+    const int64_t widths[2] = {pair->ca, pair->cb};
+    concatRows(ins, widths, 2, reinterpret_cast<uint32_t*>(joined.data()), pixels);
+    return fusedConv2d(g, joined.data(), nullptr, w, out, e);
+  }
+  conv2dForward(g, x, w, out);
+  applyEpilogue(e, out, g.rows(), g.outC);
+}
+
+
 }  // namespace diffiqa

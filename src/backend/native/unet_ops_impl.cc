@@ -956,15 +956,15 @@ void linearAttentionBlockForward(const float* x, const float* w, const Attention
   ConvGeom proj{};
   proj.batch = rows, proj.inH = 1, proj.inW = 1, proj.inC = hd, proj.outH = 1, proj.outW = 1, proj.outC = o.C;
   proj.fH = proj.fW = proj.strideH = proj.strideW = proj.dilH = proj.dilW = 1;
+  // In-block, to_out.0 runs on the direct tiles, as FusedConv2D does where conv2dDirectApplies; elsewhere (portable
+  // ISA, wide outputs) the separate steps run here, to_out.0 through FusedConv2D's own routine.
   if (conv2dDirectApplies(proj)) return projectedAttention(x, w, &o, out, B, N, C, H, D);
-  // FusedConv2D would run this 1x1 convolution as a GEMM plus a bias pass: so do the separate steps.
   std::vector<float> core(static_cast<size_t>(rows * hd)), projected(static_cast<size_t>(rows * o.C));
   projectedAttention(x, w, nullptr, core.data(), B, N, C, H, D);
-  conv2dForward(proj, core.data(), o.w, projected.data());
   Epilogue e;
   e.bias = o.bias;
   e.biasLen = o.bias != nullptr ? o.C : 0;
-  applyEpilogue(e, projected.data(), rows, o.C);
+  fusedConv2d(proj, core.data(), nullptr, o.w, projected.data(), e);
   std::vector<float> mean(static_cast<size_t>(rows)), rstd(static_cast<size_t>(rows));
   channelNormForward(projected.data(), o.g, out, mean.data(), rstd.data(), rows, o.C, o.eps, o.residual);
 }
