@@ -85,38 +85,37 @@ function linearAttention(args: KernelArgs): TensorInfo {
   return out.info;
 }
 
-function linearAttentionProjected(args: KernelArgs): TensorInfo {
-  const x = args.inputs['x'] as TensorInfo;
-  const w = args.inputs['w'] as TensorInfo;
-  const { heads } = args.attrs as unknown as { heads: number };
+/** x [B,H,W,C] and its bias-free qkv projection w [1,1,C,3·heads·d], checked for `kernel`: [B, N, heads, d] and C. */
+function projectedDims(kernel: string, x: TensorInfo, w: TensorInfo, heads: number): { dims: number[]; c: number } {
   const [b = 0, h = 1, wd = 1, c = 1] = x.shape;
   const [kh, kw, wc, c3] = w.shape;
   if (x.shape.length !== 4 || kh !== 1 || kw !== 1 || wc !== c) {
-    throw new Error(`${LinearAttentionProjected}: x [B,H,W,C] and w [1,1,C,3·heads·d] expected, got [${x.shape.join(',')}] and [${w.shape.join(',')}]`);
+    throw new Error(`${kernel}: x [B,H,W,C] and w [1,1,C,3·heads·d] expected, got [${x.shape.join(',')}] and [${w.shape.join(',')}]`);
   }
-  const dims = attnDims({ ...x, shape: [b, h, wd, c3 as number] }, heads);
-  const out = allocOutput(args.backend, [b, h, wd, (dims[2] as number) * (dims[3] as number)], true); // every element is written
+  return { dims: attnDims({ ...x, shape: [b, h, wd, c3 as number] }, heads), c };
+}
+
+function linearAttentionProjected(args: KernelArgs): TensorInfo {
+  const x = args.inputs['x'] as TensorInfo;
+  const { heads } = args.attrs as unknown as { heads: number };
   const k = LinearAttentionProjected;
+  const { dims, c } = projectedDims(k, x, args.inputs['w'] as TensorInfo, heads);
+  const out = allocOutput(args.backend, [...x.shape.slice(0, 3), (dims[2] as number) * (dims[3] as number)], true); // every element is written
   loadNativeAddon().linearAttentionProjected(f32(args, 'x', k), f32(args, 'w', k), out.values, dims, c);
   return out.info;
 }
 
 function linearAttentionBlock(args: KernelArgs): TensorInfo {
   const x = args.inputs['x'] as TensorInfo;
-  const w = args.inputs['w'] as TensorInfo;
   const wo = args.inputs['wo'] as TensorInfo;
   const { heads, epsilon } = args.attrs as unknown as { heads: number; epsilon: number };
-  const [b = 0, h = 1, wd = 1, c = 1] = x.shape;
-  const [kh, kw, wc, c3] = w.shape;
-  const dims = attnDims({ ...x, shape: [b, h, wd, c3 as number] }, heads);
-  const [okh, okw, oc, outC = 1] = wo.shape;
-  if (x.shape.length !== 4 || kh !== 1 || kw !== 1 || wc !== c || okh !== 1 || okw !== 1 || oc !== (dims[2] as number) * (dims[3] as number)) {
-    throw new Error(
-      `${LinearAttentionBlock}: x [B,H,W,C], w [1,1,C,3·heads·d] and wo [1,1,heads·d,C'] expected, got [${x.shape.join(',')}], [${w.shape.join(',')}] and [${wo.shape.join(',')}]`,
-    );
-  }
-  const out = allocOutput(args.backend, [b, h, wd, outC], true); // every element is written
   const k = LinearAttentionBlock;
+  const { dims, c } = projectedDims(k, x, args.inputs['w'] as TensorInfo, heads);
+  const [okh, okw, oc, outC = 1] = wo.shape;
+  if (okh !== 1 || okw !== 1 || oc !== (dims[2] as number) * (dims[3] as number)) {
+    throw new Error(`${k}: wo [1,1,heads·d,C'] expected for ${dims[2]} heads of ${dims[3]}, got [${wo.shape.join(',')}]`);
+  }
+  const out = allocOutput(args.backend, [...x.shape.slice(0, 3), outC], true); // every element is written
   loadNativeAddon().linearAttentionBlock(
     f32(args, 'x', k), f32(args, 'w', k), f32(args, 'wo', k), optionalF32(args, 'bo', k), f32(args, 'g', k), optionalF32(args, 'residual', k),
     out.values, dims, c, outC, epsilon,
